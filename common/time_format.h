@@ -1,0 +1,19 @@
+// Time formatting shared by the store, the events and the CLI.
+#ifndef BUCKETD_COMMON_TIME_FORMAT_H_
+#define BUCKETD_COMMON_TIME_FORMAT_H_
+
+#include <cstdint>
+#include <string>
+
+namespace bucketd {
+
+// "2026-11-22T09:26:10.123Z" (RFC 3339, UTC, milliseconds), as S3 prints
+// LastModified in listings.
+std::string FormatRfc3339Millis(int64_t unix_nanos);
+
+// "Sun, 22 Nov 2026 09:26:10 GMT" (RFC 7231), as S3 sends Last-Modified.
+std::string FormatHttpDate(int64_t unix_nanos);
+
+}  // namespace bucketd
+
+#endif  // BUCKETD_COMMON_TIME_FORMAT_H_

@@ -1,0 +1,70 @@
+#include "store/object_meta.h"
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+namespace bucketd::store {
+
+std::string EncodeMeta(const StoredMeta& m) {
+  nlohmann::json j = {{"v", 1},
+                      {"size", m.size},
+                      {"mtime_ns", m.mtime_ns},
+                      {"etag", m.etag},
+                      {"content_type", m.content_type},
+                      {"meta", m.user_metadata}};
+  if (m.folder) j["folder"] = true;
+  return j.dump();
+}
+
+Result<StoredMeta> DecodeMeta(std::string_view text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    return Status::Corruption("metadata attribute is not a JSON object");
+  }
+  if (j.value("v", 0) != 1) return Status::Corruption("metadata attribute has unknown version");
+  try {
+    StoredMeta m;
+    m.size = j.at("size").get<uint64_t>();
+    m.mtime_ns = j.at("mtime_ns").get<int64_t>();
+    m.etag = j.at("etag").get<std::string>();
+    m.content_type = j.value("content_type", std::string());
+    m.user_metadata = j.value("meta", std::map<std::string, std::string>());
+    m.folder = j.value("folder", false);
+    return m;
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Corruption(std::string("metadata attribute: ") + e.what());
+  }
+}
+
+Status ValidateUserMetadata(std::map<std::string, std::string>* md) {
+  std::map<std::string, std::string> out;
+  size_t total = 0;
+  for (const auto& [name, value] : *md) {
+    std::string lower;
+    for (char c : name) {
+      unsigned char u = static_cast<unsigned char>(c);
+      bool token = std::isalnum(u) || std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+      if (!token) {
+        return Status::InvalidArgument("user metadata name '" + name +
+                                       "' has a character not allowed in an HTTP header name");
+      }
+      lower.push_back(static_cast<char>(std::tolower(u)));
+    }
+    if (lower.empty()) return Status::InvalidArgument("user metadata name is empty");
+    for (char c : value) {
+      if (c == '\n' || c == '\r' || c == '\0') {
+        return Status::InvalidArgument("user metadata '" + name + "' has a line break or NUL");
+      }
+    }
+    total += lower.size() + value.size();
+    out[lower] = value;
+  }
+  if (total > 2048) {
+    return Status::InvalidArgument("user metadata is " + std::to_string(total) +
+                                   " bytes; S3 allows at most 2048");
+  }
+  *md = std::move(out);
+  return Status::OK();
+}
+
+}  // namespace bucketd::store

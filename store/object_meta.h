@@ -1,0 +1,44 @@
+// The metadata record bucketd keeps in an object's extended attribute.
+//
+// Format (docs/formats.md, "object metadata"): JSON in the attribute
+// "user.bucketd.meta", {"v":1,"size":N,"mtime_ns":N,"etag":"\"…\"",
+// "content_type":"…","meta":{…},"folder":bool}. size and mtime_ns record the
+// file state the ETag was computed for; a mismatch means the file changed
+// behind bucketd's back and the ETag is recomputed.
+#ifndef BUCKETD_STORE_OBJECT_META_H_
+#define BUCKETD_STORE_OBJECT_META_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace bucketd::store {
+
+inline constexpr char kMetaXattr[] = "user.bucketd.meta";
+inline constexpr char kBucketXattr[] = "user.bucketd.bucket";
+inline constexpr char kDefaultContentType[] = "binary/octet-stream";
+inline constexpr char kEmptyEtag[] = "\"d41d8cd98f00b204e9800998ecf8427e\"";
+
+struct StoredMeta {
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  std::string etag;
+  std::string content_type;
+  std::map<std::string, std::string> user_metadata;
+  bool folder = false;
+};
+
+std::string EncodeMeta(const StoredMeta& meta);
+// Corruption (naming what is wrong) for anything but a version-1 record.
+Result<StoredMeta> DecodeMeta(std::string_view text);
+
+// S3 limits user metadata to 2 KB (names + values); names are lower-cased,
+// must be non-empty HTTP token characters. InvalidArgument otherwise.
+Status ValidateUserMetadata(std::map<std::string, std::string>* user_metadata);
+
+}  // namespace bucketd::store
+
+#endif  // BUCKETD_STORE_OBJECT_META_H_

@@ -1,0 +1,339 @@
+// Writing objects: puts (plain and conditional), folders, copies, deletes.
+//
+// Durability: bytes go to an O_TMPFILE in the staging directory, which is
+// locked before it gets a name (so Open's cleaner can tell live temp files
+// from dead ones), gets its metadata attribute, is fsync'd, linked under a
+// temp name, renamed over the key, and the key's directory is fsync'd.
+//
+// Conditional writes: If-None-Match uses RENAME_NOREPLACE, which is atomic.
+// Every replacing put holds an exclusive flock on the object it replaces
+// while it checks and renames, so an If-Match check and the rename it guards
+// cannot be split by another writer.
+#include <fcntl.h>
+
+#include <vector>
+
+#include "common/md5.h"
+#include "store/store_impl.h"
+
+namespace bucketd::store {
+
+namespace {
+
+class FdSource final : public ByteSource {
+ public:
+  FdSource(Fs& fs, int fd) : fs_(fs), fd_(fd) {}
+  Result<size_t> Read(char* buf, size_t n) override { return fs_.Read(fd_, buf, n); }
+
+ private:
+  Fs& fs_;
+  int fd_;
+};
+
+class StringSource final : public ByteSource {
+ public:
+  explicit StringSource(std::string_view data) : data_(data) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t k = std::min(n, data_.size());
+    std::copy_n(data_.data(), k, buf);
+    data_.remove_prefix(k);
+    return k;
+  }
+
+ private:
+  std::string_view data_;
+};
+
+std::string Unquote(std::string_view etag) {
+  if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') {
+    etag = etag.substr(1, etag.size() - 2);
+  }
+  return std::string(etag);
+}
+
+// ("a/b", "c") for "a/b/c"; ("", "c") for "c".
+std::pair<std::string, std::string> SplitParent(std::string_view path) {
+  size_t slash = path.rfind('/');
+  if (slash == std::string_view::npos) return {"", std::string(path)};
+  return {std::string(path.substr(0, slash)), std::string(path.substr(slash + 1))};
+}
+
+std::string StripSlash(const std::string& key) {
+  return key.back() == '/' ? key.substr(0, key.size() - 1) : key;
+}
+
+}  // namespace
+
+Status StoreImpl::MakeDirChild(int dir_fd, const std::string& name, const std::string& key,
+                               const std::string& path_so_far) {
+  Status s = fs_.MkdirAt(dir_fd, name, 0755);
+  if (s.ok()) return fs_.Fsync(dir_fd);
+  if (!s.IsAlreadyExists()) return s;
+  auto st = fs_.StatAt(dir_fd, name, false);
+  if (st.ok() && st->IsDir()) return Status::OK();  // made by a concurrent writer
+  return Status::AlreadyExists("key '" + key + "' conflicts with object '" + path_so_far +
+                               "': a key cannot be both an object and a folder on disk");
+}
+
+Result<UniqueFd> StoreImpl::OpenDirForWrite(int bucket_fd, const std::string& dir,
+                                            const std::string& key) {
+  if (dir.empty()) return fs_.OpenBeneath(bucket_fd, ".", O_RDONLY | O_DIRECTORY);
+  auto fast = fs_.OpenBeneath(bucket_fd, dir, O_RDONLY | O_DIRECTORY);
+  if (fast.ok() || !fast.status().IsNotFound()) return fast;
+  ASSIGN_OR_RETURN(UniqueFd cur, fs_.OpenBeneath(bucket_fd, ".", O_RDONLY | O_DIRECTORY));
+  size_t start = 0;
+  while (start < dir.size()) {
+    size_t end = dir.find('/', start);
+    if (end == std::string::npos) end = dir.size();
+    std::string seg = dir.substr(start, end - start);
+    auto next = fs_.OpenBeneath(cur.get(), seg, O_RDONLY | O_DIRECTORY);
+    if (!next.ok() && next.status().IsNotFound()) {
+      RETURN_IF_ERROR(MakeDirChild(cur.get(), seg, key, dir.substr(0, end)));
+      next = fs_.OpenBeneath(cur.get(), seg, O_RDONLY | O_DIRECTORY);
+    }
+    if (!next.ok()) return next.status();
+    cur = std::move(next).value();
+    start = end + 1;
+  }
+  return cur;
+}
+
+Status StoreImpl::LockCurrent(int parent_fd, const std::string& leaf, const std::string& key,
+                              UniqueFd* locked, FileStat* st) {
+  for (;;) {
+    auto fd = fs_.OpenBeneath(parent_fd, leaf, O_RDONLY | O_NONBLOCK);
+    if (!fd.ok()) {
+      if (fd.status().IsNotFound()) return Status::NotFound("key '" + key + "' does not exist");
+      return fd.status();
+    }
+    RETURN_IF_ERROR(fs_.Lock(fd->get(), true, true).status());
+    ASSIGN_OR_RETURN(FileStat mine, fs_.Stat(fd->get()));
+    auto now = fs_.StatAt(parent_fd, leaf, true);
+    if (now.ok() && now->ino == mine.ino && now->dev == mine.dev) {
+      *locked = std::move(fd).value();
+      *st = mine;
+      return Status::OK();
+    }
+    // Replaced while we waited for the lock: check the new object instead.
+  }
+}
+
+Status StoreImpl::ConflictOrStatus(int parent_fd, const std::string& leaf, const std::string& key,
+                                   const Status& s) {
+  auto st = fs_.StatAt(parent_fd, leaf, false);
+  if (st.ok() && st->IsDir()) {
+    return Status::AlreadyExists("key '" + key + "' conflicts with the keys under '" + key +
+                                 "/': a key cannot be both an object and a folder on disk");
+  }
+  return s;
+}
+
+Status StoreImpl::PlaceTempFile(int bucket_fd, const std::string& key,
+                                const std::string& temp_name, const PutOptions& options) {
+  auto [dir, leaf] = SplitParent(key);
+  // A concurrent delete may remove an emptied parent directory between our
+  // mkdir and our rename; then the rename sees ENOENT and we go again.
+  for (int attempt = 0;; ++attempt) {
+    ASSIGN_OR_RETURN(UniqueFd parent, OpenDirForWrite(bucket_fd, dir, key));
+    UniqueFd locked;
+    Status s;
+    if (options.if_none_match) {
+      s = fs_.RenameAt(staging_fd_.get(), temp_name, parent.get(), leaf, true);
+      if (s.IsAlreadyExists()) {
+        s = ConflictOrStatus(parent.get(), leaf, key,
+                             Status::PreconditionFailed("key '" + key +
+                                                        "' already exists (If-None-Match: *)"));
+      }
+    } else {
+      FileStat st;
+      s = LockCurrent(parent.get(), leaf, key, &locked, &st);
+      if (s.ok() && st.IsDir()) s = ConflictOrStatus(parent.get(), leaf, key, s);
+      if (s.ok() && options.if_match) {
+        ASSIGN_OR_RETURN(StoredMeta meta, LoadMeta(locked.get(), st, key));
+        if (Unquote(meta.etag) != Unquote(*options.if_match)) {
+          s = Status::PreconditionFailed("key '" + key + "' has ETag " + meta.etag + ", not " +
+                                         *options.if_match + " (If-Match)");
+        }
+      } else if (s.IsNotFound() && !options.if_match) {
+        s = Status::OK();
+      }
+      if (s.ok()) s = fs_.RenameAt(staging_fd_.get(), temp_name, parent.get(), leaf, false);
+      if (!s.ok() && !s.IsNotFound() && s.code() != StatusCode::kPreconditionFailed) {
+        s = ConflictOrStatus(parent.get(), leaf, key, s);
+      }
+    }
+    if (s.ok()) return fs_.Fsync(parent.get());
+    bool parent_vanished = s.IsNotFound() && !options.if_match;
+    if (!parent_vanished || attempt >= 8) return s;
+  }
+}
+
+Result<ObjectInfo> StoreImpl::PutFolder(int bucket_fd, const std::string& key,
+                                        const PutOptions& options) {
+  ASSIGN_OR_RETURN(UniqueFd dir, OpenDirForWrite(bucket_fd, StripSlash(key), key));
+  auto raw = fs_.GetXattr(dir.get(), kMetaXattr);
+  auto old = raw.ok() ? DecodeMeta(*raw) : Result<StoredMeta>(raw.status());
+  bool exists = old.ok() && old->folder;
+  if (options.if_none_match && exists) {
+    return Status::PreconditionFailed("key '" + key + "' already exists (If-None-Match: *)");
+  }
+  if (options.if_match) {
+    if (!exists) return Status::NotFound("key '" + key + "' does not exist (If-Match)");
+    if (Unquote(*options.if_match) != Unquote(kEmptyEtag)) {
+      return Status::PreconditionFailed("key '" + key + "' has ETag " + kEmptyEtag + " (If-Match)");
+    }
+  }
+  StoredMeta meta;
+  meta.folder = true;
+  meta.etag = kEmptyEtag;
+  meta.content_type = options.content_type;
+  meta.user_metadata = options.user_metadata;
+  ASSIGN_OR_RETURN(FileStat st, fs_.Stat(dir.get()));
+  meta.mtime_ns = st.mtime_ns;
+  RETURN_IF_ERROR(fs_.SetXattr(dir.get(), kMetaXattr, EncodeMeta(meta)));
+  RETURN_IF_ERROR(fs_.Fsync(dir.get()));
+  return MakeObjectInfo(key, st, meta);
+}
+
+Result<ObjectInfo> StoreImpl::PutObject(const std::string& bucket, const std::string& key,
+                                        ByteSource& data, const PutOptions& in_options) {
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
+  RETURN_IF_ERROR(ValidateKey(key));
+  PutOptions options = in_options;
+  RETURN_IF_ERROR(ValidateUserMetadata(&options.user_metadata));
+  std::vector<char> buf(options_.io_chunk_size);
+  if (key.back() == '/') {
+    ASSIGN_OR_RETURN(size_t n, data.Read(buf.data(), buf.size()));
+    if (n != 0) {
+      return Status::InvalidArgument("key '" + key +
+                                     "' ends with '/', which bucketd stores as a folder: it must "
+                                     "have no content");
+    }
+    return PutFolder(bfd.get(), key, options);
+  }
+  ASSIGN_OR_RETURN(UniqueFd tmp, fs_.OpenAt(staging_fd_.get(), ".", O_TMPFILE | O_WRONLY, 0644));
+  RETURN_IF_ERROR(fs_.Lock(tmp.get(), true, false).status());
+  Md5 md5;
+  uint64_t written = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, data.Read(buf.data(), buf.size()));
+    if (n == 0) break;
+    std::string_view chunk(buf.data(), n);
+    md5.Update(chunk);
+    RETURN_IF_ERROR(fs_.WriteAll(tmp.get(), chunk));
+    written += n;
+    if (options.progress) options.progress(written);
+  }
+  ASSIGN_OR_RETURN(FileStat st, fs_.Stat(tmp.get()));
+  StoredMeta meta;
+  meta.size = st.size;
+  meta.mtime_ns = st.mtime_ns;
+  meta.etag = "\"" + md5.HexDigest() + "\"";
+  meta.content_type = options.content_type;
+  meta.user_metadata = options.user_metadata;
+  RETURN_IF_ERROR(fs_.SetXattr(tmp.get(), kMetaXattr, EncodeMeta(meta)));
+  RETURN_IF_ERROR(fs_.Fsync(tmp.get()));
+  std::string temp_name = NewTempName();
+  RETURN_IF_ERROR(fs_.LinkTmpFile(tmp.get(), staging_fd_.get(), temp_name));
+  Status placed = PlaceTempFile(bfd.get(), key, temp_name, options);
+  if (!placed.ok()) {
+    (void)fs_.UnlinkAt(staging_fd_.get(), temp_name, false);
+    return placed;
+  }
+  return MakeObjectInfo(key, st, meta);
+}
+
+Result<ObjectInfo> StoreImpl::PutObjectFromFile(const std::string& bucket, const std::string& key,
+                                                const std::string& local_path,
+                                                const PutOptions& options) {
+  auto fd = fs_.OpenAt(AT_FDCWD, local_path, O_RDONLY);
+  if (!fd.ok()) return Status(fd.status().code(), "local file: " + fd.status().message());
+  ASSIGN_OR_RETURN(FileStat st, fs_.Stat(fd->get()));
+  if (!st.IsRegular()) return Status::InvalidArgument("'" + local_path + "' is not a regular file");
+  FdSource source(fs_, fd->get());
+  return PutObject(bucket, key, source, options);
+}
+
+Result<ObjectInfo> StoreImpl::PutObjectFromString(const std::string& bucket,
+                                                  const std::string& key, std::string_view data,
+                                                  const PutOptions& options) {
+  StringSource source(data);
+  return PutObject(bucket, key, source, options);
+}
+
+Result<ObjectInfo> StoreImpl::CopyObject(const std::string& src_bucket, const std::string& src_key,
+                                         const std::string& dst_bucket, const std::string& dst_key,
+                                         const CopyOptions& options) {
+  if (src_bucket == dst_bucket && src_key == dst_key &&
+      options.directive == MetadataDirective::kCopy) {
+    return Status::InvalidArgument(
+        "copying '" + src_key +
+        "' to itself without changing its metadata is not allowed (use the REPLACE directive)");
+  }
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(src_bucket));
+  ASSIGN_OR_RETURN(OpenedObject src, OpenObject(bfd.get(), src_bucket, src_key));
+  PutOptions put = options.put;
+  if (options.directive == MetadataDirective::kCopy) {
+    put.content_type = src.meta.content_type;
+    put.user_metadata = src.meta.user_metadata;
+  }
+  if (src.meta.folder) return PutObjectFromString(dst_bucket, dst_key, "", put);
+  FdSource source(fs_, src.fd.get());
+  return PutObject(dst_bucket, dst_key, source, put);
+}
+
+void StoreImpl::PruneEmptyDirs(int bucket_fd, std::string dir) {
+  while (!dir.empty()) {
+    auto [up, name] = SplitParent(dir);
+    auto parent = fs_.OpenBeneath(bucket_fd, up.empty() ? "." : up, O_RDONLY | O_DIRECTORY);
+    if (!parent.ok()) return;
+    auto self = fs_.OpenBeneath(parent->get(), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+    if (!self.ok()) return;
+    auto raw = fs_.GetXattr(self->get(), kMetaXattr);
+    if (raw.ok()) return;  // a folder object keeps its directory
+    if (!fs_.UnlinkAt(parent->get(), name, true).ok()) return;  // not empty
+    (void)fs_.Fsync(parent->get());
+    dir = up;
+  }
+}
+
+Status StoreImpl::DeleteObject(const std::string& bucket, const std::string& key) {
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
+  RETURN_IF_ERROR(ValidateKey(key));
+  if (key.back() == '/') {
+    auto dir = fs_.OpenBeneath(bfd.get(), key, O_RDONLY | O_DIRECTORY);
+    if (!dir.ok()) return dir.status().IsNotFound() ? Status::OK() : dir.status();
+    Status s = fs_.RemoveXattr(dir->get(), kMetaXattr);
+    if (!s.ok() && !s.IsNotFound()) return s;
+    PruneEmptyDirs(bfd.get(), StripSlash(key));
+    return Status::OK();
+  }
+  auto [dir, leaf] = SplitParent(key);
+  auto parent = fs_.OpenBeneath(bfd.get(), dir.empty() ? "." : dir, O_RDONLY | O_DIRECTORY);
+  if (!parent.ok()) return parent.status().IsNotFound() ? Status::OK() : parent.status();
+  auto st = fs_.StatAt(parent->get(), leaf, false);
+  if (!st.ok()) return st.status().IsNotFound() ? Status::OK() : st.status();
+  if (st->IsDir()) return Status::OK();  // only keys under "<key>/" exist
+  Status s = fs_.UnlinkAt(parent->get(), leaf, false);
+  if (!s.ok() && !s.IsNotFound()) return s;
+  RETURN_IF_ERROR(fs_.Fsync(parent->get()));
+  PruneEmptyDirs(bfd.get(), dir);
+  return Status::OK();
+}
+
+Result<std::vector<DeleteError>> StoreImpl::DeleteObjects(const std::string& bucket,
+                                                          const std::vector<std::string>& keys) {
+  RETURN_IF_ERROR(OpenBucket(bucket).status());
+  if (keys.size() > 1000) {
+    return Status::InvalidArgument("DeleteObjects takes at most 1000 keys, got " +
+                                   std::to_string(keys.size()));
+  }
+  std::vector<DeleteError> errors;
+  for (const std::string& key : keys) {
+    Status s = DeleteObject(bucket, key);
+    if (!s.ok()) errors.push_back({key, s});
+  }
+  return errors;
+}
+
+}  // namespace bucketd::store

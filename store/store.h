@@ -1,0 +1,197 @@
+// store: an S3-like object store over a local directory tree.
+//
+// Layout: <root>/buckets/<bucket>/<key>. A key is a relative path with "/"
+// separators, so any program (cp, mv, an SFTP server) can drop objects in and
+// `ls` shows them. bucketd keeps each object's metadata (ETag, Content-Type,
+// x-amz-meta-*) in one extended attribute of the object's own file, written
+// before the file is renamed into place, so data and metadata appear
+// together. Files that another program dropped in get their metadata computed
+// when first needed and cached in that attribute; the cache records the size
+// and mtime it was computed for and is recomputed, never trusted, when the file
+// no longer matches.
+//
+// Writes are atomic and durable: the bytes go to a temp file in
+// <root>/.staging/ (same file system, outside every bucket, so listings and
+// watchers never see it), are fsync'd, renamed over the key, and the key's
+// directory is fsync'd. A reader sees the old object or the new one, never a
+// torn one. Temp files of writers that died are removed by Store::Open.
+//
+// Keys that are not plain file paths (see docs/keys.md):
+//  * empty segments ("a//b"), "." or ".." segments, a leading "/", NUL,
+//    invalid UTF-8, over 1024 bytes, or a segment over 255 bytes: refused
+//    (InvalidArgument).
+//  * a key ending in "/" is a "folder" object and must be empty; it is a
+//    directory carrying a marker attribute, listed under its own key.
+//  * a key whose path needs a directory where an object file is ("a" exists,
+//    put "a/b") or a file where a directory is ("a/b" exists, put "a"):
+//    refused (AlreadyExists), naming the conflicting key.
+//
+// Every method is safe to call from several threads and several processes
+// at once on the same root.
+#ifndef BUCKETD_STORE_STORE_H_
+#define BUCKETD_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/env.h"
+#include "common/status.h"
+
+namespace bucketd::store {
+
+struct ObjectInfo {
+  std::string key;
+  uint64_t size = 0;
+  std::string etag;           // "\"<md5 hex>\"", quotes included, as S3 returns it
+  int64_t last_modified = 0;  // Unix nanoseconds (the file's mtime)
+  std::string content_type;   // "binary/octet-stream" unless set at put
+  std::map<std::string, std::string> user_metadata;  // names without "x-amz-meta-", lower case
+};
+
+struct BucketInfo {
+  std::string name;
+  int64_t creation_date = 0;  // Unix nanoseconds
+};
+
+// Pulls bytes for a put. Read returns 0 at end of data.
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  virtual Result<size_t> Read(char* buf, size_t n) = 0;
+};
+
+// Receives the bytes of a get.
+class ByteSink {
+ public:
+  virtual ~ByteSink() = default;
+  virtual Status Write(std::string_view data) = 0;
+};
+
+struct PutOptions {
+  std::string content_type;  // empty = binary/octet-stream
+  std::map<std::string, std::string> user_metadata;
+  // If-Match: write only when the current object's ETag equals this (quotes
+  // optional). Missing object -> NotFound; other ETag -> PreconditionFailed.
+  std::optional<std::string> if_match;
+  // If-None-Match: * : create only. Existing object -> PreconditionFailed.
+  bool if_none_match = false;
+  // Called after each chunk with the bytes written so far (progress bars).
+  std::function<void(uint64_t)> progress;
+};
+
+// A byte range as in HTTP Range: "bytes=first-last", "bytes=first-",
+// "bytes=-suffix_length".
+struct ByteRange {
+  std::optional<uint64_t> first;
+  std::optional<uint64_t> last;
+  std::optional<uint64_t> suffix_length;
+  // Parses "bytes=…"; InvalidArgument names what was expected.
+  static Result<ByteRange> Parse(std::string_view header);
+};
+
+struct GetOptions {
+  std::optional<ByteRange> range;  // unsatisfiable -> InvalidArgument (S3 InvalidRange)
+};
+
+enum class MetadataDirective { kCopy, kReplace };
+
+struct CopyOptions {
+  MetadataDirective directive = MetadataDirective::kCopy;
+  PutOptions put;  // conditions apply to the destination; metadata used for kReplace
+};
+
+struct ListRequest {
+  std::string prefix;
+  std::string delimiter;  // empty = none
+  std::string start_after;
+  std::string continuation_token;  // from a previous ListResult
+  int max_keys = 1000;             // S3 caps at 1000; 0 returns nothing
+};
+
+struct ListResult {
+  std::vector<ObjectInfo> contents;  // only key, size, etag, last_modified are filled
+  std::vector<std::string> common_prefixes;
+  bool is_truncated = false;
+  std::string next_continuation_token;  // set when is_truncated
+  int key_count = 0;                    // contents + common prefixes
+};
+
+struct DeleteError {
+  std::string key;
+  Status status;
+};
+
+struct Options {
+  // Bytes per read/write chunk when streaming objects.
+  size_t io_chunk_size = 1 << 20;
+  // Create <root>/buckets if missing (a fresh store).
+  bool create_if_missing = true;
+  // Remove stale temp files of dead writers at Open.
+  bool clean_staging = true;
+};
+
+// Error codes: NotFound (bucket or key; S3 NoSuchBucket / NoSuchKey),
+// AlreadyExists (bucket exists, bucket not empty, key/path conflicts),
+// InvalidArgument (names, keys, ranges), PreconditionFailed (conditional
+// writes), PermissionDenied (a path resolving outside its bucket), IOError.
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Opens (creating when allowed) the store at `root`. The Env must outlive
+  // the Store. Fails when the file system lacks user extended attributes.
+  static Result<std::unique_ptr<Store>> Open(Env& env, const std::string& root,
+                                             const Options& options = {});
+
+  virtual const std::string& root() const = 0;
+  // <root>/buckets/<bucket>, for watchers.
+  virtual std::string BucketPath(std::string_view bucket) const = 0;
+
+  virtual Status CreateBucket(const std::string& bucket) = 0;
+  // Only an empty bucket (no objects) can be deleted.
+  virtual Status DeleteBucket(const std::string& bucket) = 0;
+  // Sorted by name.
+  virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;
+  virtual Status HeadBucket(const std::string& bucket) = 0;
+
+  virtual Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
+                                       ByteSource& data, const PutOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> PutObjectFromFile(const std::string& bucket, const std::string& key,
+                                               const std::string& local_path,
+                                               const PutOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> PutObjectFromString(const std::string& bucket,
+                                                 const std::string& key, std::string_view data,
+                                                 const PutOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> HeadObject(const std::string& bucket, const std::string& key) = 0;
+  // Writes the object's bytes (or the range) to `sink`; returns its info.
+  virtual Result<ObjectInfo> GetObject(const std::string& bucket, const std::string& key,
+                                       ByteSink& sink, const GetOptions& options = {}) = 0;
+  virtual Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
+                                        const std::string& dst_bucket, const std::string& dst_key,
+                                        const CopyOptions& options = {}) = 0;
+  // Deleting a key that does not exist succeeds, as in S3.
+  virtual Status DeleteObject(const std::string& bucket, const std::string& key) = 0;
+  // Returns the per-key failures (empty when all were deleted).
+  virtual Result<std::vector<DeleteError>> DeleteObjects(const std::string& bucket,
+                                                         const std::vector<std::string>& keys) = 0;
+  virtual Result<ListResult> ListObjectsV2(const std::string& bucket,
+                                           const ListRequest& request) = 0;
+};
+
+// S3's bucket naming rules (3-63 chars, lower case letters, digits, dots,
+// hyphens, start and end with a letter or digit, no "..", not an IP
+// address, no "xn--" prefix or "-s3alias" suffix). The message names the rule.
+Status ValidateBucketName(std::string_view bucket);
+
+// The key rules above. The message names the key and the rule.
+Status ValidateKey(std::string_view key);
+
+}  // namespace bucketd::store
+
+#endif  // BUCKETD_STORE_STORE_H_

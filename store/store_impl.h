@@ -1,0 +1,93 @@
+// The Store implementation's shape, shared by store_impl.cc (buckets, puts,
+// gets, deletes) and list_objects.cc (ListObjectsV2).
+#ifndef BUCKETD_STORE_STORE_IMPL_H_
+#define BUCKETD_STORE_STORE_IMPL_H_
+
+#include <atomic>
+#include <string>
+
+#include "store/object_meta.h"
+#include "store/store.h"
+
+namespace bucketd::store {
+
+class StoreImpl final : public Store {
+ public:
+  StoreImpl(Env& env, std::string root, Options options, UniqueFd buckets_fd,
+            UniqueFd staging_fd);
+
+  // Removes temp files left by writers that died (their lock is free).
+  Status CleanStaging();
+
+  const std::string& root() const override { return root_; }
+  std::string BucketPath(std::string_view bucket) const override;
+  Status CreateBucket(const std::string& bucket) override;
+  Status DeleteBucket(const std::string& bucket) override;
+  Result<std::vector<BucketInfo>> ListBuckets() override;
+  Status HeadBucket(const std::string& bucket) override;
+  Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
+                               ByteSource& data, const PutOptions& options) override;
+  Result<ObjectInfo> PutObjectFromFile(const std::string& bucket, const std::string& key,
+                                       const std::string& local_path,
+                                       const PutOptions& options) override;
+  Result<ObjectInfo> PutObjectFromString(const std::string& bucket, const std::string& key,
+                                         std::string_view data, const PutOptions& options) override;
+  Result<ObjectInfo> HeadObject(const std::string& bucket, const std::string& key) override;
+  Result<ObjectInfo> GetObject(const std::string& bucket, const std::string& key, ByteSink& sink,
+                               const GetOptions& options) override;
+  Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
+                                const std::string& dst_bucket, const std::string& dst_key,
+                                const CopyOptions& options) override;
+  Status DeleteObject(const std::string& bucket, const std::string& key) override;
+  Result<std::vector<DeleteError>> DeleteObjects(const std::string& bucket,
+                                                 const std::vector<std::string>& keys) override;
+  Result<ListResult> ListObjectsV2(const std::string& bucket, const ListRequest& request) override;
+
+  // Validates the name and opens the bucket's directory.
+  Result<UniqueFd> OpenBucket(const std::string& bucket);
+  // Metadata of the open object file `fd` (stat `st`), from the cache when
+  // it matches the file, else computed and cached.
+  Result<StoredMeta> LoadMeta(int fd, const FileStat& st, const std::string& key);
+  Fs& fs() { return fs_; }
+
+ private:
+  struct OpenedObject {
+    UniqueFd fd;
+    FileStat stat;
+    StoredMeta meta;
+  };
+  Result<OpenedObject> OpenObject(int bucket_fd, const std::string& bucket, const std::string& key);
+  // Opens directory `dir` (relative to the bucket) for writing `key` into
+  // it, creating missing directories.
+  Result<UniqueFd> OpenDirForWrite(int bucket_fd, const std::string& dir, const std::string& key);
+  // Opens and flocks the object at parent/leaf, making sure the lock is on
+  // the file the name still points to. NotFound when there is none.
+  Status LockCurrent(int parent_fd, const std::string& leaf, const std::string& key,
+                     UniqueFd* locked, FileStat* st);
+  // The key/folder conflict error when parent/leaf is a directory, else s.
+  Status ConflictOrStatus(int parent_fd, const std::string& leaf, const std::string& key,
+                          const Status& s);
+  Status MakeDirChild(int dir_fd, const std::string& name, const std::string& key,
+                      const std::string& path_so_far);
+  Result<ObjectInfo> PutFolder(int bucket_fd, const std::string& key, const PutOptions& options);
+  Status PlaceTempFile(int bucket_fd, const std::string& key, const std::string& temp_name,
+                       const PutOptions& options);
+  // Removes `dir` and its ancestors while they are empty and not folders.
+  void PruneEmptyDirs(int bucket_fd, std::string dir);
+  Status RemoveTree(int dir_fd);
+  std::string NewTempName();
+
+  Env& env_;
+  Fs& fs_;
+  const std::string root_;
+  const Options options_;
+  UniqueFd buckets_fd_;
+  UniqueFd staging_fd_;
+  std::atomic<uint64_t> temp_counter_{0};
+};
+
+ObjectInfo MakeObjectInfo(const std::string& key, const FileStat& st, const StoredMeta& meta);
+
+}  // namespace bucketd::store
+
+#endif  // BUCKETD_STORE_STORE_IMPL_H_

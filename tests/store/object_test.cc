@@ -1,0 +1,244 @@
+// Buckets and single-object operations against a store on a real directory.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "common/md5.h"
+#include "tests/store/store_fixture.h"
+
+namespace bucketd::store {
+namespace {
+
+using testing::Exists;
+using testing::ListDir;
+using testing::ReadFile;
+using testing::WriteFile;
+
+TEST_F(StoreTest, BucketsAreCreatedListedAndDeletedOnlyWhenEmpty) {
+  EXPECT_TRUE(store_->CreateBucket("bkt").IsAlreadyExists());
+  ASSERT_TRUE(store_->CreateBucket("another-one").ok());
+  EXPECT_EQ(store_->CreateBucket("Bad_Name").code(), StatusCode::kInvalidArgument);
+  auto list = store_->ListBuckets();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "another-one");
+  EXPECT_EQ((*list)[1].name, "bkt");
+  EXPECT_GT((*list)[1].creation_date, 0);
+
+  ASSERT_TRUE(Put("deep/dir/obj", "x").ok());
+  Status s = store_->DeleteBucket("bkt");
+  EXPECT_TRUE(s.IsAlreadyExists());
+  EXPECT_NE(s.message().find("not empty"), std::string::npos) << s.message();
+  ASSERT_TRUE(store_->DeleteObject("bkt", "deep/dir/obj").ok());
+  EXPECT_TRUE(store_->DeleteBucket("bkt").ok());
+  EXPECT_TRUE(store_->HeadBucket("bkt").IsNotFound());
+  EXPECT_FALSE(Exists(BucketDir()));
+}
+
+TEST_F(StoreTest, PutGetHeadRoundTripWithS3Etag) {
+  PutOptions o;
+  o.content_type = "text/plain";
+  o.user_metadata = {{"Owner", "team-a"}, {"x-run", "7"}};
+  auto put = Put("dir/hello.txt", "hello", o);
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(put->etag, "\"5d41402abc4b2a76b9719d911017c592\"");
+  EXPECT_EQ(Get("dir/hello.txt"), "hello");
+  EXPECT_EQ(ReadFile(BucketDir() + "/dir/hello.txt"), "hello");  // a plain file on disk
+  auto head = store_->HeadObject("bkt", "dir/hello.txt");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->size, 5u);
+  EXPECT_EQ(head->etag, put->etag);
+  EXPECT_EQ(head->content_type, "text/plain");
+  EXPECT_EQ(head->user_metadata.at("owner"), "team-a");  // names are lower-cased
+  EXPECT_EQ(head->user_metadata.at("x-run"), "7");
+  EXPECT_GT(head->last_modified, 0);
+}
+
+TEST_F(StoreTest, DefaultContentTypeAndMissingKeyOrBucket) {
+  ASSERT_TRUE(Put("k", "").ok());
+  EXPECT_EQ(store_->HeadObject("bkt", "k")->content_type, "binary/octet-stream");
+  EXPECT_EQ(store_->HeadObject("bkt", "k")->etag, "\"d41d8cd98f00b204e9800998ecf8427e\"");
+  auto missing = store_->HeadObject("bkt", "nope");
+  EXPECT_TRUE(missing.status().IsNotFound());
+  EXPECT_NE(missing.status().message().find("'nope'"), std::string::npos);
+  EXPECT_TRUE(store_->HeadObject("no-such-bucket", "k").status().IsNotFound());
+}
+
+TEST_F(StoreTest, RangeGetsFollowHttpSemantics) {
+  ASSERT_TRUE(Put("r", "0123456789").ok());
+  auto get = [&](const char* h) {
+    GetOptions o;
+    o.range = *ByteRange::Parse(h);
+    return Get("r", o);
+  };
+  EXPECT_EQ(get("bytes=0-4"), "01234");
+  EXPECT_EQ(get("bytes=7-"), "789");
+  EXPECT_EQ(get("bytes=-3"), "789");
+  EXPECT_EQ(get("bytes=8-100"), "89");      // last beyond the end is clamped
+  EXPECT_EQ(get("bytes=-100"), "0123456789");
+  EXPECT_NE(get("bytes=10-").find("InvalidRange"), std::string::npos);
+}
+
+TEST_F(StoreTest, OverwriteReplacesBytesAndEtag) {
+  auto a = Put("k", "first");
+  auto b = Put("k", "second version");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->etag, b->etag);
+  EXPECT_EQ(Get("k"), "second version");
+  EXPECT_EQ(store_->HeadObject("bkt", "k")->etag, b->etag);
+}
+
+TEST_F(StoreTest, IfNoneMatchCreatesOnlyOnce) {
+  PutOptions create_only;
+  create_only.if_none_match = true;
+  ASSERT_TRUE(Put("marker.json", "{\"a\":1}", create_only).ok());
+  auto again = Put("marker.json", "{\"a\":2}", create_only);
+  EXPECT_EQ(again.status().code(), StatusCode::kPreconditionFailed);
+  EXPECT_EQ(Get("marker.json"), "{\"a\":1}");
+  EXPECT_TRUE(ListDir(root_ + "/.staging").empty());  // the loser's temp file is gone
+}
+
+TEST_F(StoreTest, IfNoneMatchRaceHasExactlyOneWinner) {
+  PutOptions create_only;
+  create_only.if_none_match = true;
+  std::atomic<int> winners{0}, losers{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      auto r = Put("race/marker", "writer " + std::to_string(i), create_only);
+      (r.ok() ? winners : losers)++;
+      if (!r.ok()) {
+        EXPECT_EQ(r.status().code(), StatusCode::kPreconditionFailed);
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(winners.load(), 1);
+  EXPECT_EQ(losers.load(), 7);
+}
+
+TEST_F(StoreTest, IfMatchWritesOnlyOverTheExpectedVersion) {
+  auto v1 = Put("k", "v1");
+  ASSERT_TRUE(v1.ok());
+  PutOptions o;
+  o.if_match = "\"0123\"";
+  EXPECT_EQ(Put("k", "v2", o).status().code(), StatusCode::kPreconditionFailed);
+  EXPECT_EQ(Get("k"), "v1");
+  o.if_match = v1->etag;
+  ASSERT_TRUE(Put("k", "v2", o).ok());
+  EXPECT_EQ(Get("k"), "v2");
+  o.if_match = v1->etag.substr(1, 32);  // unquoted works too
+  EXPECT_EQ(Put("k", "v3", o).status().code(), StatusCode::kPreconditionFailed);
+  EXPECT_TRUE(Put("absent", "x", o).status().IsNotFound());
+  EXPECT_TRUE(store_->HeadObject("bkt", "absent").status().IsNotFound());
+}
+
+TEST_F(StoreTest, IfMatchRaceLetsOnlyOneWriterReplaceAVersion) {
+  auto v1 = Put("k", "base");
+  ASSERT_TRUE(v1.ok());
+  PutOptions o;
+  o.if_match = v1->etag;
+  std::atomic<int> winners{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      if (Put("k", "update " + std::to_string(i), o).ok()) winners++;
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(winners.load(), 1);
+}
+
+TEST_F(StoreTest, CopyKeepsOrReplacesMetadata) {
+  PutOptions o;
+  o.content_type = "application/json";
+  o.user_metadata = {{"stage", "etl"}};
+  ASSERT_TRUE(Put("src.json", "{}", o).ok());
+  ASSERT_TRUE(store_->CreateBucket("other").ok());
+  auto c = store_->CopyObject("bkt", "src.json", "other", "copies/dst.json");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  auto h = store_->HeadObject("other", "copies/dst.json");
+  EXPECT_EQ(h->content_type, "application/json");
+  EXPECT_EQ(h->user_metadata.at("stage"), "etl");
+  EXPECT_EQ(h->etag, "\"99914b932bd37a50b983c5e7c90ae93b\"");
+
+  EXPECT_EQ(store_->CopyObject("bkt", "src.json", "bkt", "src.json").status().code(),
+            StatusCode::kInvalidArgument);
+  CopyOptions replace;
+  replace.directive = MetadataDirective::kReplace;
+  replace.put.content_type = "text/plain";
+  ASSERT_TRUE(store_->CopyObject("bkt", "src.json", "bkt", "src.json", replace).ok());
+  h = store_->HeadObject("bkt", "src.json");
+  EXPECT_EQ(h->content_type, "text/plain");
+  EXPECT_TRUE(h->user_metadata.empty());
+  EXPECT_TRUE(store_->CopyObject("bkt", "missing", "bkt", "x").status().IsNotFound());
+}
+
+TEST_F(StoreTest, DeleteIsIdempotentAndPrunesEmptyDirectories) {
+  ASSERT_TRUE(Put("a/b/c/one", "1").ok());
+  ASSERT_TRUE(Put("a/keep", "k").ok());
+  EXPECT_TRUE(store_->DeleteObject("bkt", "never/was").ok());
+  ASSERT_TRUE(store_->DeleteObject("bkt", "a/b/c/one").ok());
+  EXPECT_FALSE(Exists(BucketDir() + "/a/b"));
+  EXPECT_TRUE(Exists(BucketDir() + "/a/keep"));
+  EXPECT_TRUE(store_->DeleteObject("bkt", "a").ok());  // a "directory" is no key
+  EXPECT_EQ(Get("a/keep"), "k");
+}
+
+TEST_F(StoreTest, DeleteObjectsReportsPerKeyErrors) {
+  ASSERT_TRUE(Put("x/1", "1").ok());
+  ASSERT_TRUE(Put("x/2", "2").ok());
+  auto r = store_->DeleteObjects("bkt", {"x/1", "x/2", "../bad", "x/3"});
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->size(), 1u);
+  EXPECT_EQ((*r)[0].key, "../bad");
+  EXPECT_TRUE(AllKeys().empty());
+}
+
+TEST_F(StoreTest, FolderObjectsAreEmptyDirectoriesWithAMarker) {
+  ASSERT_TRUE(Put("photos/", "").ok());
+  EXPECT_EQ(Put("bad/", "content").status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(AllKeys(), std::vector<std::string>{"photos/"});
+  ASSERT_TRUE(Put("photos/cat.jpg", "meow").ok());
+  EXPECT_EQ(AllKeys(), (std::vector<std::string>{"photos/", "photos/cat.jpg"}));
+  ASSERT_TRUE(store_->DeleteObject("bkt", "photos/cat.jpg").ok());
+  EXPECT_EQ(AllKeys(), std::vector<std::string>{"photos/"});  // the folder stays
+  ASSERT_TRUE(store_->DeleteObject("bkt", "photos/").ok());
+  EXPECT_TRUE(AllKeys().empty());
+  EXPECT_FALSE(Exists(BucketDir() + "/photos"));
+}
+
+TEST_F(StoreTest, KeyThatIsBothObjectAndFolderIsRefusedWithBothNames) {
+  ASSERT_TRUE(Put("a", "file").ok());
+  auto r = Put("a/b", "under a file");
+  EXPECT_TRUE(r.status().IsAlreadyExists());
+  EXPECT_NE(r.status().message().find("'a/b'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("'a'"), std::string::npos);
+  ASSERT_TRUE(Put("x/y", "1").ok());
+  auto r2 = Put("x", "over a folder");
+  EXPECT_TRUE(r2.status().IsAlreadyExists()) << r2.status().ToString();
+  EXPECT_EQ(Get("x/y"), "1");
+  EXPECT_EQ(Get("a"), "file");
+  EXPECT_TRUE(ListDir(root_ + "/.staging").empty());
+}
+
+TEST_F(StoreTest, DroppedInFilesAreObjectsAndTheirCacheIsNeverTrustedWhenStale) {
+  ASSERT_EQ(::mkdir((BucketDir() + "/in").c_str(), 0755), 0);
+  WriteFile(BucketDir() + "/in/dropped.txt", "abc");
+  auto h = store_->HeadObject("bkt", "in/dropped.txt");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->etag, "\"900150983cd24fb0d6963f7d28e17f72\"");
+  // Rewritten in place by another program: same size, new bytes and mtime.
+  WriteFile(BucketDir() + "/in/dropped.txt", "xyz");
+  struct timespec times[2] = {{0, UTIME_OMIT}, {h->last_modified / 1000000000 + 5, 0}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, (BucketDir() + "/in/dropped.txt").c_str(), times, 0), 0);
+  EXPECT_EQ(store_->HeadObject("bkt", "in/dropped.txt")->etag, QuotedMd5("xyz"));
+  WriteFile(BucketDir() + "/in/dropped.txt", "longer now");
+  EXPECT_EQ(store_->HeadObject("bkt", "in/dropped.txt")->etag, QuotedMd5("longer now"));
+  EXPECT_EQ(AllKeys(), std::vector<std::string>{"in/dropped.txt"});
+}
+
+}  // namespace
+}  // namespace bucketd::store

@@ -1,0 +1,46 @@
+// Helpers shared by the tests: temp directories and small file utilities.
+#ifndef BUCKETD_TESTS_TEST_UTIL_H_
+#define BUCKETD_TESTS_TEST_UTIL_H_
+
+#include <string>
+#include <vector>
+
+namespace bucketd::testing {
+
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents when
+// the object goes away.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& rel) const { return path_ + "/" + rel; }
+
+ private:
+  std::string path_;
+};
+
+void WriteFile(const std::string& path, const std::string& data);
+std::string ReadFile(const std::string& path);
+bool Exists(const std::string& path);
+// Names in a directory (not recursive), sorted; empty when it is missing.
+std::vector<std::string> ListDir(const std::string& path);
+
+// Result of running a program to completion.
+struct RunResult {
+  int exit_code = -1;  // -signal when killed
+  std::string out;
+  std::string err;
+};
+// Runs argv (argv[0] a path) with `input` on stdin and extra "K=V" env.
+RunResult Run(const std::vector<std::string>& argv, const std::string& input = "",
+              const std::vector<std::string>& env = {});
+
+// Directory of the built binaries (set by CMake as BUCKETD_BIN_DIR).
+std::string BinDir();
+
+}  // namespace bucketd::testing
+
+#endif  // BUCKETD_TESTS_TEST_UTIL_H_
