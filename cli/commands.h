@@ -1,0 +1,30 @@
+// bucketctl's subcommands: a table of name, one-line help, flag setup and
+// handler (STYLE.md §15). Handlers return the process exit code: 0 success,
+// 1 the operation failed (message on stderr); CLI11 usage errors exit 2.
+#ifndef BUCKETD_CLI_COMMANDS_H_
+#define BUCKETD_CLI_COMMANDS_H_
+
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/context.h"
+
+namespace bucketd::cli {
+
+struct Command {
+  const char* name;
+  const char* help;
+  // Declares the subcommand's flags on `app`; returns the handler, which
+  // runs after parsing with the flags filled in.
+  std::function<std::function<int(Context&)>(CLI::App* app)> setup;
+};
+
+// mb, rb, ls, cp, mv, rm, cat, head.
+std::vector<Command> StoreCommands();
+
+}  // namespace bucketd::cli
+
+#endif  // BUCKETD_CLI_COMMANDS_H_

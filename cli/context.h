@@ -1,0 +1,32 @@
+// What every bucketctl command handler gets: the parsed global flags and
+// lazy access to the store.
+#ifndef BUCKETD_CLI_CONTEXT_H_
+#define BUCKETD_CLI_CONTEXT_H_
+
+#include <memory>
+#include <string>
+
+#include "common/env.h"
+#include "store/store.h"
+
+namespace bucketd::cli {
+
+class Context {
+ public:
+  explicit Context(Env& env) : env_(env) {}
+  Env& env() { return env_; }
+  std::string& root_flag() { return root_; }
+  // Opens the store at --root / $BUCKETD_ROOT on first use.
+  Result<store::Store*> Store();
+  // Prints "bucketctl: <message>" on stderr; returns exit code 1.
+  static int Fail(const Status& s);
+
+ private:
+  Env& env_;
+  std::string root_;
+  std::unique_ptr<store::Store> store_;
+};
+
+}  // namespace bucketd::cli
+
+#endif  // BUCKETD_CLI_CONTEXT_H_

@@ -1,0 +1,33 @@
+// The bucketd daemon: configuration from flags and systemd's environment,
+// and the foreground main loop.
+//
+// Issue-2 scope: bucketd opens (and so recovers) the store, takes the state
+// directory's lock so two daemons never share it, tells systemd it is ready,
+// and runs until SIGTERM or SIGINT, when it says STOPPING=1 and exits 0.
+#ifndef BUCKETD_DAEMON_DAEMON_H_
+#define BUCKETD_DAEMON_DAEMON_H_
+
+#include <string>
+
+#include "common/env.h"
+#include "common/status.h"
+
+namespace bucketd::daemon {
+
+struct Config {
+  std::string root;        // the store root (required)
+  std::string config_dir;  // empty: no rules, no functions
+  std::string state_dir;   // resolved: flag, else $STATE_DIRECTORY, else <root>/.bucketd
+};
+
+// Fills the defaults that depend on the environment. InvalidArgument names
+// the flag when something required is missing.
+Status ResolveConfig(Config* config);
+
+// Runs until SIGTERM/SIGINT. Returns OK after a clean shutdown; an error
+// (with a one-line reason) when startup fails.
+Status Run(Env& env, const Config& config);
+
+}  // namespace bucketd::daemon
+
+#endif  // BUCKETD_DAEMON_DAEMON_H_

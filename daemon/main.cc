@@ -1,0 +1,35 @@
+// bucketd: the daemon's entry point; parses flags and wires the modules.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "daemon/daemon.h"
+
+int main(int argc, char** argv) {
+  // A daemon logs to stderr (systemd captures it); stdout stays unused.
+  spdlog::set_default_logger(spdlog::stderr_logger_mt("bucketd"));
+  bucketd::daemon::Config config;
+  CLI::App app{"bucketd: a local S3-like bucket with CloudTrail/EventBridge-style pipelines"};
+  app.add_option("--root", config.root, "store root: buckets live in ROOT/buckets/<bucket>/")
+      ->envname("BUCKETD_ROOT");
+  app.add_option("--config-dir", config.config_dir, "rules.d/ and functions.d/ (none: no rules)");
+  app.add_option("--state-dir", config.state_dir,
+                 "state directory (default $STATE_DIRECTORY, else ROOT/.bucketd)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    std::fputs(app.help().c_str(), stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "bucketd: %s\n", e.what());
+    return 2;
+  }
+  bucketd::Status s = bucketd::daemon::ResolveConfig(&config);
+  if (s.ok()) s = bucketd::daemon::Run(bucketd::Env::Default(), config);
+  if (!s.ok()) {
+    spdlog::error("bucketd: {}", s.ToString());
+    return s.code() == bucketd::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  return 0;
+}

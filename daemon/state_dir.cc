@@ -1,0 +1,29 @@
+#include "daemon/state_dir.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace bucketd::daemon {
+
+Result<UniqueFd> LockStateDir(Env& env, const std::string& dir) {
+  Fs& fs = env.fs();
+  Status made = fs.MkdirAt(AT_FDCWD, dir, 0700);
+  if (!made.ok() && !made.IsAlreadyExists()) {
+    return Status(made.code(), "state directory: " + made.message());
+  }
+  ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, dir + "/lock", O_RDWR | O_CREAT, 0600));
+  ASSIGN_OR_RETURN(bool got, fs.Lock(fd.get(), true, false));
+  if (!got) {
+    std::string holder(32, '\0');
+    auto n = fs.PRead(fd.get(), holder.data(), holder.size(), 0);
+    holder.resize(n.ok() ? *n : 0);
+    while (!holder.empty() && (holder.back() == '\n' || holder.back() == '\0')) holder.pop_back();
+    return Status::AlreadyExists("state directory '" + dir + "' is in use by another bucketd" +
+                                 (holder.empty() ? "" : " (pid " + holder + ")"));
+  }
+  if (::ftruncate(fd.get(), 0) != 0) return Status::FromErrno("truncate " + dir + "/lock", errno);
+  RETURN_IF_ERROR(fs.WriteAll(fd.get(), std::to_string(::getpid()) + "\n"));
+  return fd;
+}
+
+}  // namespace bucketd::daemon

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages bucketd needs to build, test and run.
+# Idempotent: installs only what is missing. As root it runs apt-get itself;
+# otherwise it uses passwordless sudo if there is one, else prints the exact
+# command to run and exits 1.
+set -euo pipefail
+
+PACKAGES=(
+  build-essential cmake ninja-build pkg-config
+  libssl-dev            # MD5 ETags
+  nlohmann-json3-dev    # metadata records, JSON output
+  libcli11-dev          # argument parsing
+  libspdlog-dev         # logging
+  libsystemd-dev        # sd_notify
+  libgtest-dev          # unit tests
+  libbenchmark-dev      # bench/
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+cmd=(apt-get install -y --no-install-recommends "${missing[@]}")
+if [ "$(id -u)" -eq 0 ]; then
+  SUDO=()
+elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then
+  SUDO=(sudo)
+else
+  echo "bootstrap: missing packages: ${missing[*]}" >&2
+  echo "bootstrap: run as root: apt-get update && ${cmd[*]}" >&2
+  exit 1
+fi
+echo "bootstrap: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update -qq
+"${SUDO[@]}" "${cmd[@]}" >/dev/null

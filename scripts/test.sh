@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# README's second command: install what is needed, build with warnings as
+# errors, run every test through CTest, then run the unit tests again built
+# with AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/bootstrap.sh
+./scripts/build.sh build-test -DBUCKETD_WERROR=ON
+(cd build-test && ctest --output-on-failure -j2 --timeout 600)
+./scripts/build.sh build-asan -DBUCKETD_WERROR=ON -DBUCKETD_SANITIZE=ON -DBUCKETD_BUILD_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j2 -L unit --timeout 600)
