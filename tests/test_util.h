@@ -38,6 +38,13 @@ struct RunResult {
 RunResult Run(const std::vector<std::string>& argv, const std::string& input = "",
               const std::vector<std::string>& env = {});
 
+// Starts argv in the background; its stdin is `stdin_fd` when >= 0, its
+// stdout/stderr go to the test's. Returns the pid.
+int Spawn(const std::vector<std::string>& argv, int stdin_fd = -1,
+          const std::vector<std::string>& env = {});
+// Waits for pid; returns its exit code, or -signal when it was killed.
+int Wait(int pid);
+
 // Directory of the built binaries (set by CMake as BUCKETD_BIN_DIR).
 std::string BinDir();
 

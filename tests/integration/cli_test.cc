@@ -1,0 +1,119 @@
+// bucketctl end to end: the real binary on a real store.
+#include <sys/stat.h>
+
+#include <algorithm>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_util.h"
+
+namespace bucketd {
+namespace {
+
+using testing::ReadFile;
+using testing::RunResult;
+using testing::TempDir;
+using testing::WriteFile;
+
+class CliTest : public ::testing::Test {
+ protected:
+  RunResult Ctl(std::vector<std::string> args, const std::string& input = "") {
+    args.insert(args.begin(), {testing::BinDir() + "/bucketctl", "--root", root_});
+    return testing::Run(args, input);
+  }
+  TempDir tmp_;
+  std::string root_ = tmp_ / "root";
+};
+
+TEST_F(CliTest, MakeCopyListCatHeadMoveRemoveLikeAwsS3) {
+  EXPECT_EQ(Ctl({"mb", "s3://data"}).out, "make_bucket: data\n");
+  WriteFile(tmp_ / "report.csv", "a,b\n1,2\n");
+  auto up = Ctl({"cp", tmp_ / "report.csv", "s3://data/in/", "--content-type", "text/csv",
+                 "--metadata", "stage=etl"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(up.out, "upload: " + (tmp_ / "report.csv") + " to s3://data/in/report.csv\n");
+  EXPECT_EQ(Ctl({"cat", "s3://data/in/report.csv"}).out, "a,b\n1,2\n");
+  EXPECT_EQ(Ctl({"cat", "--range", "bytes=4-", "s3://data/in/report.csv"}).out, "1,2\n");
+
+  auto head = nlohmann::json::parse(Ctl({"head", "s3://data/in/report.csv"}).out);
+  EXPECT_EQ(head["ContentLength"], 8);
+  EXPECT_EQ(head["ContentType"], "text/csv");
+  EXPECT_EQ(head["Metadata"]["stage"], "etl");
+  EXPECT_EQ(head["ETag"], "\"" + std::string("e5ebd4c02cefbe7955977c67ada242b7") + "\"")
+      << "md5 of 'a,b\\n1,2\\n'";
+
+  auto ls = Ctl({"ls", "s3://data"});
+  EXPECT_NE(ls.out.find("PRE in/"), std::string::npos) << ls.out;
+  auto lsr = Ctl({"ls", "--recursive", "s3://data"});
+  EXPECT_NE(lsr.out.find("         8 in/report.csv"), std::string::npos) << lsr.out;
+
+  ASSERT_EQ(Ctl({"cp", "s3://data/in/report.csv", "s3://data/copy/r.csv"}).exit_code, 0);
+  auto down = Ctl({"mv", "s3://data/copy/r.csv", tmp_ / "out/"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(ReadFile(tmp_ / "out/r.csv"), "a,b\n1,2\n");
+  EXPECT_EQ(Ctl({"cat", "s3://data/copy/r.csv"}).exit_code, 1);  // moved away
+
+  auto rm = Ctl({"rm", "s3://data/in/report.csv"});
+  EXPECT_EQ(rm.out, "delete: s3://data/in/report.csv\n");
+  EXPECT_EQ(Ctl({"rb", "s3://data"}).out, "remove_bucket: data\n");
+}
+
+TEST_F(CliTest, RecursiveCopiesBothWaysAndRecursiveRemove) {
+  ASSERT_EQ(Ctl({"mb", "s3://tree"}).exit_code, 0);
+  ::mkdir((tmp_ / "src").c_str(), 0755);
+  ::mkdir((tmp_ / "src/sub").c_str(), 0755);
+  WriteFile(tmp_ / "src/one.txt", "1");
+  WriteFile(tmp_ / "src/sub/two.txt", "22");
+  auto up = Ctl({"cp", "--recursive", tmp_ / "src", "s3://tree/base"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  auto ls = nlohmann::json::parse(Ctl({"ls", "--recursive", "--json", "s3://tree"}).out);
+  ASSERT_EQ(ls.size(), 2u);
+  EXPECT_EQ(ls[0]["Key"], "base/one.txt");
+  EXPECT_EQ(ls[1]["Key"], "base/sub/two.txt");
+  auto down = Ctl({"cp", "--recursive", "s3://tree/base", tmp_ / "dst"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(ReadFile(tmp_ / "dst/sub/two.txt"), "22");
+  auto rb = Ctl({"rb", "s3://tree"});
+  EXPECT_EQ(rb.exit_code, 1);
+  EXPECT_NE(rb.err.find("not empty"), std::string::npos) << rb.err;
+  ASSERT_EQ(Ctl({"rm", "--recursive", "s3://tree/base"}).exit_code, 0);
+  EXPECT_EQ(Ctl({"rb", "s3://tree"}).exit_code, 0);
+}
+
+TEST_F(CliTest, BadUsageExitsTwoWithOneLineAndErrorsNameTheProblem) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"frobnicate"}, {"cp", "only-one-arg"}, {"ls", "--no-such-flag"}}) {
+    auto r = Ctl(args);
+    EXPECT_EQ(r.exit_code, 2) << args[0];
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_TRUE(r.out.empty());
+  }
+  auto bad_bucket = Ctl({"mb", "s3://Bad_Bucket"});
+  EXPECT_EQ(bad_bucket.exit_code, 1);
+  EXPECT_NE(bad_bucket.err.find("'Bad_Bucket'"), std::string::npos) << bad_bucket.err;
+  auto missing = Ctl({"cat", "s3://nobucket/key"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("bucket 'nobucket' does not exist"), std::string::npos) << missing.err;
+  auto no_root = testing::Run({testing::BinDir() + "/bucketctl", "ls"});
+  EXPECT_EQ(no_root.exit_code, 1);
+  EXPECT_NE(no_root.err.find("--root"), std::string::npos);
+}
+
+TEST_F(CliTest, EveryCommandHasHelp) {
+  for (const char* cmd : {"mb", "rb", "ls", "cp", "mv", "rm", "cat", "head"}) {
+    auto r = Ctl({cmd, "--help"});
+    EXPECT_EQ(r.exit_code, 0) << cmd;
+    EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd << ": " << r.out;
+  }
+}
+
+TEST_F(CliTest, RootFromEnvironment) {
+  auto r = testing::Run({testing::BinDir() + "/bucketctl", "mb", "s3://from-env"}, "",
+                        {"BUCKETD_ROOT=" + root_});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(testing::Exists(root_ + "/buckets/from-env"));
+}
+
+}  // namespace
+}  // namespace bucketd
