@@ -5,11 +5,16 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/config_file.h"
 #include "daemon/signals_linux.h"
+#include "events/event_plane.h"
+#include "events/trail.h"
+#include "events/watcher.h"
 #include "daemon/state_dir.h"
 #include "store/store.h"
 
@@ -30,30 +35,73 @@ Status ResolveConfig(Config* c) {
   return Status::OK();
 }
 
+namespace {
+
+void LogFromEvents(events::LogLevel level, const std::string& message) {
+  switch (level) {
+    case events::LogLevel::kDebug: spdlog::debug("{}", message); break;
+    case events::LogLevel::kInfo: spdlog::info("{}", message); break;
+    case events::LogLevel::kWarning: spdlog::warn("{}", message); break;
+    case events::LogLevel::kError: spdlog::error("{}", message); break;
+  }
+}
+
+std::string StatusLine(const events::EventPlaneStats& s) {
+  std::string line = "watching " + std::to_string(s.watches) + " directories, " +
+                     std::to_string(s.records) + " events recorded";
+  if (s.degraded) line += ", NOT TAKING NEW WORK (trail appends fail)";
+  if (s.watch_limited) line += ", watch limit reached (rescanning)";
+  if (!s.last_error.empty()) line += "; last error: " + s.last_error;
+  return line;
+}
+
+}  // namespace
+
 Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(UniqueFd signals, OpenSignalFd());
+  events::EventPlaneOptions plane_options;
   if (!config.config_dir.empty()) {
     auto st = env.fs().StatAt(AT_FDCWD, config.config_dir, true);
     if (!st.ok() || !st->IsDir()) {
       return Status::InvalidArgument("--config-dir '" + config.config_dir +
                                      "' is not a readable directory");
     }
+    RETURN_IF_ERROR(LoadConfigFile(env, config.config_dir, &plane_options));
   }
+  plane_options.log = LogFromEvents;
   // Opening the store removes temp files of writers that died.
-  auto store = store::Store::Open(env, config.root);
-  if (!store.ok()) return store.status();
-  auto lock = LockStateDir(env, config.state_dir);
-  if (!lock.ok()) return lock.status();
-  spdlog::info("bucketd serving store {} (state {}, config {})", config.root, config.state_dir,
-               config.config_dir.empty() ? "none" : config.config_dir);
-  (void)sd_notify(0, "READY=1\nSTATUS=serving the store");
+  ASSIGN_OR_RETURN(auto store, store::Store::Open(env, config.root));
+  ASSIGN_OR_RETURN(UniqueFd lock, LockStateDir(env, config.state_dir));
+  ASSIGN_OR_RETURN(auto trail, events::Trail::Open(env, config.state_dir));
+  auto watcher = events::NewInotifyWatcher();
+  events::EventPlane plane(env, *store, *trail, *watcher, plane_options, nullptr);
+  RETURN_IF_ERROR(plane.Start());
+  spdlog::info("bucketd serving store {} (state {}, config {}); trail in s3://{}/{}AWSLogs/",
+               config.root, config.state_dir,
+               config.config_dir.empty() ? "none" : config.config_dir, plane_options.trail_bucket,
+               plane_options.trail_prefix);
+  (void)sd_notify(0, ("READY=1\nSTATUS=" + StatusLine(plane.stats())).c_str());
+  std::string last_status;
   for (;;) {
-    struct pollfd p = {signals.get(), POLLIN, 0};
-    if (::poll(&p, 1, -1) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
+    int64_t wait_ns = plane.OnTick();
+    std::string status = StatusLine(plane.stats());
+    if (status != last_status) {
+      (void)sd_notify(0, ("STATUS=" + status).c_str());
+      last_status = status;
+    }
+    struct pollfd p[2] = {{signals.get(), POLLIN, 0}, {plane.wake_fd(), POLLIN, 0}};
+    int timeout_ms = static_cast<int>(std::min<int64_t>(wait_ns / 1'000'000 + 1, 60'000));
+    if (::poll(p, 2, timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
+    if (p[1].revents & POLLIN) (void)plane.ProcessHints();  // failures are logged and retried
+    if (!(p[0].revents & POLLIN)) continue;
     ASSIGN_OR_RETURN(int sig, ReadSignal(signals.get()));
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       (void)sd_notify(0, "STOPPING=1");
+      watcher->Stop();
+      (void)plane.ProcessHints();
+      Status sealed = plane.PublishPending(true);
+      if (!sealed.ok()) spdlog::warn("trail not sealed at exit ({}); it will be at the next start", sealed.message());
       return Status::OK();
     }
     if (sig == SIGHUP) spdlog::info("SIGHUP: nothing to reload yet");

@@ -122,6 +122,14 @@ struct ListResult {
   int key_count = 0;                    // contents + common prefixes
 };
 
+// An object's file state, without its bytes or metadata.
+struct ObjectStat {
+  std::string key;
+  uint64_t size = 0;
+  int64_t mtime_ns = 0;
+  uint32_t uid = 0;  // owner of the file: who wrote it, as far as the disk knows
+};
+
 struct DeleteError {
   std::string key;
   Status status;
@@ -182,6 +190,16 @@ class Store {
                                                          const std::vector<std::string>& keys) = 0;
   virtual Result<ListResult> ListObjectsV2(const std::string& bucket,
                                            const ListRequest& request) = 0;
+
+  // The file state of one object, cheaply (no hashing). NotFound when the key
+  // is no object (absent, a plain directory, a link leading outside).
+  virtual Result<ObjectStat> StatObject(const std::string& bucket, const std::string& key) = 0;
+  // Calls fn for every object whose key starts with `dir_key` ("" for the
+  // whole bucket, else a folder path ending in '/'), in no particular order,
+  // reading no object bytes: the same objects listings show. Directories
+  // removed during the scan are skipped.
+  virtual Status ScanObjects(const std::string& bucket, const std::string& dir_key,
+                             const std::function<void(const ObjectStat&)>& fn) = 0;
 };
 
 // S3's bucket naming rules (3-63 chars, lower case letters, digits, dots,

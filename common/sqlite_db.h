@@ -1,0 +1,72 @@
+// The one wrapper around SQLite's C API (STYLE.md §10): every return code is
+// checked and sqlite3_errmsg becomes a Status.
+//
+// Thread-safety: a SqliteDb and its statements belong to one thread at a
+// time. Several processes may open the same file (WAL mode).
+#ifndef BUCKETD_COMMON_SQLITE_DB_H_
+#define BUCKETD_COMMON_SQLITE_DB_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace bucketd {
+
+class SqliteStatement {
+ public:
+  SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, std::string sql);
+  SqliteStatement(SqliteStatement&&) noexcept;
+  SqliteStatement& operator=(SqliteStatement&&) noexcept;
+  ~SqliteStatement();
+
+  // Parameters are 1-based, as in SQLite.
+  SqliteStatement& Bind(int index, int64_t value);
+  SqliteStatement& Bind(int index, std::string_view value);
+  SqliteStatement& BindNull(int index);
+  // true: a row is ready; false: done. Errors name the statement.
+  Result<bool> Step();
+  // Step() until done (for statements that return no rows).
+  Status Run();
+  // Clears bindings and rewinds, for reuse.
+  void Reset();
+
+  int64_t ColumnInt(int col) const;
+  std::string ColumnText(int col) const;
+  bool ColumnIsNull(int col) const;
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_;
+  std::string sql_;
+  Status bind_error_;
+};
+
+class SqliteDb {
+ public:
+  // Opens (creating unless read_only) the database at `path`. In write mode
+  // it sets WAL journaling with synchronous=FULL: a committed transaction is
+  // on disk when Commit returns.
+  static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path, bool read_only);
+  ~SqliteDb();
+
+  // Runs one or more statements that return no rows.
+  Status Exec(std::string_view sql);
+  Result<SqliteStatement> Prepare(std::string_view sql);
+  int64_t LastInsertRowId() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  SqliteDb(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  sqlite3* db_;
+  std::string path_;
+};
+
+}  // namespace bucketd
+
+#endif  // BUCKETD_COMMON_SQLITE_DB_H_

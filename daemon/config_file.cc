@@ -1,0 +1,79 @@
+#include "daemon/config_file.h"
+
+#include <fcntl.h>
+
+#include <nlohmann/json.hpp>
+
+namespace bucketd::daemon {
+
+namespace {
+
+Result<std::string> ReadAll(Env& env, const std::string& path) {
+  ASSIGN_OR_RETURN(UniqueFd fd, env.fs().OpenAt(AT_FDCWD, path, O_RDONLY));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, env.fs().Read(fd.get(), buf, sizeof(buf)));
+    if (n == 0) return out;
+    out.append(buf, n);
+  }
+}
+
+}  // namespace
+
+Status LoadConfigFile(Env& env, const std::string& config_dir, events::EventPlaneOptions* o) {
+  if (config_dir.empty()) return Status::OK();
+  std::string path = config_dir + "/bucketd.json";
+  auto text = ReadAll(env, path);
+  if (!text.ok()) return text.status().IsNotFound() ? Status::OK() : text.status();
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(*text);
+  } catch (const nlohmann::json::parse_error& e) {
+    return Status::InvalidArgument(path + ": invalid JSON at byte " + std::to_string(e.byte) +
+                                   ": " + e.what());
+  }
+  auto bad = [&](const std::string& pointer, const std::string& expected) {
+    return Status::InvalidArgument(path + ": at " + pointer + ": expected " + expected);
+  };
+  if (!j.is_object()) return bad("/", "an object");
+  for (const auto& [name, value] : j.items()) {
+    if (name != "Trail") return bad("/" + name, "only the key \"Trail\"");
+  }
+  if (!j.contains("Trail")) return Status::OK();
+  const auto& t = j["Trail"];
+  if (!t.is_object()) return bad("/Trail", "an object");
+  for (const auto& [name, value] : t.items()) {
+    std::string ptr = "/Trail/" + name;
+    if (name == "Bucket" || name == "Prefix" || name == "Account" || name == "Region") {
+      if (!value.is_string()) return bad(ptr, "a string");
+      std::string v = value.get<std::string>();
+      if (name == "Bucket") {
+        Status s = store::ValidateBucketName(v);
+        if (!s.ok()) return bad(ptr, "a valid bucket name (" + s.message() + ")");
+        o->trail_bucket = v;
+      } else if (name == "Prefix") {
+        o->trail_prefix = v;
+      } else if (name == "Account") {
+        if (v.size() != 12 || v.find_first_not_of("0123456789") != std::string::npos) {
+          return bad(ptr, "a 12-digit account id");
+        }
+        o->identity.account = v;
+      } else {
+        o->identity.region = v;
+      }
+    } else if (name == "SealedRetentionDays" || name == "LocalRetentionDays") {
+      if (!value.is_number_unsigned() || value.get<int64_t>() < 1) {
+        return bad(ptr, "a whole number of days, at least 1");
+      }
+      int64_t ns = value.get<int64_t>() * 24 * 3600 * 1'000'000'000LL;
+      (name == "SealedRetentionDays" ? o->sealed_retention_ns : o->local_retention_ns) = ns;
+    } else {
+      return bad(ptr, "one of Bucket, Prefix, Account, Region, SealedRetentionDays, "
+                      "LocalRetentionDays");
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace bucketd::daemon

@@ -1,0 +1,351 @@
+#include "events/event_plane.h"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+
+#include <algorithm>
+
+#include "events/open_check.h"
+#include "events/reconcile.h"
+#include "events/trail_publisher.h"
+
+namespace bucketd::events {
+
+namespace {
+
+constexpr int64_t kSecond = 1'000'000'000;
+// Without leases, a file this recently modified may still be being written.
+constexpr int64_t kQuietAgeNs = kSecond;
+constexpr int kPublishBatch = 20000;
+
+}  // namespace
+
+EventPlane::EventPlane(Env& env, store::Store& store, Trail& trail, Watcher& watcher,
+                       EventPlaneOptions options, EventSink* sink)
+    : env_(env),
+      store_(store),
+      trail_(trail),
+      watcher_(watcher),
+      options_(std::move(options)),
+      sink_(sink),
+      buckets_dir_(store.root() + "/buckets") {}
+
+void EventPlane::Log(LogLevel level, const std::string& message) {
+  if (level >= LogLevel::kWarning) stats_.last_error = message;
+  if (options_.log) options_.log(level, message);
+}
+
+Status EventPlane::Start() {
+  Status made = store_.CreateBucket(options_.trail_bucket);
+  if (!made.ok() && !made.IsAlreadyExists()) return made;
+  RETURN_IF_ERROR(watcher_.Start(buckets_dir_, {store_.BucketPath(options_.trail_bucket)}));
+  // Hints that arrive while we reconcile are handled afterwards; they find
+  // the index already up to date and add nothing.
+  RETURN_IF_ERROR(ReconcileAll());
+  auto pending = trail_.Unpublished(1);
+  if (pending.ok() && !pending->empty()) oldest_unpublished_ns_ = pending->front().time_ns;
+  stats_.watches = watcher_.watch_count();
+  return Status::OK();
+}
+
+bool EventPlane::PathToKey(const std::string& path, std::string* bucket, std::string* key) const {
+  if (path.compare(0, buckets_dir_.size(), buckets_dir_) != 0) return false;
+  if (path.size() <= buckets_dir_.size() + 1 || path[buckets_dir_.size()] != '/') return false;
+  std::string rest = path.substr(buckets_dir_.size() + 1);
+  size_t slash = rest.find('/');
+  *bucket = rest.substr(0, slash);
+  *key = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  return *bucket != options_.trail_bucket && store::ValidateBucketName(*bucket).ok();
+}
+
+std::string EventPlane::PathOf(const std::string& bucket, const std::string& key) const {
+  return buckets_dir_ + "/" + bucket + "/" + key;
+}
+
+Result<std::optional<IndexEntry>> EventPlane::Lookup(const std::string& bucket,
+                                                     const std::string& key) {
+  auto it = overlay_.find({bucket, key});
+  if (it != overlay_.end()) return it->second;
+  return trail_.Lookup(bucket, key);
+}
+
+void EventPlane::AddChange(ObjectChange change) {
+  Key k{change.bucket, change.key};
+  if (change.kind == ChangeKind::kCreated) {
+    overlay_[k] = IndexEntry{change.size, change.mtime_ns, change.etag, 0};
+  } else {
+    overlay_[k] = std::nullopt;
+  }
+  batch_.push_back(std::move(change));
+}
+
+Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, bool check_open) {
+  if (key.empty() || !store::ValidateKey(key).ok()) return Status::OK();  // not an object name
+  ASSIGN_OR_RETURN(std::optional<IndexEntry> prev, Lookup(bucket, key));
+  auto st = store_.StatObject(bucket, key);
+  if (!st.ok()) {
+    if (!st.status().IsNotFound()) return st.status();
+    open_files_.erase({bucket, key});
+    if (prev) AddChange(ObjectChange{ChangeKind::kRemoved, bucket, key, 0, "", 0, 0, "bucketd/inotify"});
+    return Status::OK();
+  }
+  if (prev && prev->size == st->size && prev->mtime_ns == st->mtime_ns) return Status::OK();
+  if (check_open && key.back() != '/') {
+    OpenState open = CheckOpenForWriting(PathOf(bucket, key));
+    bool recent = env_.clock().NowNanos() - st->mtime_ns < kQuietAgeNs;
+    if (open == OpenState::kOpenForWriting || (open == OpenState::kUnknown && recent)) {
+      open_files_.insert({bucket, key});  // its close (or a recheck) will record it
+      return Status::OK();
+    }
+  }
+  open_files_.erase({bucket, key});
+  auto head = store_.HeadObject(bucket, key);
+  if (!head.ok()) {
+    if (head.status().code() == StatusCode::kUnavailable) {  // changing under us
+      open_files_.insert({bucket, key});
+      return Status::OK();
+    }
+    return head.status().IsNotFound() ? CheckKey(bucket, key, false) : head.status();
+  }
+  ObjectChange c{ChangeKind::kCreated, bucket, key, head->size, head->etag,
+                 head->last_modified, st->uid, "bucketd/inotify"};
+  AddChange(std::move(c));
+  return Status::OK();
+}
+
+Status EventPlane::ScanPrefix(const std::string& bucket, const std::string& dir_key) {
+  std::vector<store::ObjectStat> on_disk;
+  Status scanned = store_.ScanObjects(bucket, dir_key,
+                                      [&](const store::ObjectStat& o) { on_disk.push_back(o); });
+  if (!scanned.ok() && !scanned.IsNotFound()) return scanned;  // a vanished bucket is empty
+  std::map<std::string, IndexEntry> indexed;
+  RETURN_IF_ERROR(trail_.ForEachIndexed(bucket, dir_key, [&](const std::string& k, const IndexEntry& e) {
+    indexed[k] = e;
+  }));
+  for (auto it = overlay_.lower_bound({bucket, dir_key});
+       it != overlay_.end() && it->first.first == bucket &&
+       it->first.second.compare(0, dir_key.size(), dir_key) == 0;
+       ++it) {
+    if (it->second) {
+      indexed[it->first.second] = *it->second;
+    } else {
+      indexed.erase(it->first.second);
+    }
+  }
+  TreeDiff diff = Diff(indexed, on_disk);
+  for (const auto& o : diff.created_or_changed) RETURN_IF_ERROR(CheckKey(bucket, o.key, true));
+  for (const auto& k : diff.removed) RETURN_IF_ERROR(CheckKey(bucket, k, false));
+  return Status::OK();
+}
+
+Status EventPlane::Commit() {
+  if (batch_.empty()) return Status::OK();
+  auto records = trail_.Append(batch_);
+  batch_.clear();
+  overlay_.clear();
+  if (!records.ok()) {
+    // Nothing was recorded, so the index still says what was recorded; a
+    // rescan once appends work again finds these changes (and any later).
+    if (!stats_.degraded) {
+      Log(LogLevel::kError, "cannot append to the trail: " + records.status().message() +
+                                "; not taking new work, will rescan and retry every " +
+                                std::to_string(options_.retry_ns / kSecond) + " s");
+    }
+    stats_.degraded = true;
+    rescan_needed_ = true;
+    next_retry_ns_ = env_.clock().NowNanos() + options_.retry_ns;
+    return records.status();
+  }
+  if (stats_.degraded) Log(LogLevel::kInfo, "trail appends work again; resuming");
+  stats_.degraded = false;
+  stats_.records += records->size();
+  last_append_ns_ = records->back().time_ns;
+  if (oldest_unpublished_ns_ == 0) oldest_unpublished_ns_ = records->front().time_ns;
+  if (sink_ != nullptr) sink_->OnRecords(*records);
+  return Status::OK();
+}
+
+void EventPlane::HandleWatchLimit(const WatchHint& hint) {
+  std::string bucket, key;
+  bool all = !PathToKey(hint.path, &bucket, &key);
+  int dirs = 0;
+  auto buckets = store_.ListBuckets();
+  if (buckets.ok()) {
+    for (const auto& b : *buckets) {
+      if (b.name == options_.trail_bucket) continue;
+      std::set<std::string> seen;
+      (void)store_.ScanObjects(b.name, "", [&](const store::ObjectStat& o) {
+        for (size_t p = o.key.find('/'); p != std::string::npos; p = o.key.find('/', p + 1)) {
+          seen.insert(o.key.substr(0, p));
+        }
+      });
+      dirs += 1 + static_cast<int>(seen.size());
+      if (all) fallback_buckets_.insert(b.name);
+    }
+  }
+  if (!all) fallback_buckets_.insert(bucket);
+  std::string limit = "?";
+  if (auto fd = env_.fs().OpenAt(AT_FDCWD, "/proc/sys/fs/inotify/max_user_watches", O_RDONLY); fd.ok()) {
+    char buf[32];
+    auto n = env_.fs().Read(fd->get(), buf, sizeof(buf) - 1);
+    if (n.ok()) limit = std::string(buf, *n).substr(0, std::string(buf, *n).find('\n'));
+  }
+  stats_.watch_limited = true;
+  Log(LogLevel::kError,
+      "inotify watch limit reached watching '" + hint.path + "' (fs.inotify.max_user_watches = " +
+          limit + "; the buckets hold about " + std::to_string(dirs) +
+          " directories, so at least that many watches are needed: sysctl "
+          "fs.inotify.max_user_watches=" + std::to_string(std::max(dirs * 2, 8192)) +
+          "); until then new objects there are found by a rescan every " +
+          std::to_string(options_.fallback_rescan_ns / kSecond) + " s");
+}
+
+void EventPlane::HandleHint(const WatchHint& hint) {
+  Status s;
+  std::string bucket, key;
+  switch (hint.kind) {
+    case WatchHint::Kind::kRescanAll:
+      ++stats_.rescans;
+      Log(LogLevel::kWarning, "file events were lost (inotify queue overflow or lost watch); "
+                              "rescanning every bucket");
+      rescan_needed_ = true;
+      return;
+    case WatchHint::Kind::kWatchLimit:
+      HandleWatchLimit(hint);
+      return;
+    case WatchHint::Kind::kDirAppeared:
+    case WatchHint::Kind::kDirGone:
+      if (!PathToKey(hint.path, &bucket, &key)) return;
+      s = ScanPrefix(bucket, key.empty() ? "" : key + "/");
+      if (s.ok() && !key.empty()) s = CheckKey(bucket, key + "/", false);  // a folder marker
+      break;
+    case WatchHint::Kind::kFile:
+      if (!PathToKey(hint.path, &bucket, &key)) return;
+      // A plain IN_CREATE is either a file being written (its close comes
+      // later) or a file published whole (a hard link, O_TMPFILE+linkat,
+      // which never closes here): the lease check tells them apart.
+      s = CheckKey(bucket, key, (hint.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) == 0);
+      if (s.ok() && (hint.mask & IN_ATTRIB)) s = CheckKey(bucket, key + "/", false);
+      break;
+  }
+  if (!s.ok()) Log(LogLevel::kWarning, "checking '" + hint.path + "': " + s.message());
+}
+
+Status EventPlane::ProcessHints() {
+  std::vector<WatchHint> hints = watcher_.Drain();
+  if (stats_.degraded) {
+    rescan_needed_ = true;  // the retry's rescan covers whatever these say
+    return Status::OK();
+  }
+  for (const auto& h : hints) HandleHint(h);
+  if (rescan_needed_) return ReconcileAll();
+  stats_.watches = watcher_.watch_count();
+  return Commit();
+}
+
+Status EventPlane::ReconcileAll() {
+  rescan_needed_ = false;
+  std::set<std::string> buckets;
+  ASSIGN_OR_RETURN(auto listed, store_.ListBuckets());
+  for (const auto& b : listed) buckets.insert(b.name);
+  ASSIGN_OR_RETURN(auto indexed, trail_.IndexedBuckets());
+  buckets.insert(indexed.begin(), indexed.end());
+  buckets.erase(options_.trail_bucket);
+  for (const auto& b : buckets) RETURN_IF_ERROR(ScanPrefix(b, ""));
+  return Commit();
+}
+
+Status EventPlane::PublishPending(bool force) {
+  int64_t now = env_.clock().NowNanos();
+  if (oldest_unpublished_ns_ == 0) return Status::OK();
+  bool due = force || now - last_append_ns_ >= options_.seal_idle_ns ||
+             now - oldest_unpublished_ns_ >= options_.seal_max_age_ns;
+  for (;;) {
+    ASSIGN_OR_RETURN(auto records, trail_.Unpublished(kPublishBatch));
+    if (records.empty()) {
+      oldest_unpublished_ns_ = 0;
+      return Status::OK();
+    }
+    std::vector<TrailRecord> chunk;
+    size_t bytes = 0;
+    auto seal = [&]() -> Status {
+      RETURN_IF_ERROR(PublishTrailFile(store_, options_.trail_bucket, options_.trail_prefix,
+                                       options_.identity, chunk));
+      RETURN_IF_ERROR(trail_.MarkPublished(chunk.back().seq));
+      ++stats_.sealed_files;
+      chunk.clear();
+      bytes = 0;
+      return Status::OK();
+    };
+    for (auto& r : records) {
+      size_t size = CloudTrailRecord(r, options_.identity).dump().size() + 1;
+      if (!chunk.empty() && bytes + size > options_.seal_max_bytes) RETURN_IF_ERROR(seal());
+      bytes += size;
+      chunk.push_back(std::move(r));
+    }
+    if (!chunk.empty()) {
+      if (!due && static_cast<int>(records.size()) < kPublishBatch) {
+        oldest_unpublished_ns_ = chunk.front().time_ns;
+        return Status::OK();
+      }
+      RETURN_IF_ERROR(seal());
+    }
+  }
+}
+
+void EventPlane::ExpireSealedFiles() {
+  int64_t now = env_.clock().NowNanos();
+  (void)trail_.TrimPublished(now - options_.local_retention_ns);
+  store::ListRequest req;
+  req.prefix = options_.trail_prefix + "AWSLogs/";
+  for (;;) {
+    auto page = store_.ListObjectsV2(options_.trail_bucket, req);
+    if (!page.ok()) return;
+    for (const auto& o : page->contents) {
+      if (now - o.last_modified > options_.sealed_retention_ns) {
+        (void)store_.DeleteObject(options_.trail_bucket, o.key);
+      }
+    }
+    if (!page->is_truncated) return;
+    req.continuation_token = page->next_continuation_token;
+  }
+}
+
+int64_t EventPlane::OnTick() {
+  int64_t now = env_.clock().NowNanos();
+  if (rescan_needed_ && now >= next_retry_ns_) {
+    Status s = ReconcileAll();
+    if (!s.ok() && !stats_.degraded) Log(LogLevel::kWarning, "rescan failed: " + s.message());
+  }
+  if (!open_files_.empty() && now >= next_open_check_ns_) {
+    std::set<Key> files = std::exchange(open_files_, {});
+    for (const auto& [bucket, key] : files) (void)CheckKey(bucket, key, true);
+    (void)Commit();
+    next_open_check_ns_ = now + options_.open_recheck_ns;
+  }
+  if (!fallback_buckets_.empty() && now >= next_fallback_ns_) {
+    for (const auto& b : fallback_buckets_) (void)ScanPrefix(b, "");
+    (void)Commit();
+    next_fallback_ns_ = now + options_.fallback_rescan_ns;
+  }
+  if (!stats_.degraded) {
+    Status s = PublishPending(false);
+    if (!s.ok()) Log(LogLevel::kWarning, "sealing the trail failed: " + s.message() + "; will retry");
+  }
+  if (now >= next_expiry_ns_) {
+    ExpireSealedFiles();
+    next_expiry_ns_ = now + 3600 * kSecond;
+  }
+  int64_t wait = 3600 * kSecond;
+  if (oldest_unpublished_ns_ != 0) {
+    int64_t due = std::min(last_append_ns_ + options_.seal_idle_ns,
+                           oldest_unpublished_ns_ + options_.seal_max_age_ns);
+    wait = std::min(wait, std::max<int64_t>(due - now, 10'000'000));
+  }
+  if (!open_files_.empty()) wait = std::min(wait, options_.open_recheck_ns);
+  if (!fallback_buckets_.empty()) wait = std::min(wait, options_.fallback_rescan_ns);
+  if (rescan_needed_) wait = std::min(wait, std::max<int64_t>(next_retry_ns_ - now, 10'000'000));
+  return wait;
+}
+
+}  // namespace bucketd::events

@@ -1,0 +1,128 @@
+// The event plane: turns watcher hints into durable trail records, keeps the
+// object index, catches up at startup and after lost events, and seals the
+// trail into CloudTrail files in the store.
+//
+// Guarantees (tests in tests/events/):
+//  * every object change becomes exactly one record, appended and fsync'd
+//    (group commit per batch of hints) before the EventSink sees it;
+//  * a file still open for writing fires nothing; its close fires once;
+//  * after a queue overflow, a lost watch, a restart or a failed append, the
+//    tree is compared with the index and exactly the differences are recorded;
+//  * the trail bucket itself is never watched, so the trail records nothing
+//    about itself.
+//
+// Thread-safety: one thread (the daemon's main loop) calls everything.
+#ifndef BUCKETD_EVENTS_EVENT_PLANE_H_
+#define BUCKETD_EVENTS_EVENT_PLANE_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "events/records.h"
+#include "events/trail.h"
+#include "events/watcher.h"
+#include "store/store.h"
+
+namespace bucketd::events {
+
+enum class LogLevel { kDebug, kInfo, kWarning, kError };
+
+struct EventPlaneOptions {
+  std::string trail_bucket = "bucketd-trail";  // created at start when missing
+  std::string trail_prefix;                    // before "AWSLogs/"
+  TrailIdentity identity;
+  int64_t seal_idle_ns = 1'000'000'000;        // seal after 1 s without new records,
+  int64_t seal_max_age_ns = 60'000'000'000;    // or when the oldest is 60 s old,
+  size_t seal_max_bytes = 4 << 20;             // or at 4 MiB of JSON
+  int64_t local_retention_ns = 7LL * 24 * 3600 * 1'000'000'000;   // records kept for lookups
+  int64_t sealed_retention_ns = 90LL * 24 * 3600 * 1'000'000'000; // sealed files kept
+  int64_t fallback_rescan_ns = 5'000'000'000;  // rescans of unwatched trees
+  int64_t open_recheck_ns = 250'000'000;       // files seen open for writing
+  int64_t retry_ns = 2'000'000'000;            // after a failed append (disk full)
+  std::function<void(LogLevel, const std::string&)> log;  // may be empty
+};
+
+struct EventPlaneStats {
+  uint64_t records = 0;
+  uint64_t rescans = 0;
+  uint64_t sealed_files = 0;
+  int watches = 0;
+  bool degraded = false;   // appends failing (e.g. disk full): no new work is taken
+  bool watch_limited = false;
+  std::string last_error;
+};
+
+// Receives records after they are durable.
+class EventSink {
+ public:
+  virtual ~EventSink() = default;
+  virtual void OnRecords(const std::vector<TrailRecord>& records) = 0;
+};
+
+class EventPlane {
+ public:
+  // All references must outlive the plane; sink may be null.
+  EventPlane(Env& env, store::Store& store, Trail& trail, Watcher& watcher,
+             EventPlaneOptions options, EventSink* sink);
+
+  // Creates the trail bucket if needed, starts watching, then records every
+  // change made while bucketd was down (startup catch-up).
+  Status Start();
+  int wake_fd() const { return watcher_.wake_fd(); }
+  // Handles every waiting hint and commits the resulting records together.
+  Status ProcessHints();
+  // Periodic work (recheck open files, fallback rescans, retries, sealing,
+  // retention). Returns nanoseconds until it wants to run again.
+  int64_t OnTick();
+  // Compares every bucket with the index and records the differences.
+  Status ReconcileAll();
+  // Seals what is due (everything when force) into trail files.
+  Status PublishPending(bool force);
+  const EventPlaneStats& stats() const { return stats_; }
+
+ private:
+  using Key = std::pair<std::string, std::string>;  // bucket, key
+
+  bool PathToKey(const std::string& path, std::string* bucket, std::string* key) const;
+  std::string PathOf(const std::string& bucket, const std::string& key) const;
+  Result<std::optional<IndexEntry>> Lookup(const std::string& bucket, const std::string& key);
+  Status CheckKey(const std::string& bucket, const std::string& key, bool check_open);
+  Status ScanPrefix(const std::string& bucket, const std::string& dir_key);
+  void AddChange(ObjectChange change);
+  Status Commit();
+  void HandleHint(const WatchHint& hint);
+  void HandleWatchLimit(const WatchHint& hint);
+  void ExpireSealedFiles();
+  void Log(LogLevel level, const std::string& message);
+
+  Env& env_;
+  store::Store& store_;
+  Trail& trail_;
+  Watcher& watcher_;
+  const EventPlaneOptions options_;
+  EventSink* sink_;
+  const std::string buckets_dir_;
+
+  std::vector<ObjectChange> batch_;
+  std::map<Key, std::optional<IndexEntry>> overlay_;  // the batch's effect on the index
+  std::set<Key> open_files_;                           // seen open for writing
+  std::set<std::string> fallback_buckets_;             // not (fully) watched
+  bool rescan_needed_ = false;
+  int64_t next_retry_ns_ = 0;
+  int64_t next_fallback_ns_ = 0;
+  int64_t next_open_check_ns_ = 0;
+  int64_t next_expiry_ns_ = 0;
+  int64_t last_append_ns_ = 0;
+  int64_t oldest_unpublished_ns_ = 0;  // 0: nothing waits
+  EventPlaneStats stats_;
+};
+
+}  // namespace bucketd::events
+
+#endif  // BUCKETD_EVENTS_EVENT_PLANE_H_

@@ -1,0 +1,82 @@
+// Cheap object enumeration for the event plane's reconciliation: file states
+// only, never bytes or hashes.
+#include <fcntl.h>
+
+#include "store/store_impl.h"
+
+namespace bucketd::store {
+
+namespace {
+
+ObjectStat ToObjectStat(std::string key, const FileStat& st, bool folder) {
+  return ObjectStat{std::move(key), folder ? 0 : st.size, st.mtime_ns, st.uid};
+}
+
+bool IsFolderMarker(Fs& fs, int dir_fd) {
+  auto raw = fs.GetXattr(dir_fd, kMetaXattr);
+  if (!raw.ok()) return false;
+  auto meta = DecodeMeta(*raw);
+  return meta.ok() && meta->folder;
+}
+
+}  // namespace
+
+void StoreImpl::ScanDir(int dir_fd, const std::string& dir_key,
+                        const std::function<void(const ObjectStat&)>& fn) {
+  auto entries = fs_.ReadDir(dir_fd);
+  if (!entries.ok()) return;  // removed meanwhile
+  for (const DirEntry& e : *entries) {
+    std::string key = dir_key + e.name;
+    if (e.type == DirEntry::Type::kDir) {
+      auto sub = fs_.OpenAt(dir_fd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+      if (!sub.ok()) continue;
+      if (IsFolderMarker(fs_, sub->get())) {
+        if (auto st = fs_.Stat(sub->get()); st.ok()) fn(ToObjectStat(key + "/", *st, true));
+      }
+      ScanDir(sub->get(), key + "/", fn);
+    } else if (e.type == DirEntry::Type::kFile || e.type == DirEntry::Type::kSymlink) {
+      auto fd = fs_.OpenBeneath(dir_fd, e.name, O_PATH);
+      if (!fd.ok()) continue;
+      auto st = fs_.Stat(fd->get());
+      if (st.ok() && st->IsRegular()) fn(ToObjectStat(key, *st, false));
+    }
+  }
+}
+
+Status StoreImpl::ScanObjects(const std::string& bucket, const std::string& dir_key,
+                              const std::function<void(const ObjectStat&)>& fn) {
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
+  if (dir_key.empty()) {
+    ScanDir(bfd.get(), "", fn);
+    return Status::OK();
+  }
+  if (dir_key.back() != '/') return Status::InvalidArgument("scan prefix must end with '/'");
+  RETURN_IF_ERROR(ValidateKey(dir_key));
+  auto dir = fs_.OpenBeneath(bfd.get(), dir_key, O_RDONLY | O_DIRECTORY);
+  if (!dir.ok()) return dir.status().IsNotFound() ? Status::OK() : dir.status();
+  if (IsFolderMarker(fs_, dir->get())) {
+    if (auto st = fs_.Stat(dir->get()); st.ok()) fn(ToObjectStat(dir_key, *st, true));
+  }
+  ScanDir(dir->get(), dir_key, fn);
+  return Status::OK();
+}
+
+Result<ObjectStat> StoreImpl::StatObject(const std::string& bucket, const std::string& key) {
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
+  RETURN_IF_ERROR(ValidateKey(key));
+  bool folder = key.back() == '/';
+  auto fd = fs_.OpenBeneath(bfd.get(), key, folder ? (O_RDONLY | O_DIRECTORY) : O_PATH);
+  if (!fd.ok()) {
+    if (fd.status().IsNotFound() || fd.status().code() == StatusCode::kPermissionDenied) {
+      return Status::NotFound("key '" + key + "' is no object in bucket '" + bucket + "'");
+    }
+    return fd.status();
+  }
+  ASSIGN_OR_RETURN(FileStat st, fs_.Stat(fd->get()));
+  if (folder ? !IsFolderMarker(fs_, fd->get()) : !st.IsRegular()) {
+    return Status::NotFound("key '" + key + "' is no object in bucket '" + bucket + "'");
+  }
+  return ToObjectStat(key, st, folder);
+}
+
+}  // namespace bucketd::store
