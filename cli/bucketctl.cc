@@ -11,20 +11,33 @@ int main(int argc, char** argv) {
   CLI::App app{"bucketctl: work with a bucketd store, its events and its pipelines"};
   app.add_option("--root", ctx.root_flag(), "store root (buckets in ROOT/buckets/<bucket>/)")
       ->envname("BUCKETD_ROOT");
+  app.add_option("--state-dir", ctx.state_dir_flag(),
+                 "bucketd's state directory (default $STATE_DIRECTORY, else ROOT/.bucketd)");
   app.require_subcommand(1);
   std::function<int(Context&)> handler;
-  std::vector<Command> table = bucketd::cli::StoreCommands();
-  for (const Command& c : table) {
-    CLI::App* sub = app.add_subcommand(c.name, c.help);
-    auto run = c.setup(sub);
-    sub->callback([&handler, run] { handler = run; });
-  }
+  auto add = [&handler](CLI::App* parent, const std::vector<Command>& table) {
+    for (const Command& c : table) {
+      CLI::App* sub = parent->add_subcommand(c.name, c.help);
+      auto run = c.setup(sub);
+      sub->callback([&handler, run] { handler = run; });
+    }
+  };
+  add(&app, bucketd::cli::StoreCommands());
+  CLI::App* events = app.add_subcommand("events", "read the trail: tail, lookup");
+  events->require_subcommand(1);
+  add(events, bucketd::cli::EventCommands());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
     // --help on a subcommand shows that subcommand's help.
     const CLI::App* target = &app;
-    for (const CLI::App* s : app.get_subcommands()) target = s;
+    for (bool deeper = true; deeper;) {
+      deeper = false;
+      for (const CLI::App* s : target->get_subcommands()) {
+        target = s;
+        deeper = true;
+      }
+    }
     std::fputs(target->help().c_str(), stdout);
     return 0;
   } catch (const CLI::ParseError& e) {

@@ -24,6 +24,8 @@ struct Command {
 
 // mb, rb, ls, cp, mv, rm, cat, head.
 std::vector<Command> StoreCommands();
+// events tail, events lookup.
+std::vector<Command> EventCommands();
 
 }  // namespace bucketd::cli
 

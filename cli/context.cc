@@ -1,6 +1,7 @@
 #include "cli/context.h"
 
 #include <cstdio>
+#include <cstdlib>
 
 namespace bucketd::cli {
 
@@ -14,6 +15,16 @@ Result<store::Store*> Context::Store() {
     ASSIGN_OR_RETURN(store_, store::Store::Open(env_, root_));
   }
   return store_.get();
+}
+
+Result<std::string> Context::StateDir() {
+  if (!state_dir_.empty()) return state_dir_;
+  const char* sd = std::getenv("STATE_DIRECTORY");
+  if (sd != nullptr && *sd != '\0') return std::string(sd).substr(0, std::string(sd).find(':'));
+  if (root_.empty()) {
+    return Status::InvalidArgument("no state directory: pass --state-dir DIR or --root DIR");
+  }
+  return root_ + "/.bucketd";
 }
 
 int Context::Fail(const Status& s) {

@@ -16,6 +16,9 @@ class Context {
   explicit Context(Env& env) : env_(env) {}
   Env& env() { return env_; }
   std::string& root_flag() { return root_; }
+  std::string& state_dir_flag() { return state_dir_; }
+  // --state-dir, else $STATE_DIRECTORY, else <root>/.bucketd (as bucketd).
+  Result<std::string> StateDir();
   // Opens the store at --root / $BUCKETD_ROOT on first use.
   Result<store::Store*> Store();
   // Prints "bucketctl: <message>" on stderr; returns exit code 1.
@@ -24,6 +27,7 @@ class Context {
  private:
   Env& env_;
   std::string root_;
+  std::string state_dir_;
   std::unique_ptr<store::Store> store_;
 };
 

@@ -1,6 +1,8 @@
 #include "common/time_format.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <ctime>
 
 namespace bucketd {
@@ -31,6 +33,43 @@ std::string FormatHttpDate(int64_t unix_nanos) {
   char buf[40];
   std::strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &t);
   return buf;
+}
+
+Result<int64_t> ParseTimeSpec(std::string_view spec, int64_t now_ns) {
+  auto bad = Status::InvalidArgument("invalid time '" + std::string(spec) +
+                                     "': expected RFC 3339 (2026-11-22T09:00:00Z) or an age "
+                                     "like 30s, 10m, 2h, 7d");
+  if (spec.empty()) return bad;
+  char unit = spec.back();
+  std::string_view num = spec.substr(0, spec.size() - 1);
+  if (std::string_view("smhd").find(unit) != std::string_view::npos && !num.empty() &&
+      num.find_first_not_of("0123456789") == std::string_view::npos) {
+    int64_t n = std::stoll(std::string(num));
+    int64_t mult = unit == 's' ? 1 : unit == 'm' ? 60 : unit == 'h' ? 3600 : 86400;
+    return now_ns - n * mult * 1'000'000'000LL;
+  }
+  struct tm t = {};
+  std::string s(spec);
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &t);
+  if (rest == nullptr) return bad;
+  int64_t frac_ns = 0;
+  if (*rest == '.') {
+    int64_t scale = 100'000'000;
+    for (++rest; *rest >= '0' && *rest <= '9'; ++rest, scale /= 10) frac_ns += (*rest - '0') * scale;
+  }
+  int64_t offset_s = 0;
+  if (*rest == 'Z') {
+    ++rest;
+  } else if ((*rest == '+' || *rest == '-') && std::strlen(rest) == 6 && rest[3] == ':') {
+    int sign = *rest == '+' ? 1 : -1;
+    offset_s = sign * (std::atoi(std::string(rest + 1, 2).c_str()) * 3600 +
+                       std::atoi(std::string(rest + 4, 2).c_str()) * 60);
+    rest += 6;
+  } else {
+    return bad;
+  }
+  if (*rest != '\0') return bad;
+  return (static_cast<int64_t>(timegm(&t)) - offset_s) * 1'000'000'000LL + frac_ns;
 }
 
 }  // namespace bucketd

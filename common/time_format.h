@@ -4,6 +4,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+
+#include "common/status.h"
 
 namespace bucketd {
 
@@ -13,6 +16,11 @@ std::string FormatRfc3339Millis(int64_t unix_nanos);
 
 // "Sun, 22 Nov 2026 09:26:10 GMT" (RFC 7231), as S3 sends Last-Modified.
 std::string FormatHttpDate(int64_t unix_nanos);
+
+// A point in time given as RFC 3339 ("2026-11-22T09:00:00Z", fractional
+// seconds and "+01:00" offsets allowed) or as an age before `now_ns` ("30s",
+// "10m", "2h", "7d"). InvalidArgument says which forms are accepted.
+Result<int64_t> ParseTimeSpec(std::string_view spec, int64_t now_ns);
 
 }  // namespace bucketd
 

@@ -36,6 +36,7 @@ void EventPlane::Log(LogLevel level, const std::string& message) {
 }
 
 Status EventPlane::Start() {
+  RETURN_IF_ERROR(trail_.SetIdentity(options_.identity));
   Status made = store_.CreateBucket(options_.trail_bucket);
   if (!made.ok() && !made.IsAlreadyExists()) return made;
   RETURN_IF_ERROR(watcher_.Start(buckets_dir_, {store_.BucketPath(options_.trail_bucket)}));

@@ -177,6 +177,27 @@ Result<std::vector<TrailRecord>> Trail::Find(const TrailQuery& tq) {
   return ReadRecords(q);
 }
 
+Status Trail::SetIdentity(const TrailIdentity& id) {
+  ASSIGN_OR_RETURN(auto q, db_->Prepare("INSERT OR REPLACE INTO trail_meta VALUES(?, ?)"));
+  q.Bind(1, std::string_view("account")).Bind(2, id.account);
+  RETURN_IF_ERROR(q.Run());
+  q.Reset();
+  q.Bind(1, std::string_view("region")).Bind(2, id.region);
+  return q.Run();
+}
+
+Result<TrailIdentity> Trail::Identity() {
+  TrailIdentity id;
+  ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT k, v FROM trail_meta"));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) return id;
+    std::string k = q.ColumnText(0);
+    if (k == "account") id.account = q.ColumnText(1);
+    if (k == "region") id.region = q.ColumnText(1);
+  }
+}
+
 Result<int64_t> Trail::LastSeq() {
   ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM trail"));
   ASSIGN_OR_RETURN(bool row, q.Step());

@@ -68,6 +68,10 @@ class Trail {
   Status TrimPublished(int64_t before_ns);
 
   Result<std::vector<TrailRecord>> Find(const TrailQuery& q);
+  // The account and region records are rendered with, kept in the database
+  // so readers render records exactly as the daemon publishes them.
+  Status SetIdentity(const TrailIdentity& id);
+  Result<TrailIdentity> Identity();
   Result<int64_t> LastSeq();
 
  private:
