@@ -88,12 +88,19 @@ class InotifyWatcher final : public Watcher {
 
   void Stop() override {
     if (!thread_.joinable()) return;
+    stopping_ = true;
     uint64_t one = 1;
     (void)!::write(stop_.get(), &one, sizeof(one));
     thread_.join();
   }
 
   int watch_count() const override { return watches_.load(); }
+
+  void TEST_PauseReading(bool paused) override {
+    paused_ = paused;
+    uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof(one));  // re-evaluate the poll set
+  }
 
  private:
   void Push(WatchHint h) {
@@ -199,9 +206,14 @@ class InotifyWatcher final : public Watcher {
     started->set_value(Status::OK());
     std::vector<char> buf(256 * 1024);
     for (;;) {
-      struct pollfd p[2] = {{fd, POLLIN, 0}, {stop_.get(), POLLIN, 0}};
-      if (::poll(p, 2, -1) < 0 && errno != EINTR) break;
-      if (p[1].revents & POLLIN) break;
+      struct pollfd p[2] = {{stop_.get(), POLLIN, 0}, {fd, POLLIN, 0}};
+      if (::poll(p, paused_ ? 1 : 2, -1) < 0 && errno != EINTR) break;
+      if (p[0].revents & POLLIN) {
+        uint64_t v;
+        (void)!::read(stop_.get(), &v, sizeof(v));
+        if (stopping_) break;
+        continue;
+      }
       bool any = false;
       for (;;) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -225,6 +237,8 @@ class InotifyWatcher final : public Watcher {
   std::mutex mu_;
   std::vector<WatchHint> hints_;  // guarded by mu_
   std::atomic<int> watches_{0};
+  std::atomic<bool> paused_{false};
+  std::atomic<bool> stopping_{false};
   // Watcher-thread only:
   std::string root_;
   std::string moved_from_;

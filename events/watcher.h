@@ -45,6 +45,9 @@ class Watcher {
   virtual void Stop() = 0;
   // Directories watched now.
   virtual int watch_count() const = 0;
+  // Test hook: while paused the watcher leaves events in the kernel's queue,
+  // so a test can make it overflow.
+  virtual void TEST_PauseReading(bool /*paused*/) {}
 };
 
 // libinotifytools on a thread of its own (the library keeps one global

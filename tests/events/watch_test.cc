@@ -1,0 +1,191 @@
+// The event plane on real inotify and real directories.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <map>
+#include <thread>
+
+#include "tests/events/plane_fixture.h"
+
+namespace bucketd::events {
+namespace {
+
+using testing::WriteFile;
+
+class WatchTest : public PlaneTest {
+ protected:
+  void SetUp() override {
+    PlaneTest::SetUp();
+    StartPlane(NewInotifyWatcher());
+  }
+  size_t Count(const std::string& line) {
+    auto lines = sink_.Lines();
+    return static_cast<size_t>(std::count(lines.begin(), lines.end(), line));
+  }
+};
+
+TEST_F(WatchTest, CreateOverwriteRenameIntoPlaceDelete) {
+  WriteFile(Bucket() + "/a.txt", "v1");
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() == 1; }));
+  WriteFile(Bucket() + "/a.txt", "version 2");
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() == 2; }));
+  EXPECT_EQ(sink_.records[1].change.size, 9u);
+  WriteFile(tmp_ / "staged.bin", "finished elsewhere");
+  ASSERT_EQ(::rename((tmp_ / "staged.bin").c_str(), (Bucket() + "/placed.bin").c_str()), 0);
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() == 3; }));
+  ASSERT_EQ(::unlink((Bucket() + "/a.txt").c_str()), 0);
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() == 4; }));
+  PumpFor(300);
+  EXPECT_EQ(sink_.Lines(), (std::vector<std::string>{"PutObject data/a.txt", "PutObject data/a.txt",
+                                                     "PutObject data/placed.bin",
+                                                     "DeleteObject data/a.txt"}));
+  EXPECT_LT(sink_.records[0].seq, sink_.records[1].seq);
+}
+
+TEST_F(WatchTest, DeepMkdirWithFilesCreatedAtOnceMissesNothing) {
+  for (int i = 0; i < 20; ++i) {
+    std::string dir = Bucket() + "/deep" + std::to_string(i) + "/b/c/d";
+    ASSERT_EQ(std::system(("mkdir -p " + dir).c_str()), 0);
+    WriteFile(dir + "/f", "x");
+    WriteFile(Bucket() + "/deep" + std::to_string(i) + "/top", "y");
+  }
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() >= 40; }));
+  PumpFor(300);
+  EXPECT_EQ(sink_.records.size(), 40u);
+  EXPECT_EQ(Count("PutObject data/deep7/b/c/d/f"), 1u);
+}
+
+TEST_F(WatchTest, BurstOfTenThousandFilesInHundredNewDirectories) {
+  std::thread writer([&] {
+    for (int d = 0; d < 100; ++d) {
+      std::string dir = Bucket() + "/burst/d" + std::to_string(d);
+      std::filesystem::create_directories(dir);
+      for (int f = 0; f < 100; ++f) WriteFile(dir + "/f" + std::to_string(f), "data");
+    }
+  });
+  bool done = PumpUntil([&] { return sink_.records.size() >= 10000; }, 120000);
+  writer.join();
+  ASSERT_TRUE(done) << sink_.records.size();
+  PumpFor(500);
+  EXPECT_EQ(sink_.records.size(), 10000u);
+  std::set<std::string> keys;
+  for (const auto& r : sink_.records) keys.insert(r.change.key);
+  EXPECT_EQ(keys.size(), 10000u);
+}
+
+// Lowers fs.inotify.max_queued_events for watchers created in its lifetime.
+class QueueLimit {
+ public:
+  explicit QueueLimit(int n) {
+    std::ifstream in(kPath);
+    in >> old_;
+    std::ofstream(kPath) << n;
+  }
+  ~QueueLimit() { std::ofstream(kPath) << old_; }
+
+ private:
+  static constexpr const char* kPath = "/proc/sys/fs/inotify/max_queued_events";
+  int old_ = 16384;
+};
+
+class WatchOverflowTest : public PlaneTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to lower fs.inotify.max_queued_events";
+    PlaneTest::SetUp();
+    QueueLimit limit(32);
+    StartPlane(NewInotifyWatcher());  // an inotify instance takes the limit when created
+  }
+};
+
+TEST_F(WatchOverflowTest, OverflowRescansWithNoEventLostOrDoubled) {
+  watcher_->TEST_PauseReading(true);
+  for (int i = 0; i < 500; ++i) WriteFile(Bucket() + "/o" + std::to_string(i), "x");
+  watcher_->TEST_PauseReading(false);
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() >= 500; }));
+  PumpFor(300);
+  EXPECT_EQ(sink_.records.size(), 500u);
+  EXPECT_GE(plane_->stats().rescans, 1u);  // the overflow really happened
+  std::set<std::string> keys;
+  for (const auto& r : sink_.records) keys.insert(r.change.key);
+  EXPECT_EQ(keys.size(), 500u);
+}
+
+TEST_F(WatchTest, HalfWrittenFileFiresNothingUntilItsCloseThenOnce) {
+  int fd = ::open((Bucket() + "/slow.csv").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "a,b\n", 4), 4);
+  PumpFor(700);
+  EXPECT_TRUE(sink_.records.empty());
+  ASSERT_EQ(::write(fd, "1,2\n", 4), 4);
+  ::close(fd);
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() == 1; }));
+  PumpFor(500);
+  ASSERT_EQ(sink_.records.size(), 1u);
+  EXPECT_EQ(sink_.records[0].change.size, 8u);
+}
+
+TEST_F(WatchTest, HardLinkAndTmpfileLinkatBecomeObjects) {
+  WriteFile(tmp_ / "whole", "complete file");
+  ASSERT_EQ(::link((tmp_ / "whole").c_str(), (Bucket() + "/hard").c_str()), 0);
+  int fd = ::open(Bucket().c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "tmp", 3), 3);
+  std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  ASSERT_EQ(::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, (Bucket() + "/tmpfile").c_str(),
+                     AT_SYMLINK_FOLLOW), 0);
+  ::close(fd);
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() >= 2; }));
+  PumpFor(500);
+  EXPECT_EQ(Count("PutObject data/hard"), 1u);
+  EXPECT_EQ(Count("PutObject data/tmpfile"), 1u);
+  EXPECT_EQ(sink_.records.size(), 2u);
+}
+
+TEST_F(WatchTest, StorePutsAreOneEventEachAndStagingNeverShows) {
+  for (int i = 0; i < 20; ++i) {
+    ASSERT_TRUE(store_->PutObjectFromString("data", "p/" + std::to_string(i % 5), "v" + std::to_string(i)).ok());
+  }
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() >= 5; }));
+  PumpFor(500);
+  for (const auto& r : sink_.records) {
+    EXPECT_EQ(r.change.key.rfind("p/", 0), 0u) << r.change.key;
+    EXPECT_EQ(r.change.bucket, "data");
+  }
+  // Every record is a version that really existed; the last one per key is the final one.
+  std::map<std::string, std::string> last;
+  for (const auto& r : sink_.records) last[r.change.key] = r.change.etag;
+  for (int k = 0; k < 5; ++k) {
+    EXPECT_EQ(last["p/" + std::to_string(k)], store_->HeadObject("data", "p/" + std::to_string(k))->etag);
+  }
+}
+
+TEST_F(WatchTest, ChangesWhileStoppedAreRecordedExactlyOnceAtStart) {
+  ASSERT_EQ(::mkdir((Bucket() + "/r").c_str(), 0755), 0);
+  for (int i = 0; i < 700; ++i) WriteFile(Bucket() + "/r/" + std::to_string(i), "v1");
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() >= 700; }));
+  StopPlane();
+  // 1,000 changes while nothing watches: 400 new, 300 rewritten, 300 deleted.
+  for (int i = 0; i < 400; ++i) WriteFile(Bucket() + "/r/new" + std::to_string(i), "n");
+  for (int i = 0; i < 300; ++i) WriteFile(Bucket() + "/r/" + std::to_string(i), "version two");
+  for (int i = 300; i < 600; ++i) ASSERT_EQ(::unlink((Bucket() + "/r/" + std::to_string(i)).c_str()), 0);
+  sink_.records.clear();
+  StartPlane(NewInotifyWatcher());  // catch-up happens inside Start, before "ready"
+  size_t puts = 0, deletes = 0;
+  for (const auto& r : sink_.records) (r.change.kind == ChangeKind::kCreated ? puts : deletes)++;
+  EXPECT_EQ(puts, 700u);
+  EXPECT_EQ(deletes, 300u);
+  PumpFor(500);
+  EXPECT_EQ(sink_.records.size(), 1000u);
+  StopPlane();
+  sink_.records.clear();
+  StartPlane(NewInotifyWatcher());
+  EXPECT_TRUE(sink_.records.empty());  // nothing changed: nothing recorded again
+}
+
+}  // namespace
+}  // namespace bucketd::events
