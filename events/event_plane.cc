@@ -44,7 +44,10 @@ Status EventPlane::Start() {
   // the index already up to date and add nothing.
   RETURN_IF_ERROR(ReconcileAll());
   auto pending = trail_.Unpublished(1);
-  if (pending.ok() && !pending->empty()) oldest_unpublished_ns_ = pending->front().time_ns;
+  if (pending.ok() && !pending->empty()) {
+    oldest_unpublished_ns_ = pending->front().time_ns;
+    unpublished_bytes_ = options_.seal_max_bytes;  // unknown: let the next tick look
+  }
   stats_.watches = watcher_.watch_count();
   return Status::OK();
 }
@@ -162,6 +165,9 @@ Status EventPlane::Commit() {
   stats_.records += records->size();
   last_append_ns_ = records->back().time_ns;
   if (oldest_unpublished_ns_ == 0) oldest_unpublished_ns_ = records->front().time_ns;
+  for (const auto& r : *records) {
+    unpublished_bytes_ += CloudTrailRecord(r, options_.identity).dump().size() + 1;
+  }
   if (sink_ != nullptr) sink_->OnRecords(*records);
   return Status::OK();
 }
@@ -261,10 +267,13 @@ Status EventPlane::PublishPending(bool force) {
   if (oldest_unpublished_ns_ == 0) return Status::OK();
   bool due = force || now - last_append_ns_ >= options_.seal_idle_ns ||
              now - oldest_unpublished_ns_ >= options_.seal_max_age_ns;
+  // Reading the unpublished records costs; do it only when a file is due.
+  if (!due && unpublished_bytes_ < options_.seal_max_bytes) return Status::OK();
   for (;;) {
     ASSIGN_OR_RETURN(auto records, trail_.Unpublished(kPublishBatch));
     if (records.empty()) {
       oldest_unpublished_ns_ = 0;
+      unpublished_bytes_ = 0;
       return Status::OK();
     }
     std::vector<TrailRecord> chunk;
@@ -287,6 +296,7 @@ Status EventPlane::PublishPending(bool force) {
     if (!chunk.empty()) {
       if (!due && static_cast<int>(records.size()) < kPublishBatch) {
         oldest_unpublished_ns_ = chunk.front().time_ns;
+        unpublished_bytes_ = bytes;
         return Status::OK();
       }
       RETURN_IF_ERROR(seal());

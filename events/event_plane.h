@@ -120,6 +120,7 @@ class EventPlane {
   int64_t next_expiry_ns_ = 0;
   int64_t last_append_ns_ = 0;
   int64_t oldest_unpublished_ns_ = 0;  // 0: nothing waits
+  size_t unpublished_bytes_ = 0;       // JSON size of what waits (estimate after a restart)
   EventPlaneStats stats_;
 };
 

@@ -141,6 +141,9 @@ class InotifyWatcher final : public Watcher {
       return;  // a subdirectory: its parent reports it
     }
     if (!(ev->mask & IN_ISDIR)) {
+      // Attributes of a file (bucketd caching its ETag, chmod) do not change
+      // the object; only a directory's can (a folder marker).
+      if (ev->mask == IN_ATTRIB) return;
       Push({WatchHint::Kind::kFile, path, ev->mask});
       return;
     }

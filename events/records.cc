@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <map>
 #include <random>
 
 #include "common/md5.h"
@@ -13,11 +14,17 @@ namespace bucketd::events {
 
 namespace {
 
+// getpwuid_r reads /etc/passwd each time; a record is rendered often.
 std::string UserName(uint32_t uid) {
+  thread_local std::map<uint32_t, std::string> cache;
+  auto it = cache.find(uid);
+  if (it != cache.end()) return it->second;
   struct passwd pw, *found = nullptr;
   char buf[1024];
-  if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != nullptr) return pw.pw_name;
-  return std::to_string(uid);
+  std::string name = std::to_string(uid);
+  if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) == 0 && found != nullptr) name = pw.pw_name;
+  if (cache.size() < 1024) cache[uid] = name;
+  return name;
 }
 
 std::string FormatUuid(const unsigned char b[16]) {

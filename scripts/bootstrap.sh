@@ -12,8 +12,12 @@ PACKAGES=(
   libcli11-dev          # argument parsing
   libspdlog-dev         # logging
   libsystemd-dev        # sd_notify
+  libinotifytools0-dev  # watching buckets
+  libsqlite3-dev        # the trail and object index
+  zlib1g-dev            # gzip of sealed trail files
   libgtest-dev          # unit tests
   libbenchmark-dev      # bench/
+  inotify-tools         # bench/: inotifywait as the baseline
 )
 
 missing=()

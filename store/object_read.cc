@@ -1,7 +1,8 @@
 // Reading objects: HeadObject, GetObject and the metadata cache.
 #include <fcntl.h>
 
-#include <vector>
+#include <algorithm>
+#include <memory>
 
 #include "common/md5.h"
 #include "store/store_impl.h"
@@ -48,14 +49,16 @@ Result<StoredMeta> StoreImpl::LoadMeta(int fd, const FileStat& st, const std::st
     // (Content-Type, user metadata), recompute what describes the bytes.
   }
   FileStat now = st;
-  std::vector<char> buf(options_.io_chunk_size);
+  // Sized to the file (small objects are the common case), never zero-filled.
+  size_t buf_size = static_cast<size_t>(std::min<uint64_t>(options_.io_chunk_size, st.size + 1));
+  std::unique_ptr<char[]> buf(new char[buf_size]);
   for (int attempt = 0; attempt < 3; ++attempt) {
     Md5 md5;
     uint64_t off = 0;
     for (;;) {
-      ASSIGN_OR_RETURN(size_t n, fs_.PRead(fd, buf.data(), buf.size(), off));
+      ASSIGN_OR_RETURN(size_t n, fs_.PRead(fd, buf.get(), buf_size, off));
       if (n == 0) break;
-      md5.Update(std::string_view(buf.data(), n));
+      md5.Update(std::string_view(buf.get(), n));
       off += n;
     }
     meta.etag = "\"" + md5.HexDigest() + "\"";
@@ -128,15 +131,16 @@ Result<ObjectInfo> StoreImpl::GetObject(const std::string& bucket, const std::st
       if (r.last) end = std::min<uint64_t>(*r.last + 1, info.size);
     }
   }
-  if (obj.meta.folder) return info;
-  std::vector<char> buf(options_.io_chunk_size);
+  if (obj.meta.folder || begin >= end) return info;
+  size_t buf_size = static_cast<size_t>(std::min<uint64_t>(options_.io_chunk_size, end - begin));
+  std::unique_ptr<char[]> buf(new char[buf_size]);
   for (uint64_t off = begin; off < end;) {
-    size_t want = static_cast<size_t>(std::min<uint64_t>(buf.size(), end - off));
-    ASSIGN_OR_RETURN(size_t n, fs_.PRead(obj.fd.get(), buf.data(), want, off));
+    size_t want = static_cast<size_t>(std::min<uint64_t>(buf_size, end - off));
+    ASSIGN_OR_RETURN(size_t n, fs_.PRead(obj.fd.get(), buf.get(), want, off));
     if (n == 0) {
       return Status::IOError("key '" + key + "' was truncated while being read");
     }
-    RETURN_IF_ERROR(sink.Write(std::string_view(buf.data(), n)));
+    RETURN_IF_ERROR(sink.Write(std::string_view(buf.get(), n)));
     off += n;
   }
   return info;

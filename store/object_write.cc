@@ -11,6 +11,7 @@
 // cannot be split by another writer.
 #include <fcntl.h>
 
+#include <memory>
 #include <vector>
 
 #include "common/md5.h"
@@ -201,9 +202,9 @@ Result<ObjectInfo> StoreImpl::PutObject(const std::string& bucket, const std::st
   RETURN_IF_ERROR(ValidateKey(key));
   PutOptions options = in_options;
   RETURN_IF_ERROR(ValidateUserMetadata(&options.user_metadata));
-  std::vector<char> buf(options_.io_chunk_size);
+  std::unique_ptr<char[]> buf(new char[options_.io_chunk_size]);  // not zero-filled
   if (key.back() == '/') {
-    ASSIGN_OR_RETURN(size_t n, data.Read(buf.data(), buf.size()));
+    ASSIGN_OR_RETURN(size_t n, data.Read(buf.get(), options_.io_chunk_size));
     if (n != 0) {
       return Status::InvalidArgument("key '" + key +
                                      "' ends with '/', which bucketd stores as a folder: it must "
@@ -216,9 +217,9 @@ Result<ObjectInfo> StoreImpl::PutObject(const std::string& bucket, const std::st
   Md5 md5;
   uint64_t written = 0;
   for (;;) {
-    ASSIGN_OR_RETURN(size_t n, data.Read(buf.data(), buf.size()));
+    ASSIGN_OR_RETURN(size_t n, data.Read(buf.get(), options_.io_chunk_size));
     if (n == 0) break;
-    std::string_view chunk(buf.data(), n);
+    std::string_view chunk(buf.get(), n);
     md5.Update(chunk);
     RETURN_IF_ERROR(fs_.WriteAll(tmp.get(), chunk));
     written += n;
