@@ -194,6 +194,8 @@ int main(int argc, char** argv) {
               got, distinct, got / secs, static_cast<ssize_t>(expected) - static_cast<ssize_t>(distinct),
               static_cast<ssize_t>(got) - static_cast<ssize_t>(distinct),
               static_cast<unsigned long long>(plane.stats().rescans));
+  std::printf("  bucketd's last record came %.0f ms after the last file was closed\n",
+              Ms(last - written));
   std::printf("  inotifywait: %zu lines, %.0f lines/s, lost %zd\n", iw_lines.load(),
               iw_lines.load() / iw_secs,
               static_cast<ssize_t>(expected) - static_cast<ssize_t>(iw_lines.load()));

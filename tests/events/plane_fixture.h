@@ -62,7 +62,7 @@ class PlaneTest : public ::testing::Test {
     ASSERT_TRUE(t.ok()) << t.status().ToString();
     trail_ = std::move(t).value();
     watcher_ = std::move(watcher);
-    EventPlaneOptions o;
+    EventPlaneOptions o = options_;
     o.log = [this](LogLevel level, const std::string& m) {
       log_.push_back((level >= LogLevel::kWarning ? "W " : "I ") + m);
     };
@@ -76,12 +76,16 @@ class PlaneTest : public ::testing::Test {
     watcher_.reset();
     trail_.reset();
   }
-  // Runs the plane's loop until `done` holds or 20 s pass.
+  // Runs the plane's loop until `done` holds or 20 s pass. The fake clock
+  // moves with real time here, as the daemon's loop would see it.
   bool PumpUntil(const std::function<bool()>& done, int timeout_ms = 20000) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
     while (std::chrono::steady_clock::now() < deadline) {
       struct pollfd p = {plane_->wake_fd(), POLLIN, 0};
+      auto before = std::chrono::steady_clock::now();
       ::poll(&p, 1, 20);
+      clock_.Advance(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::steady_clock::now() - before).count());
       if (p.revents & POLLIN) (void)plane_->ProcessHints();
       (void)plane_->OnTick();
       if (done()) return true;
@@ -102,6 +106,7 @@ class PlaneTest : public ::testing::Test {
   std::unique_ptr<EventPlane> plane_;
   RecordingSink sink_;
   std::vector<std::string> log_;
+  EventPlaneOptions options_;  // what StartPlane uses (log is set by it)
 };
 
 }  // namespace bucketd::events

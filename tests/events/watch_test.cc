@@ -189,3 +189,107 @@ TEST_F(WatchTest, ChangesWhileStoppedAreRecordedExactlyOnceAtStart) {
 
 }  // namespace
 }  // namespace bucketd::events
+
+namespace bucketd::events {
+namespace {
+
+// Sets a /proc/sys value for the life of the object, then restores it.
+class SysctlOverride {
+ public:
+  SysctlOverride(std::string path, long value) : path_(std::move(path)) {
+    std::ifstream(path_) >> old_;
+    std::ofstream(path_) << value;
+  }
+  ~SysctlOverride() { std::ofstream(path_) << old_; }
+
+ private:
+  std::string path_;
+  long old_ = 0;
+};
+
+class WatchLimitTest : public PlaneTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to lower fs.inotify.max_user_watches";
+    PlaneTest::SetUp();
+    options_.fallback_rescan_ns = 200'000'000;
+    StartPlane(NewInotifyWatcher());
+  }
+};
+
+TEST_F(WatchLimitTest, NewDirectoriesBeyondTheLimitAreFoundByRescansAndTheLogSaysWhatToDo) {
+  {
+    // Existing watches stay; no new one can be added while this is in force.
+    SysctlOverride limit("/proc/sys/fs/inotify/max_user_watches", 1);
+    ASSERT_EQ(::mkdir((Bucket() + "/unwatched").c_str(), 0755), 0);
+    ASSERT_TRUE(PumpUntil([&] { return plane_->stats().watch_limited; }, 5000));
+  }
+  WriteFile(Bucket() + "/unwatched/late.csv", "found by a rescan");
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() == 1; }, 10000));
+  EXPECT_EQ(sink_.records[0].change.key, "unwatched/late.csv");
+  bool logged = false;
+  for (const auto& l : log_) {
+    logged |= l.find("max_user_watches = 1") != std::string::npos &&
+              l.find("sysctl fs.inotify.max_user_watches=") != std::string::npos;
+  }
+  EXPECT_TRUE(logged);
+}
+
+}  // namespace
+}  // namespace bucketd::events
+
+#include <sched.h>
+#include <sys/mount.h>
+
+namespace bucketd::events {
+namespace {
+
+// The state directory on a 2 MiB tmpfs in a mount namespace of this test
+// process, so the disk can really fill up.
+class DiskFullTest : public PlaneTest {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "needs root to mount a small tmpfs";
+    PlaneTest::SetUp();
+    ASSERT_EQ(::unshare(CLONE_NEWNS), 0);
+    ASSERT_EQ(::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr), 0);
+    ASSERT_EQ(::mount("tmpfs", state_.c_str(), "tmpfs", 0, "size=2m"), 0);
+    options_.retry_ns = 100'000'000;
+    StartPlane(NewInotifyWatcher());
+  }
+  void TearDown() override {
+    PlaneTest::TearDown();
+    (void)::umount2(state_.c_str(), MNT_DETACH);
+  }
+  void FillDisk() {
+    int fd = ::open((state_ + "/filler").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    std::string block(64 * 1024, 'f');
+    while (::write(fd, block.data(), block.size()) > 0) {
+    }
+    std::string small(512, 'f');
+    while (::write(fd, small.data(), small.size()) > 0) {
+    }
+    ::close(fd);
+  }
+};
+
+TEST_F(DiskFullTest, AppendsStopWhileTheDiskIsFullAndNothingIsLostWhenSpaceReturns) {
+  FillDisk();
+  for (int i = 0; i < 200; ++i) WriteFile(Bucket() + "/full-" + std::to_string(i), std::string(100, 'x'));
+  ASSERT_TRUE(PumpUntil([&] { return plane_->stats().degraded; }, 10000));
+  EXPECT_TRUE(sink_.records.empty());
+  bool logged = false;
+  for (const auto& l : log_) logged |= l.find("cannot append to the trail") != std::string::npos;
+  EXPECT_TRUE(logged);
+  ASSERT_EQ(::unlink((state_ + "/filler").c_str()), 0);  // space returns
+  ASSERT_TRUE(PumpUntil([&] { return sink_.records.size() >= 200; }, 10000)) << sink_.records.size();
+  PumpFor(300);
+  EXPECT_FALSE(plane_->stats().degraded);
+  std::set<std::string> keys;
+  for (const auto& r : sink_.records) keys.insert(r.change.key);
+  EXPECT_EQ(keys.size(), 200u);
+  EXPECT_EQ(sink_.records.size(), 200u);
+}
+
+}  // namespace
+}  // namespace bucketd::events
