@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
     }
   };
   add(&app, bucketd::cli::StoreCommands());
+  add(&app, bucketd::cli::RuleCommands());
   CLI::App* events = app.add_subcommand("events", "read the trail: tail, lookup");
   events->require_subcommand(1);
   add(events, bucketd::cli::EventCommands());

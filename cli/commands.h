@@ -26,6 +26,8 @@ struct Command {
 std::vector<Command> StoreCommands();
 // events tail, events lookup.
 std::vector<Command> EventCommands();
+// test-event-pattern (top level).
+std::vector<Command> RuleCommands();
 
 }  // namespace bucketd::cli
 

@@ -1,0 +1,63 @@
+// `bucketctl test-event-pattern`, `rules …`, `schedule next`.
+#include <fcntl.h>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "rules/pattern.h"
+
+namespace bucketd::cli {
+
+namespace {
+
+// "<json>" as given, or the contents of the file for "@path".
+Result<std::string> TextOrFile(Context& ctx, const std::string& arg, std::string* source) {
+  if (arg.empty() || arg[0] != '@') return arg;
+  *source = arg.substr(1);
+  Fs& fs = ctx.env().fs();
+  ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, arg.substr(1), O_RDONLY));
+  std::string out;
+  char buf[65536];
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, fs.Read(fd.get(), buf, sizeof(buf)));
+    if (n == 0) return out;
+    out.append(buf, n);
+  }
+}
+
+// Usage-class errors (bad pattern, bad event) exit 2, like bad flags.
+int Usage(const Status& s) {
+  std::fprintf(stderr, "bucketctl: %s\n", s.message().c_str());
+  return 2;
+}
+
+}  // namespace
+
+std::vector<Command> RuleCommands() {
+  std::vector<Command> cmds;
+  cmds.push_back({"test-event-pattern",
+                  "print true if the event matches the pattern, else false (like aws events "
+                  "test-event-pattern)",
+                  [](CLI::App* app) {
+                    auto pattern = std::make_shared<std::string>();
+                    auto event = std::make_shared<std::string>();
+                    app->add_option("--event-pattern", *pattern, "pattern JSON, or @file")->required();
+                    app->add_option("--event", *event, "event JSON, or @file")->required();
+                    return [pattern, event](Context& ctx) {
+                      std::string psource = "--event-pattern", esource = "--event";
+                      auto ptext = TextOrFile(ctx, *pattern, &psource);
+                      if (!ptext.ok()) return Usage(ptext.status());
+                      auto etext = TextOrFile(ctx, *event, &esource);
+                      if (!etext.ok()) return Usage(etext.status());
+                      auto p = rules::ParsePattern(*ptext, psource);
+                      if (!p.ok()) return Usage(p.status());
+                      auto e = rules::FlatEvent::Parse(*etext, esource);
+                      if (!e.ok()) return Usage(e.status());
+                      std::printf("%s\n", rules::Matches(*p, *e) ? "true" : "false");
+                      return 0;
+                    };
+                  }});
+  return cmds;
+}
+
+}  // namespace bucketd::cli
