@@ -27,6 +27,9 @@ int main(int argc, char** argv) {
   CLI::App* events = app.add_subcommand("events", "read the trail: tail, lookup");
   events->require_subcommand(1);
   add(events, bucketd::cli::EventCommands());
+  CLI::App* schedule = app.add_subcommand("schedule", "schedule expressions: next");
+  schedule->require_subcommand(1);
+  add(schedule, bucketd::cli::ScheduleCommands());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

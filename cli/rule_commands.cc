@@ -4,7 +4,10 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "common/time_format.h"
+#include "events/records.h"
 #include "rules/pattern.h"
+#include "rules/schedule.h"
 
 namespace bucketd::cli {
 
@@ -54,6 +57,38 @@ std::vector<Command> RuleCommands() {
                       auto e = rules::FlatEvent::Parse(*etext, esource);
                       if (!e.ok()) return Usage(e.status());
                       std::printf("%s\n", rules::Matches(*p, *e) ? "true" : "false");
+                      return 0;
+                    };
+                  }});
+  return cmds;
+}
+
+std::vector<Command> ScheduleCommands() {
+  std::vector<Command> cmds;
+  cmds.push_back({"next", "the next firings of a rate() or cron() expression, in UTC",
+                  [](CLI::App* app) {
+                    auto expr = std::make_shared<std::string>();
+                    auto count = std::make_shared<int>(5);
+                    auto after = std::make_shared<std::string>();
+                    app->add_option("expression", *expr, "rate(...) or cron(...)")->required();
+                    app->add_option("-n", *count, "how many firings")->check(CLI::Range(1, 100000));
+                    app->add_option("--after", *after, "start strictly after this RFC 3339 time (default: now)");
+                    return [expr, count, after](Context& ctx) {
+                      auto sched = rules::ParseSchedule(*expr);
+                      if (!sched.ok()) return Usage(sched.status());
+                      int64_t t = ctx.env().clock().NowNanos();
+                      if (!after->empty()) {
+                        auto parsed = ParseTimeSpec(*after, t);
+                        if (!parsed.ok()) return Usage(parsed.status());
+                        t = *parsed;
+                      }
+                      int64_t anchor = t;  // a rate schedule counts from its creation
+                      for (int i = 0; i < *count; ++i) {
+                        auto next = rules::NextFiring(*sched, t, anchor);
+                        if (!next) break;
+                        std::printf("%s\n", events::Rfc3339Seconds(*next).c_str());
+                        t = *next;
+                      }
                       return 0;
                     };
                   }});
