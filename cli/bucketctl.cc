@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   CLI::App app{"bucketctl: work with a bucketd store, its events and its pipelines"};
   app.add_option("--root", ctx.root_flag(), "store root (buckets in ROOT/buckets/<bucket>/)")
       ->envname("BUCKETD_ROOT");
+  app.add_option("--config-dir", ctx.config_dir_flag(),
+                 "bucketd's configuration (rules.d/, functions.d/); default $CONFIGURATION_DIRECTORY");
   app.add_option("--state-dir", ctx.state_dir_flag(),
                  "bucketd's state directory (default $STATE_DIRECTORY, else ROOT/.bucketd)");
   app.require_subcommand(1);
@@ -27,6 +29,9 @@ int main(int argc, char** argv) {
   CLI::App* events = app.add_subcommand("events", "read the trail: tail, lookup");
   events->require_subcommand(1);
   add(events, bucketd::cli::EventCommands());
+  CLI::App* rules = app.add_subcommand("rules", "rule files: validate, list");
+  rules->require_subcommand(1);
+  add(rules, bucketd::cli::RulesCommands());
   CLI::App* schedule = app.add_subcommand("schedule", "schedule expressions: next");
   schedule->require_subcommand(1);
   add(schedule, bucketd::cli::ScheduleCommands());

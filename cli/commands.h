@@ -28,6 +28,8 @@ std::vector<Command> StoreCommands();
 std::vector<Command> EventCommands();
 // test-event-pattern (top level).
 std::vector<Command> RuleCommands();
+// rules validate, rules list.
+std::vector<Command> RulesCommands();
 // schedule next.
 std::vector<Command> ScheduleCommands();
 

@@ -27,6 +27,13 @@ Result<std::string> Context::StateDir() {
   return root_ + "/.bucketd";
 }
 
+Result<std::string> Context::ConfigDir() {
+  if (!config_dir_.empty()) return config_dir_;
+  const char* cd = std::getenv("CONFIGURATION_DIRECTORY");
+  if (cd != nullptr && *cd != '\0') return std::string(cd).substr(0, std::string(cd).find(':'));
+  return Status::InvalidArgument("no configuration directory: pass --config-dir DIR");
+}
+
 int Context::Fail(const Status& s) {
   std::fprintf(stderr, "bucketctl: %s\n", s.message().empty() ? s.ToString().c_str()
                                                                : s.message().c_str());

@@ -17,6 +17,9 @@ class Context {
   Env& env() { return env_; }
   std::string& root_flag() { return root_; }
   std::string& state_dir_flag() { return state_dir_; }
+  std::string& config_dir_flag() { return config_dir_; }
+  // --config-dir, else $CONFIGURATION_DIRECTORY.
+  Result<std::string> ConfigDir();
   // --state-dir, else $STATE_DIRECTORY, else <root>/.bucketd (as bucketd).
   Result<std::string> StateDir();
   // Opens the store at --root / $BUCKETD_ROOT on first use.
@@ -28,6 +31,7 @@ class Context {
   Env& env_;
   std::string root_;
   std::string state_dir_;
+  std::string config_dir_;
   std::unique_ptr<store::Store> store_;
 };
 

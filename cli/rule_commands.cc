@@ -7,6 +7,7 @@
 #include "common/time_format.h"
 #include "events/records.h"
 #include "rules/pattern.h"
+#include "rules/rule.h"
 #include "rules/schedule.h"
 
 namespace bucketd::cli {
@@ -57,6 +58,69 @@ std::vector<Command> RuleCommands() {
                       auto e = rules::FlatEvent::Parse(*etext, esource);
                       if (!e.ok()) return Usage(e.status());
                       std::printf("%s\n", rules::Matches(*p, *e) ? "true" : "false");
+                      return 0;
+                    };
+                  }});
+  return cmds;
+}
+
+namespace {
+
+void PrintRules(const std::vector<rules::Rule>& list, bool json) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : list) {
+    nlohmann::json j = {{"Name", r.name}, {"State", r.enabled ? "ENABLED" : "DISABLED"}, {"Source", r.source}};
+    if (!r.description.empty()) j["Description"] = r.description;
+    if (r.pattern) j["EventPattern"] = r.pattern_json.dump();
+    if (r.schedule) j["ScheduleExpression"] = r.schedule->expression;
+    nlohmann::json targets = nlohmann::json::array();
+    for (const auto& t : r.targets) {
+      targets.push_back({{"Id", t.id}, {"Arn", t.arn}, {"Function", t.function}});
+    }
+    j["Targets"] = targets;
+    out.push_back(j);
+  }
+  if (json) {
+    std::printf("%s\n", nlohmann::json{{"Rules", out}}.dump(2).c_str());
+    return;
+  }
+  for (const auto& j : out) {
+    std::string what = j.contains("ScheduleExpression") ? j["ScheduleExpression"].get<std::string>()
+                                                        : j["EventPattern"].get<std::string>();
+    std::string targets;
+    for (const auto& t : j["Targets"]) {
+      targets += (targets.empty() ? "" : ",") +
+                 (t["Function"].get<std::string>().empty() ? t["Arn"].get<std::string>() : t["Function"].get<std::string>());
+    }
+    std::printf("%-32s %-8s %s -> %s\n", j["Name"].get<std::string>().c_str(),
+                j["State"].get<std::string>().c_str(), what.c_str(), targets.empty() ? "(no targets)" : targets.c_str());
+  }
+}
+
+}  // namespace
+
+std::vector<Command> RulesCommands() {
+  std::vector<Command> cmds;
+  cmds.push_back({"validate", "check every rule file in a directory (rules.d) and list the rules",
+                  [](CLI::App* app) {
+                    auto dir = std::make_shared<std::string>();
+                    app->add_option("dir", *dir, "a rules.d directory")->required();
+                    return [dir](Context& ctx) {
+                      auto rules = rules::LoadRulesDir(ctx.env(), *dir);
+                      if (!rules.ok()) return Usage(rules.status());
+                      std::printf("%zu rule(s) valid in %s\n", rules->size(), dir->c_str());
+                      return 0;
+                    };
+                  }});
+  cmds.push_back({"list", "the rules in <config-dir>/rules.d", [](CLI::App* app) {
+                    auto json = std::make_shared<bool>(false);
+                    app->add_flag("--json", *json, "machine-readable output");
+                    return [json](Context& ctx) {
+                      auto dir = ctx.ConfigDir();
+                      if (!dir.ok()) return Context::Fail(dir.status());
+                      auto rules = rules::LoadRulesDir(ctx.env(), *dir + "/rules.d");
+                      if (!rules.ok()) return Context::Fail(rules.status());
+                      PrintRules(*rules, *json);
                       return 0;
                     };
                   }});

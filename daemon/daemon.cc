@@ -15,6 +15,7 @@
 #include "events/event_plane.h"
 #include "events/trail.h"
 #include "events/watcher.h"
+#include "rules/router.h"
 #include "daemon/state_dir.h"
 #include "store/store.h"
 
@@ -57,6 +58,24 @@ std::string StatusLine(const events::EventPlaneStats& s) {
 
 }  // namespace
 
+namespace {
+
+// Loads <config-dir>/rules.d into the router; on error the router keeps the
+// rules it had.
+Status LoadRules(Env& env, const std::string& config_dir, rules::Router* router) {
+  if (config_dir.empty()) {
+    router->SetRules(std::make_shared<const rules::RuleSet>());
+    return Status::OK();
+  }
+  ASSIGN_OR_RETURN(auto list, rules::LoadRulesDir(env, config_dir + "/rules.d"));
+  size_t n = list.size();
+  router->SetRules(std::make_shared<const rules::RuleSet>(std::move(list)));
+  spdlog::info("loaded {} rule(s) from {}/rules.d", n, config_dir);
+  return Status::OK();
+}
+
+}  // namespace
+
 Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(UniqueFd signals, OpenSignalFd());
   events::EventPlaneOptions plane_options;
@@ -73,8 +92,16 @@ Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(auto store, store::Store::Open(env, config.root));
   ASSIGN_OR_RETURN(UniqueFd lock, LockStateDir(env, config.state_dir));
   ASSIGN_OR_RETURN(auto trail, events::Trail::Open(env, config.state_dir));
+  rules::Router router(env, plane_options.identity, [](const rules::Match& m) {
+    // Until the runner exists, a match is reported, not run.
+    spdlog::info("rule {} matched {} s3://{}/{} -> target {} ({}){}", m.rule->name,
+                 m.record->EventName(), m.record->change.bucket, m.record->change.key, m.target->id,
+                 m.target->function.empty() ? m.target->arn : "function " + m.target->function,
+                 m.input.ok() ? " input " + *m.input : "; no input: " + m.input.status().message());
+  });
+  RETURN_IF_ERROR(LoadRules(env, config.config_dir, &router));
   auto watcher = events::NewInotifyWatcher();
-  events::EventPlane plane(env, *store, *trail, *watcher, plane_options, nullptr);
+  events::EventPlane plane(env, *store, *trail, *watcher, plane_options, &router);
   RETURN_IF_ERROR(plane.Start());
   spdlog::info("bucketd serving store {} (state {}, config {}); trail in s3://{}/{}AWSLogs/",
                config.root, config.state_dir,
@@ -104,7 +131,15 @@ Status Run(Env& env, const Config& config) {
       if (!sealed.ok()) spdlog::warn("trail not sealed at exit ({}); it will be at the next start", sealed.message());
       return Status::OK();
     }
-    if (sig == SIGHUP) spdlog::info("SIGHUP: nothing to reload yet");
+    if (sig == SIGHUP) {
+      (void)sd_notify(0, "RELOADING=1");
+      Status reloaded = LoadRules(env, config.config_dir, &router);
+      if (!reloaded.ok()) {
+        spdlog::error("reload failed, keeping the {} rules in force: {}",
+                      router.rules() ? router.rules()->rules().size() : 0, reloaded.message());
+      }
+      (void)sd_notify(0, "READY=1");
+    }
   }
 }
 

@@ -1,0 +1,23 @@
+#include "rules/router.h"
+
+namespace bucketd::rules {
+
+void Router::OnRecords(const std::vector<events::TrailRecord>& records) {
+  if (!rules_) return;
+  for (const auto& r : records) {
+    for (const auto& event : events::EventBridgeEvents(r, identity_)) {
+      FlatEvent flat = FlatEvent::FromJson(event);
+      for (size_t i : rules_->Match(flat)) {
+        const Rule& rule = rules_->rules()[i];
+        for (const Target& t : rule.targets) {
+          Match m{&rule, &t, &r, event.dump(), std::string()};
+          m.input = TargetInput(t, event, rule.name, rule.Arn(identity_.region, identity_.account),
+                                env_.clock().NowNanos());
+          on_match_(m);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace bucketd::rules
