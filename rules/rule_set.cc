@@ -19,58 +19,122 @@ std::string RuleSet::ValueKey(const Value& v) {
   return "";
 }
 
+namespace {
+
+// The characters a wildcard pattern must start with ("a\*b*" -> "a*b").
+std::string LiteralPrefix(const std::string& wildcard) {
+  std::string out;
+  for (size_t i = 0; i < wildcard.size(); ++i) {
+    if (wildcard[i] == '*') return out;
+    if (wildcard[i] == '\\' && i + 1 < wildcard.size()) ++i;
+    out.push_back(wildcard[i]);
+  }
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// The index keys a field test could be filed under: ("=" or "^") + value
+// key, one per alternative value; empty when the test cannot anchor.
+std::vector<std::string> AnchorKeys(const FieldTest& ft, std::string (*value_key)(const Value&)) {
+  std::vector<std::string> keys;
+  for (const Matcher& m : ft.any) {
+    switch (m.kind) {
+      case Matcher::Kind::kString:
+      case Matcher::Kind::kNumber:
+      case Matcher::Kind::kBool:
+      case Matcher::Kind::kNull: {
+        Value v;
+        v.type = m.kind == Matcher::Kind::kString ? Value::Type::kString
+                 : m.kind == Matcher::Kind::kNumber ? Value::Type::kNumber
+                 : m.kind == Matcher::Kind::kBool   ? Value::Type::kBool
+                                                    : Value::Type::kNull;
+        v.s = m.s;
+        v.n = m.n;
+        v.b = m.b;
+        keys.push_back("=" + value_key(v));
+        break;
+      }
+      case Matcher::Kind::kPrefix:
+        if (m.ignore_case) return {};
+        keys.push_back("^" + m.s);
+        break;
+      case Matcher::Kind::kSuffix:
+        if (m.ignore_case) return {};
+        keys.push_back("$" + m.s);
+        break;
+      case Matcher::Kind::kWildcard: {
+        std::string p = LiteralPrefix(m.s);
+        if (p.empty()) return {};
+        keys.push_back("^" + p);
+        break;
+      }
+      default:
+        return {};
+    }
+  }
+  return keys;
+}
+
+}  // namespace
+
 RuleSet::RuleSet(std::vector<Rule> rules) : rules_(std::move(rules)) {
+  // Each alternative is filed under its rarest anchor (the one fewest other
+  // alternatives share), so a common value like source=aws.s3 does not make
+  // every rule a candidate for every event.
+  std::map<std::string, size_t> popularity;  // path + '\0' + anchor key
+  for (const auto& rule : rules_) {
+    if (!rule.enabled || !rule.pattern) continue;
+    for (const auto& conj : rule.pattern->alternatives) {
+      for (const auto& ft : conj) {
+        for (const auto& k : AnchorKeys(ft, &RuleSet::ValueKey)) ++popularity[ft.path + '\0' + k];
+      }
+    }
+  }
   for (size_t r = 0; r < rules_.size(); ++r) {
     if (!rules_[r].enabled || !rules_[r].pattern) continue;
     for (const auto& conj : rules_[r].pattern->alternatives) {
       size_t alt = alts_.size();
       alts_.push_back({r, &conj});
-      // Anchor: the first test made only of exact literals, else of plain prefixes.
-      const FieldTest* anchor = nullptr;
-      bool by_prefix = false;
-      for (int pass = 0; pass < 2 && anchor == nullptr; ++pass) {
-        for (const auto& ft : conj) {
-          bool ok = !ft.any.empty() && std::all_of(ft.any.begin(), ft.any.end(), [&](const Matcher& m) {
-            if (pass == 0) {
-              return m.kind == Matcher::Kind::kString || m.kind == Matcher::Kind::kNumber ||
-                     m.kind == Matcher::Kind::kBool || m.kind == Matcher::Kind::kNull;
-            }
-            return m.kind == Matcher::Kind::kPrefix && !m.ignore_case;
-          });
-          if (ok) {
-            anchor = &ft;
-            by_prefix = pass == 1;
-            break;
-          }
+      const FieldTest* best = nullptr;
+      std::vector<std::string> best_keys;
+      size_t best_cost = SIZE_MAX;
+      for (const auto& ft : conj) {
+        auto keys = AnchorKeys(ft, &RuleSet::ValueKey);
+        if (keys.empty()) continue;
+        size_t cost = 0;
+        for (const auto& k : keys) cost += popularity[ft.path + '\0' + k];
+        if (cost < best_cost) {
+          best = &ft;
+          best_keys = std::move(keys);
+          best_cost = cost;
         }
       }
-      if (anchor == nullptr) {
+      if (best == nullptr) {
         unanchored_.push_back(alt);
         continue;
       }
-      FieldIndex& fi = index_[anchor->path];
-      for (const Matcher& m : anchor->any) {
-        if (by_prefix) {
-          fi.prefix[m.s].push_back(alt);
-          fi.prefix_lengths.push_back(m.s.size());
+      FieldIndex& fi = index_[best->path];
+      for (const auto& k : best_keys) {
+        if (k[0] == '=') {
+          fi.exact[k.substr(1)].push_back(alt);
+        } else if (k[0] == '^') {
+          fi.prefix[k.substr(1)].push_back(alt);
+          fi.prefix_lengths.push_back(k.size() - 1);
         } else {
-          Value v;
-          v.type = m.kind == Matcher::Kind::kString ? Value::Type::kString
-                   : m.kind == Matcher::Kind::kNumber ? Value::Type::kNumber
-                   : m.kind == Matcher::Kind::kBool   ? Value::Type::kBool
-                                                      : Value::Type::kNull;
-          v.s = m.s;
-          v.n = m.n;
-          v.b = m.b;
-          fi.exact[ValueKey(v)].push_back(alt);
+          fi.suffix[k.substr(1)].push_back(alt);
+          fi.suffix_lengths.push_back(k.size() - 1);
         }
       }
     }
   }
   for (auto& [path, fi] : index_) {
-    std::sort(fi.prefix_lengths.begin(), fi.prefix_lengths.end());
-    fi.prefix_lengths.erase(std::unique(fi.prefix_lengths.begin(), fi.prefix_lengths.end()),
-                            fi.prefix_lengths.end());
+    for (auto* lengths : {&fi.prefix_lengths, &fi.suffix_lengths}) {
+      std::sort(lengths->begin(), lengths->end());
+      lengths->erase(std::unique(lengths->begin(), lengths->end()), lengths->end());
+    }
   }
 }
 
@@ -90,6 +154,11 @@ std::vector<size_t> RuleSet::Match(const FlatEvent& event) const {
         if (len > v.s.size()) break;
         auto hit = fi.prefix.find(v.s.substr(0, len));
         if (hit != fi.prefix.end()) candidates.insert(candidates.end(), hit->second.begin(), hit->second.end());
+      }
+      for (size_t len : fi.suffix_lengths) {
+        if (len > v.s.size()) break;
+        auto hit = fi.suffix.find(v.s.substr(v.s.size() - len));
+        if (hit != fi.suffix.end()) candidates.insert(candidates.end(), hit->second.begin(), hit->second.end());
       }
     }
   }

@@ -3,8 +3,9 @@
 //
 // Each pattern alternative (an AND of field tests) is filed under one
 // "anchor" test that every matching event must pass: an exact value (hash
-// lookup on the field's values) or a prefix (hash lookup on each prefix
-// length used on that field). Alternatives with no exact or prefix test are
+// lookup on the field's values) or a prefix — a prefix operator, or the
+// literal start of a wildcard — or a suffix (hash lookups on each prefix or
+// suffix length used on that field). Alternatives with no exact or prefix test are
 // checked for every event. An event's candidates are then checked in full.
 //
 // Thread-safety: immutable after Build; Match may run on many threads.
@@ -38,6 +39,8 @@ class RuleSet {
     std::unordered_map<std::string, std::vector<size_t>> exact;   // value key -> alts
     std::unordered_map<std::string, std::vector<size_t>> prefix;  // prefix -> alts
     std::vector<size_t> prefix_lengths;                           // distinct, ascending
+    std::unordered_map<std::string, std::vector<size_t>> suffix;  // suffix -> alts
+    std::vector<size_t> suffix_lengths;                           // distinct, ascending
   };
   static std::string ValueKey(const Value& v);
 

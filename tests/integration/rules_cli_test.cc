@@ -1,0 +1,93 @@
+// The rules' command-line interface (issue 4's fixed interface) and the
+// daemon routing records to rules.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/test_util.h"
+
+namespace bucketd {
+namespace {
+
+testing::RunResult Ctl(std::vector<std::string> args) {
+  args.insert(args.begin(), testing::BinDir() + "/bucketctl");
+  return testing::Run(args);
+}
+
+TEST(RulesCliTest, TestEventPatternPrintsTrueOrFalseAndExitsTwoOnBadInput) {
+  testing::TempDir tmp;
+  testing::WriteFile(tmp / "p.json", R"J({"source":["aws.s3"],"detail":{"object":{"key":[{"prefix":"LOGS/"}]}}})J");
+  auto yes = Ctl({"test-event-pattern", "--event-pattern", "@" + (tmp / "p.json"), "--event",
+                  R"J({"source":"aws.s3","detail":{"object":{"key":"LOGS/x"}}})J"});
+  EXPECT_EQ(yes.exit_code, 0);
+  EXPECT_EQ(yes.out, "true\n");
+  auto no = Ctl({"test-event-pattern", "--event-pattern", "@" + (tmp / "p.json"), "--event", R"J({"source":"aws.ec2"})J"});
+  EXPECT_EQ(no.exit_code, 0);
+  EXPECT_EQ(no.out, "false\n");
+  // Unlike AWS's API, a bare object without the envelope fields is a valid event.
+  EXPECT_EQ(Ctl({"test-event-pattern", "--event-pattern", R"J({"a":[1]})J", "--event", "{}"}).out, "false\n");
+  auto bad = Ctl({"test-event-pattern", "--event-pattern", R"J({"a":[{"prefx":"x"}]})J", "--event", "{}"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(bad.out.empty());
+  EXPECT_NE(bad.err.find("/a/0"), std::string::npos) << bad.err;
+  EXPECT_EQ(Ctl({"test-event-pattern", "--event-pattern", R"J({"a":[1]})J", "--event", "[1]"}).exit_code, 2);
+}
+
+TEST(RulesCliTest, ScheduleNextPrintsRfc3339LinesAfterTheGivenTime) {
+  auto r = Ctl({"schedule", "next", "cron(0 8 ? * TUE *)", "-n", "2", "--after", "2026-01-01T00:00:00Z"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "2026-01-06T08:00:00Z\n2026-01-13T08:00:00Z\n");
+  auto past = Ctl({"schedule", "next", "cron(0 0 1 1 ? 2019-2020)", "-n", "3", "--after", "2026-01-01T00:00:00Z"});
+  EXPECT_EQ(past.exit_code, 0);
+  EXPECT_EQ(past.out, "");  // fewer (no) lines: no firings left
+  auto bad = Ctl({"schedule", "next", "cron(0 8 * * * *)", "-n", "1"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("Day-of-week"), std::string::npos);
+}
+
+TEST(RulesCliTest, RulesValidateNamesTheBadFile) {
+  testing::TempDir tmp;
+  testing::WriteFile(tmp / "ok.json", R"J({"Name":"a","ScheduleExpression":"rate(1 day)"})J");
+  EXPECT_EQ(Ctl({"rules", "validate", tmp.path()}).out, "1 rule(s) valid in " + tmp.path() + "\n");
+  testing::WriteFile(tmp / "bad.json", R"J({"Name":"b","EventPattern":{"k":"v"}})J");
+  auto r = Ctl({"rules", "validate", tmp.path()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(tmp / "bad.json" + ": /EventPattern/k: expected an array"), std::string::npos) << r.err;
+}
+
+TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
+  testing::TempDir tmp;
+  std::string root = tmp / "root", cfg = tmp / "cfg";
+  ::mkdir(cfg.c_str(), 0755);
+  ::mkdir((cfg + "/rules.d").c_str(), 0755);
+  testing::WriteFile(cfg + "/rules.d/r.json", R"J({"Name":"on-logs","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"object":{"key":[{"prefix":"LOGS/"}]}}},"Targets":[{"Id":"t","Arn":"arn:aws:lambda:r:1:function:Etl"}]})J");
+  ASSERT_EQ(Ctl({"--root", root, "mb", "s3://data"}).exit_code, 0);
+  std::string log = tmp / "bucketd.log";
+  int pid = testing::Spawn({"/bin/sh", "-c", "exec " + testing::BinDir() + "/bucketd --root " + root +
+                                               " --config-dir " + cfg + " 2>" + log});
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 500; ++i) {
+      if (testing::ReadFile(log).find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for("bucketd serving store"));
+  ::mkdir((root + "/buckets/data/LOGS").c_str(), 0755);
+  testing::WriteFile(root + "/buckets/data/LOGS/a.json", "{}");
+  EXPECT_TRUE(wait_for("rule on-logs matched PutObject s3://data/LOGS/a.json -> target t (function Etl)"));
+  testing::WriteFile(cfg + "/rules.d/zz-broken.json", "[{\"Name\":");
+  ::kill(pid, SIGHUP);
+  EXPECT_TRUE(wait_for("reload failed, keeping the 1 rules in force: " + cfg + "/rules.d/zz-broken.json"));
+  testing::WriteFile(root + "/buckets/data/LOGS/b.json", "{}");
+  EXPECT_TRUE(wait_for("rule on-logs matched PutObject s3://data/LOGS/b.json"));
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(testing::Wait(pid), 0);
+}
+
+}  // namespace
+}  // namespace bucketd
