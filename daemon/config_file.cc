@@ -32,6 +32,8 @@ Status LoadConfigFile(Env& env, const std::string& config_dir, events::EventPlan
   } catch (const nlohmann::json::parse_error& e) {
     return Status::InvalidArgument(path + ": invalid JSON at byte " + std::to_string(e.byte) +
                                    ": " + e.what());
+  } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range
+    return Status::InvalidArgument(path + ": invalid JSON: " + e.what());
   }
   auto bad = [&](const std::string& pointer, const std::string& expected) {
     return Status::InvalidArgument(path + ": at " + pointer + ": expected " + expected);

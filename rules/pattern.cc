@@ -400,14 +400,19 @@ FlatEvent FlatEvent::FromJson(const nlohmann::json& event) {
   return e;
 }
 
-Result<FlatEvent> FlatEvent::Parse(std::string_view text, const std::string& source) {
-  nlohmann::json j;
+Result<nlohmann::json> ParseJson(std::string_view text, const std::string& source) {
   try {
-    j = nlohmann::json::parse(text);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& err) {
     return Status::InvalidArgument(source + ": " + LineColumn(text, err.byte ? err.byte - 1 : 0) +
                                    ": invalid JSON (" + err.what() + ")");
+  } catch (const nlohmann::json::exception& err) {  // e.g. a number out of range
+    return Status::InvalidArgument(source + ": invalid JSON (" + err.what() + ")");
   }
+}
+
+Result<FlatEvent> FlatEvent::Parse(std::string_view text, const std::string& source) {
+  ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, source));
   if (!j.is_object()) return Status::InvalidArgument(source + ": an event must be a JSON object");
   return FromJson(j);
 }
@@ -425,13 +430,7 @@ Result<Pattern> CompilePattern(const nlohmann::json& pattern, const std::string&
 }
 
 Result<Pattern> ParsePattern(std::string_view text, const std::string& source) {
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& err) {
-    return Status::InvalidArgument(source + ": " + LineColumn(text, err.byte ? err.byte - 1 : 0) +
-                                   ": invalid JSON (" + err.what() + ")");
-  }
+  ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, source));
   return CompilePattern(j, source);
 }
 

@@ -98,6 +98,10 @@ bool Matches(const Pattern& pattern, const FlatEvent& event);
 bool MatchesAll(const std::vector<FieldTest>& conjunction, const FlatEvent& event);
 bool MatchesValue(const Matcher& m, const Value& v);
 
+// Parses JSON text; any failure (syntax, a number out of range) becomes
+// InvalidArgument "<source>: line L, column C: invalid JSON (…)".
+Result<nlohmann::json> ParseJson(std::string_view text, const std::string& source);
+
 // "line L, column C" for a byte offset in text (1-based).
 std::string LineColumn(std::string_view text, size_t byte_offset);
 

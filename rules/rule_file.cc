@@ -21,7 +21,8 @@ class RuleParser {
 
   Status OnlyKeys(const nlohmann::json& obj, const std::string& ptr,
                   std::initializer_list<const char*> allowed) const {
-    for (const auto& [k, v] : obj.items()) {
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+      const std::string k = it.key();
       if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
         std::string list;
         for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
@@ -134,13 +135,9 @@ class RuleParser {
       const auto& ep = r["EventPattern"];
       std::string p = ptr + "/EventPattern";
       if (ep.is_string()) {  // put-rule takes it as a JSON string
-        std::string text = ep.get<std::string>();
-        try {
-          rule.pattern_json = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error& e) {
-          return Error(p, LineColumn(text, e.byte ? e.byte - 1 : 0) +
-                              " of the pattern string: invalid JSON (" + e.what() + ")");
-        }
+        auto parsed = ParseJson(ep.get<std::string>(), source_ + ": " + p + ": the pattern string");
+        if (!parsed.ok()) return parsed.status();
+        rule.pattern_json = std::move(parsed).value();
       } else {
         rule.pattern_json = ep;
       }
@@ -260,13 +257,7 @@ class RuleParser {
   }
 
   Result<std::vector<Rule>> File(std::string_view text) const {
-    nlohmann::json j;
-    try {
-      j = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
-      return Status::InvalidArgument(source_ + ": " + LineColumn(text, e.byte ? e.byte - 1 : 0) +
-                                     ": invalid JSON (" + e.what() + ")");
-    }
+    ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, source_));
     std::vector<Rule> out;
     if (j.is_object() && (j.contains("LambdaFunctionConfigurations") || j.contains("QueueConfigurations") ||
                           j.contains("TopicConfigurations"))) {

@@ -18,6 +18,7 @@ PACKAGES=(
   libgtest-dev          # unit tests
   libbenchmark-dev      # bench/
   inotify-tools         # bench/: inotifywait as the baseline
+  clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # README's second command: install what is needed, build with warnings as
 # errors, run every test through CTest, then run the unit tests again built
-# with AddressSanitizer + UndefinedBehaviorSanitizer.
+# with AddressSanitizer + UndefinedBehaviorSanitizer, then fuzz the rule
+# pattern parser and matcher briefly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
@@ -11,3 +12,4 @@ cd "$(dirname "$0")/.."
   -DCMAKE_BUILD_TYPE=Debug
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j2 -L unit --timeout 600)
+./scripts/fuzz.sh 60

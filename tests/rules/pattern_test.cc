@@ -140,6 +140,7 @@ const BadCase kBad[] = {
     {"NestedArray", R"({"k":[[1]]})", "/k/0", "nested arrays"},
     {"PatternMustBeObject", R"([1])", "/", "JSON object"},
     {"EmptyPattern", R"({})", "/", "empty object"},
+    {"NumberOutOfRangeIsAnErrorNotACrash", R"({"a":[2E6666]})", "rules.d/r.json", "invalid JSON"},  // found by the fuzzer
     {"TwoOperatorsInOneObject", R"({"k":[{"prefix":"a","suffix":"b"}]})", "/k/0", "exactly one operator"},
 };
 
