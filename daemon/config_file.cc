@@ -21,7 +21,8 @@ Result<std::string> ReadAll(Env& env, const std::string& path) {
 
 }  // namespace
 
-Status LoadConfigFile(Env& env, const std::string& config_dir, events::EventPlaneOptions* o) {
+Status LoadConfigFile(Env& env, const std::string& config_dir, FileConfig* config) {
+  events::EventPlaneOptions* o = &config->plane;
   if (config_dir.empty()) return Status::OK();
   std::string path = config_dir + "/bucketd.json";
   auto text = ReadAll(env, path);
@@ -40,7 +41,16 @@ Status LoadConfigFile(Env& env, const std::string& config_dir, events::EventPlan
   };
   if (!j.is_object()) return bad("/", "an object");
   for (const auto& [name, value] : j.items()) {
-    if (name != "Trail") return bad("/" + name, "only the key \"Trail\"");
+    if (name != "Trail" && name != "Schedules") return bad("/" + name, "\"Trail\" or \"Schedules\"");
+  }
+  if (j.contains("Schedules")) {
+    const auto& sc = j["Schedules"];
+    if (!sc.is_object()) return bad("/Schedules", "an object");
+    for (const auto& [name, value] : sc.items()) {
+      if (name != "Persistent") return bad("/Schedules/" + name, "only \"Persistent\"");
+      if (!value.is_boolean()) return bad("/Schedules/Persistent", "true or false");
+      config->schedules_persistent = value.get<bool>();
+    }
   }
   if (!j.contains("Trail")) return Status::OK();
   const auto& t = j["Trail"];

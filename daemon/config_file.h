@@ -1,7 +1,8 @@
 // <config-dir>/bucketd.json: the daemon's settings (all optional).
 //
 //   {"Trail": {"Bucket": "bucketd-trail", "Prefix": "", "Account": "000000000000",
-//              "Region": "local", "SealedRetentionDays": 90, "LocalRetentionDays": 7}}
+//              "Region": "local", "SealedRetentionDays": 90, "LocalRetentionDays": 7},
+//    "Schedules": {"Persistent": true}}
 //
 // Without a config directory, or without the file, every default applies.
 #ifndef BUCKETD_DAEMON_CONFIG_FILE_H_
@@ -14,9 +15,14 @@
 
 namespace bucketd::daemon {
 
-// Fills `options` from the file. InvalidArgument names the file, the
+struct FileConfig {
+  events::EventPlaneOptions plane;
+  bool schedules_persistent = true;  // run a firing missed while down once at start
+};
+
+// Fills `config` from the file. InvalidArgument names the file, the
 // position (byte offset or JSON pointer) and what was expected.
-Status LoadConfigFile(Env& env, const std::string& config_dir, events::EventPlaneOptions* options);
+Status LoadConfigFile(Env& env, const std::string& config_dir, FileConfig* config);
 
 }  // namespace bucketd::daemon
 

@@ -16,6 +16,7 @@
 #include "events/trail.h"
 #include "events/watcher.h"
 #include "rules/router.h"
+#include "rules/scheduler.h"
 #include "daemon/state_dir.h"
 #include "store/store.h"
 
@@ -62,30 +63,45 @@ namespace {
 
 // Loads <config-dir>/rules.d into the router; on error the router keeps the
 // rules it had.
-Status LoadRules(Env& env, const std::string& config_dir, rules::Router* router) {
-  if (config_dir.empty()) {
-    router->SetRules(std::make_shared<const rules::RuleSet>());
-    return Status::OK();
+Status LoadRules(Env& env, const std::string& config_dir, rules::Router* router,
+                 rules::Scheduler* scheduler) {
+  std::vector<rules::Rule> list;
+  if (!config_dir.empty()) {
+    ASSIGN_OR_RETURN(list, rules::LoadRulesDir(env, config_dir + "/rules.d"));
+    spdlog::info("loaded {} rule(s) from {}/rules.d", list.size(), config_dir);
   }
-  ASSIGN_OR_RETURN(auto list, rules::LoadRulesDir(env, config_dir + "/rules.d"));
-  size_t n = list.size();
-  router->SetRules(std::make_shared<const rules::RuleSet>(std::move(list)));
-  spdlog::info("loaded {} rule(s) from {}/rules.d", n, config_dir);
+  auto set = std::make_shared<const rules::RuleSet>(std::move(list));
+  RETURN_IF_ERROR(scheduler->SetRules(set));
+  router->SetRules(std::move(set));
   return Status::OK();
+}
+
+void FireDue(rules::Scheduler& scheduler, rules::Router& router) {
+  auto due = scheduler.TakeDue();
+  if (!due.ok()) {
+    spdlog::error("schedules: {}", due.status().message());
+    return;
+  }
+  for (const auto& [rule, event] : *due) {
+    spdlog::info("schedule {} ({}) fired for {}", rule->name, rule->schedule->expression,
+                 event["time"].get<std::string>());
+    router.Fire(*rule, event);
+  }
 }
 
 }  // namespace
 
 Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(UniqueFd signals, OpenSignalFd());
-  events::EventPlaneOptions plane_options;
+  FileConfig file_config;
+  events::EventPlaneOptions& plane_options = file_config.plane;
   if (!config.config_dir.empty()) {
     auto st = env.fs().StatAt(AT_FDCWD, config.config_dir, true);
     if (!st.ok() || !st->IsDir()) {
       return Status::InvalidArgument("--config-dir '" + config.config_dir +
                                      "' is not a readable directory");
     }
-    RETURN_IF_ERROR(LoadConfigFile(env, config.config_dir, &plane_options));
+    RETURN_IF_ERROR(LoadConfigFile(env, config.config_dir, &file_config));
   }
   plane_options.log = LogFromEvents;
   // Opening the store removes temp files of writers that died.
@@ -94,15 +110,21 @@ Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(auto trail, events::Trail::Open(env, config.state_dir));
   rules::Router router(env, plane_options.identity, [](const rules::Match& m) {
     // Until the runner exists, a match is reported, not run.
-    spdlog::info("rule {} matched {} s3://{}/{} -> target {} ({}){}", m.rule->name,
-                 m.record->EventName(), m.record->change.bucket, m.record->change.key, m.target->id,
+    std::string what = m.record == nullptr ? std::string("a scheduled event")
+                                           : m.record->EventName() + " s3://" + m.record->change.bucket +
+                                                 "/" + m.record->change.key;
+    spdlog::info("rule {} matched {} -> target {} ({}){}", m.rule->name, what, m.target->id,
                  m.target->function.empty() ? m.target->arn : "function " + m.target->function,
                  m.input.ok() ? " input " + *m.input : "; no input: " + m.input.status().message());
   });
-  RETURN_IF_ERROR(LoadRules(env, config.config_dir, &router));
+  rules::Scheduler scheduler(env, config.state_dir + "/schedules.json", plane_options.identity,
+                             file_config.schedules_persistent);
+  RETURN_IF_ERROR(scheduler.Load());
+  RETURN_IF_ERROR(LoadRules(env, config.config_dir, &router, &scheduler));
   auto watcher = events::NewInotifyWatcher();
   events::EventPlane plane(env, *store, *trail, *watcher, plane_options, &router);
   RETURN_IF_ERROR(plane.Start());
+  FireDue(scheduler, router);  // firings missed while down, once
   spdlog::info("bucketd serving store {} (state {}, config {}); trail in s3://{}/{}AWSLogs/",
                config.root, config.state_dir,
                config.config_dir.empty() ? "none" : config.config_dir, plane_options.trail_bucket,
@@ -110,7 +132,8 @@ Status Run(Env& env, const Config& config) {
   (void)sd_notify(0, ("READY=1\nSTATUS=" + StatusLine(plane.stats())).c_str());
   std::string last_status;
   for (;;) {
-    int64_t wait_ns = plane.OnTick();
+    FireDue(scheduler, router);
+    int64_t wait_ns = std::min(plane.OnTick(), scheduler.NanosUntilNext());
     std::string status = StatusLine(plane.stats());
     if (status != last_status) {
       (void)sd_notify(0, ("STATUS=" + status).c_str());
@@ -133,7 +156,7 @@ Status Run(Env& env, const Config& config) {
     }
     if (sig == SIGHUP) {
       (void)sd_notify(0, "RELOADING=1");
-      Status reloaded = LoadRules(env, config.config_dir, &router);
+      Status reloaded = LoadRules(env, config.config_dir, &router, &scheduler);
       if (!reloaded.ok()) {
         spdlog::error("reload failed, keeping the {} rules in force: {}",
                       router.rules() ? router.rules()->rules().size() : 0, reloaded.message());

@@ -20,4 +20,13 @@ void Router::OnRecords(const std::vector<events::TrailRecord>& records) {
   }
 }
 
+void Router::Fire(const Rule& rule, const nlohmann::json& event) {
+  for (const Target& t : rule.targets) {
+    Match m{&rule, &t, nullptr, event.dump(), std::string()};
+    m.input = TargetInput(t, event, rule.name, rule.Arn(identity_.region, identity_.account),
+                          env_.clock().NowNanos());
+    on_match_(m);
+  }
+}
+
 }  // namespace bucketd::rules

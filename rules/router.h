@@ -20,7 +20,7 @@ namespace bucketd::rules {
 struct Match {
   const Rule* rule;
   const Target* target;
-  const events::TrailRecord* record;
+  const events::TrailRecord* record;  // null for a scheduled event
   std::string event_json;  // the EventBridge event that matched
   Result<std::string> input = std::string();  // the target's input, or why it has none
 };
@@ -32,6 +32,8 @@ class Router : public events::EventSink {
   void SetRules(std::shared_ptr<const RuleSet> rules) { rules_ = std::move(rules); }
   const RuleSet* rules() const { return rules_.get(); }
   void OnRecords(const std::vector<events::TrailRecord>& records) override;
+  // Hands a schedule rule's event to each of its targets.
+  void Fire(const Rule& rule, const nlohmann::json& event);
 
  private:
   Env& env_;

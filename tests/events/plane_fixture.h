@@ -14,20 +14,12 @@
 #include <vector>
 
 #include "events/event_plane.h"
+#include "tests/fake_clock.h"
 #include "tests/test_util.h"
 
 namespace bucketd::events {
 
-// Starts at the real time; moves only when the test says so.
-class FakeClock final : public Clock {
- public:
-  FakeClock() : now_(Env::Default().clock().NowNanos()) {}
-  int64_t NowNanos() override { return now_; }
-  void Advance(int64_t ns) { now_ += ns; }
-
- private:
-  int64_t now_;
-};
+using testing::FakeClock;
 
 class RecordingSink final : public EventSink {
  public:
