@@ -129,17 +129,24 @@ std::vector<Command> RulesCommands() {
 
 std::vector<Command> ScheduleCommands() {
   std::vector<Command> cmds;
-  cmds.push_back({"next", "the next firings of a rate() or cron() expression, in UTC",
+  cmds.push_back({"next", "the next firings of a rate() or cron() expression (printed in UTC)",
                   [](CLI::App* app) {
                     auto expr = std::make_shared<std::string>();
                     auto count = std::make_shared<int>(5);
                     auto after = std::make_shared<std::string>();
+                    auto zone = std::make_shared<std::string>();
                     app->add_option("expression", *expr, "rate(...) or cron(...)")->required();
+                    app->add_option("--timezone", *zone, "read cron fields in this zone (e.g. Europe/London)");
                     app->add_option("-n", *count, "how many firings")->check(CLI::Range(1, 100000));
                     app->add_option("--after", *after, "start strictly after this RFC 3339 time (default: now)");
-                    return [expr, count, after](Context& ctx) {
+                    return [expr, count, after, zone](Context& ctx) {
                       auto sched = rules::ParseSchedule(*expr);
                       if (!sched.ok()) return Usage(sched.status());
+                      if (!zone->empty()) {
+                        auto tz = rules::TimeZone::Load(ctx.env(), *zone);
+                        if (!tz.ok()) return Usage(tz.status());
+                        sched->zone = std::make_shared<const rules::TimeZone>(std::move(tz).value());
+                      }
                       int64_t t = ctx.env().clock().NowNanos();
                       if (!after->empty()) {
                         auto parsed = ParseTimeSpec(*after, t);

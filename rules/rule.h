@@ -47,6 +47,7 @@ struct Rule {
   std::optional<Pattern> pattern;
   nlohmann::json pattern_json;  // as written (for listing)
   std::optional<Schedule> schedule;
+  std::string schedule_timezone;  // ScheduleExpressionTimezone (resolved by LoadRulesDir)
   std::vector<Target> targets;
   std::string source;  // file it came from
   std::string Arn(const std::string& region, const std::string& account) const {
@@ -63,6 +64,7 @@ std::string LambdaFunctionName(const std::string& arn);
 Result<std::vector<Rule>> ParseRuleFile(std::string_view text, const std::string& source);
 
 // Every *.json in `dir`, in name order; a rule name used twice is an error.
+// Time zones named by ScheduleExpressionTimezone are loaded here.
 Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir);
 
 // The input a target receives for `event` (AWS: Input, InputPath,

@@ -117,7 +117,8 @@ class RuleParser {
   Result<Rule> ParseRule(const nlohmann::json& r, const std::string& ptr) const {
     if (!r.is_object()) return Error(ptr, "expected a rule object");
     RETURN_IF_ERROR(OnlyKeys(r, ptr, {"Name", "Description", "EventPattern", "ScheduleExpression",
-                                      "State", "Targets", "EventBusName", "RoleArn", "Tags"}));
+                                      "ScheduleExpressionTimezone", "State", "Targets",
+                                      "EventBusName", "RoleArn", "Tags"}));
     Rule rule;
     rule.source = source_;
     ASSIGN_OR_RETURN(rule.name, String(r, "Name", ptr, true));
@@ -148,6 +149,10 @@ class RuleParser {
       auto s = ParseSchedule(expr);
       if (!s.ok()) return Error(ptr + "/ScheduleExpression", s.status().message());
       rule.schedule = *s;
+    }
+    ASSIGN_OR_RETURN(rule.schedule_timezone, String(r, "ScheduleExpressionTimezone", ptr, false));
+    if (!rule.schedule_timezone.empty() && !rule.schedule) {
+      return Error(ptr + "/ScheduleExpressionTimezone", "only a rule with a ScheduleExpression takes a time zone");
     }
     if (!rule.pattern && !rule.schedule) {
       return Error(ptr, "a rule needs an EventPattern or a ScheduleExpression");
@@ -335,6 +340,14 @@ Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir) {
     }
     ASSIGN_OR_RETURN(auto rules, ParseRuleFile(text, path));
     for (auto& r : rules) {
+      if (!r.schedule_timezone.empty()) {
+        auto zone = TimeZone::Load(env, r.schedule_timezone);
+        if (!zone.ok()) {
+          return Status::InvalidArgument(path + ": rule '" + r.name + "': /ScheduleExpressionTimezone: " +
+                                         zone.status().message());
+        }
+        r.schedule->zone = std::make_shared<const TimeZone>(std::move(zone).value());
+      }
       auto [it, fresh] = seen.emplace(r.name, path);
       if (!fresh) {
         return Status::InvalidArgument(path + ": rule name '" + r.name + "' is already used in " + it->second);

@@ -278,10 +278,11 @@ bool DayMatches(const CronSpec& c, int y, int m, int d, int64_t days) {
   return false;
 }
 
-std::optional<int64_t> NextCron(const CronSpec& c, int64_t after_ns) {
-  int64_t after_s = after_ns >= 0 ? after_ns / kNs : (after_ns - kNs + 1) / kNs;
-  int64_t start_min = after_s / 60 + 1;  // strictly after: the next whole minute
-  if (after_s < 0) start_min = 0;
+// The first matching wall-clock minute at or after `start_min` (minutes
+// since 1970 on the wall clock) for which `accept` holds.
+template <typename Accept>
+std::optional<int64_t> NextCronMinute(const CronSpec& c, int64_t start_min, const Accept& accept) {
+  if (start_min < 0) start_min = 0;
   int64_t day = start_min / 1440;
   int first_minute_of_day = static_cast<int>(start_min % 1440);
   for (;; ++day, first_minute_of_day = 0) {
@@ -303,10 +304,29 @@ std::optional<int64_t> NextCron(const CronSpec& c, int64_t after_ns) {
       if (!c.hours.test(static_cast<size_t>(h))) continue;
       int from = h == first_minute_of_day / 60 ? first_minute_of_day % 60 : 0;
       for (int mi = from; mi < 60; ++mi) {
-        if (c.minutes.test(static_cast<size_t>(mi))) return (day * 86400 + h * 3600 + mi * 60) * kNs;
+        if (!c.minutes.test(static_cast<size_t>(mi))) continue;
+        int64_t wall_s = day * 86400 + h * 3600 + mi * 60;
+        if (auto utc = accept(wall_s)) return *utc * kNs;
       }
     }
   }
+}
+
+std::optional<int64_t> NextCron(const CronSpec& c, const TimeZone* zone, int64_t after_ns) {
+  int64_t after_s = after_ns >= 0 ? after_ns / kNs : (after_ns - kNs + 1) / kNs;
+  if (zone == nullptr) {
+    // Strictly after: from the next whole minute.
+    return NextCronMinute(c, after_s / 60 + 1, [](int64_t wall_s) { return std::optional<int64_t>(wall_s); });
+  }
+  // Start a day early on the wall clock (offsets move it) and keep the first
+  // instant after `after`. A skipped local time has no instant and does not
+  // fire; a repeated one fires at its first instant only.
+  int64_t wall_after = after_s + zone->OffsetAt(after_s);
+  return NextCronMinute(c, wall_after / 60 - 1440, [&](int64_t wall_s) -> std::optional<int64_t> {
+    std::vector<int64_t> utc = zone->FromLocal(wall_s);
+    if (utc.empty() || utc.front() <= after_s) return std::nullopt;
+    return utc.front();
+  });
 }
 
 }  // namespace
@@ -326,7 +346,7 @@ Result<Schedule> ParseSchedule(std::string_view expression) {
 }
 
 std::optional<int64_t> NextFiring(const Schedule& s, int64_t after_ns, int64_t anchor_ns) {
-  if (s.kind == Schedule::Kind::kCron) return NextCron(s.cron, after_ns);
+  if (s.kind == Schedule::Kind::kCron) return NextCron(s.cron, s.zone.get(), after_ns);
   int64_t period = s.rate_seconds * kNs;
   if (after_ns < anchor_ns) return anchor_ns + period;
   int64_t k = (after_ns - anchor_ns) / period + 1;

@@ -1,6 +1,10 @@
 // Schedule expressions as EventBridge writes them: rate(value unit) and
 // cron(Minutes Hours Day-of-month Month Day-of-week Year), evaluated in UTC.
 //
+// cron fields are read in UTC, or in the schedule's time zone when one is
+// set (EventBridge Scheduler's ScheduleExpressionTimezone; see time_zone.h
+// for DST). rate() counts fixed durations and ignores the zone.
+//
 // cron follows AWS's rules: one of the two day fields must be '?'; fields
 // take lists (,), ranges (-), steps (/), '*'; months JAN-DEC and weekdays
 // SUN-SAT (1 = SUN … 7 = SAT); Day-of-month takes L (last day), LW (last
@@ -13,6 +17,7 @@
 #define BUCKETD_RULES_SCHEDULE_H_
 
 #include <bitset>
+#include <memory>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +25,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "rules/time_zone.h"
 
 namespace bucketd::rules {
 
@@ -45,6 +51,7 @@ struct Schedule {
   int64_t rate_seconds = 0;
   CronSpec cron;
   std::string expression;
+  std::shared_ptr<const TimeZone> zone;  // null: UTC
 };
 
 // InvalidArgument names the expression, the field and what was expected.

@@ -157,6 +157,22 @@ TEST(TargetInputTest, TransformerFollowsAwsQuotingRules) {
   EXPECT_EQ(nlohmann::json::parse(*TargetInput(t, event, "r", "arn", 0))["event"], event);
 }
 
+TEST(RulesDirTest, ScheduleTimezoneIsLoadedAndAnUnknownOneNamesTheFile) {
+  testing::TempDir tmp;
+  testing::WriteFile(tmp / "tz.json", R"J({"Name": "london-morning", "ScheduleExpression": "cron(0 8 * * ? *)",
+                                          "ScheduleExpressionTimezone": "Europe/London"})J");
+  auto rules = LoadRulesDir(Env::Default(), tmp.path());
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  ASSERT_TRUE((*rules)[0].schedule->zone != nullptr);
+  EXPECT_EQ((*rules)[0].schedule->zone->name(), "Europe/London");
+  testing::WriteFile(tmp / "tz.json", R"J({"Name": "x", "ScheduleExpression": "cron(0 8 * * ? *)",
+                                          "ScheduleExpressionTimezone": "Nowhere/Land"})J");
+  auto bad = LoadRulesDir(Env::Default(), tmp.path());
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("tz.json: rule 'x': /ScheduleExpressionTimezone: unknown time zone"),
+            std::string::npos) << bad.status().message();
+}
+
 TEST(RulesDirTest, LoadsEveryFileAndRefusesDuplicateNames) {
   testing::TempDir tmp;
   testing::WriteFile(tmp / "a.json", kSeedRule);

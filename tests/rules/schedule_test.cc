@@ -117,3 +117,72 @@ TEST(ScheduleTest, InvalidExpressionsNameTheFieldAndTheRule) {
 
 }  // namespace
 }  // namespace bucketd::rules
+
+namespace bucketd::rules {
+namespace {
+
+std::shared_ptr<const TimeZone> Zone(const char* name) {
+  auto z = TimeZone::Load(Env::Default(), name);
+  EXPECT_TRUE(z.ok()) << z.status().ToString();
+  return std::make_shared<const TimeZone>(std::move(z).value());
+}
+
+std::vector<std::string> NextIn(const char* expr, const char* zone, const char* after, int n) {
+  auto s = ParseSchedule(expr);
+  EXPECT_TRUE(s.ok());
+  s->zone = Zone(zone);
+  int64_t t = *ParseTimeSpec(after, 0);
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) {
+    auto next = NextFiring(*s, t, t);
+    if (!next) break;
+    out.push_back(events::Rfc3339Seconds(*next));
+    t = *next;
+  }
+  return out;
+}
+
+// EventBridge Scheduler: "When the time shifts forward in Spring, your schedule
+// invocation gets skipped if the cron expression falls on a non-existent date
+// and time. When the time shifts back in the Fall, your schedule runs only once."
+TEST(TimeZoneScheduleTest, SpringForwardSkipsTheLocalTimeThatDoesNotExist) {
+  // Europe/London, 2026-03-29: 01:00 GMT jumps to 02:00 BST.
+  EXPECT_EQ(NextIn("cron(30 1 * * ? *)", "Europe/London", "2026-03-27T12:00:00Z", 3),
+            (std::vector<std::string>{"2026-03-28T01:30:00Z", "2026-03-30T00:30:00Z", "2026-03-31T00:30:00Z"}));
+}
+
+TEST(TimeZoneScheduleTest, FallBackRunsTheRepeatedLocalTimeOnce) {
+  // Europe/London, 2026-10-25: 02:00 BST goes back to 01:00 GMT; 01:30 happens twice.
+  EXPECT_EQ(NextIn("cron(30 1 * * ? *)", "Europe/London", "2026-10-24T12:00:00Z", 2),
+            (std::vector<std::string>{"2026-10-25T00:30:00Z", "2026-10-26T01:30:00Z"}));
+  EXPECT_EQ(NextIn("cron(30 1 * * ? *)", "Europe/London", "2026-10-25T00:30:00Z", 1),
+            (std::vector<std::string>{"2026-10-26T01:30:00Z"}));  // not again at 01:30 GMT
+}
+
+TEST(TimeZoneScheduleTest, LocalTimeFollowsDstAcrossTheChange) {
+  // America/New_York switches to EDT on 2026-03-08.
+  EXPECT_EQ(NextIn("cron(0 8 ? * MON *)", "America/New_York", "2026-03-01T00:00:00Z", 2),
+            (std::vector<std::string>{"2026-03-02T13:00:00Z", "2026-03-09T12:00:00Z"}));
+}
+
+TEST(TimeZoneScheduleTest, YearsBeyondTheTableUseTheZonesRule) {
+  // TZif tables end in 2037; later years come from the POSIX rule in the footer.
+  EXPECT_EQ(NextIn("cron(0 12 1 7 ? 2050)", "Europe/London", "2049-01-01T00:00:00Z", 1),
+            (std::vector<std::string>{"2050-07-01T11:00:00Z"}));
+  EXPECT_EQ(NextIn("cron(0 12 1 12 ? 2050)", "Europe/London", "2049-01-01T00:00:00Z", 1),
+            (std::vector<std::string>{"2050-12-01T12:00:00Z"}));
+}
+
+TEST(TimeZoneScheduleTest, RateIgnoresTheZone) {
+  EXPECT_EQ(NextIn("rate(1 day)", "Europe/London", "2026-03-28T12:00:00Z", 2),
+            (std::vector<std::string>{"2026-03-29T12:00:00Z", "2026-03-30T12:00:00Z"}));
+}
+
+TEST(TimeZoneScheduleTest, UnknownZoneAndTraversalAreRefused) {
+  EXPECT_FALSE(TimeZone::Load(Env::Default(), "Mars/Base").ok());
+  EXPECT_FALSE(TimeZone::Load(Env::Default(), "../../etc/passwd").ok());
+  EXPECT_FALSE(TimeZone::FromTzif("x", "not a tzif file at all, clearly not one").ok());
+}
+
+}  // namespace
+}  // namespace bucketd::rules
