@@ -32,15 +32,24 @@ Result<std::unique_ptr<events::Trail>> OpenTrail(Context& ctx) {
   return events::Trail::Open(ctx.env(), dir, /*read_only=*/true);
 }
 
-Result<events::TrailQuery> MakeQuery(Context& ctx, const TrailFlags& f) {
-  events::TrailQuery q;
-  q.bucket = f.bucket;
-  q.prefix = f.prefix;
-  q.key = f.key;
+// The trail, the query the flags ask for, and how records are rendered.
+struct TrailReader {
+  std::unique_ptr<events::Trail> trail;
+  events::TrailQuery query;
+  events::TrailIdentity identity;
+};
+
+Result<TrailReader> OpenReader(Context& ctx, const TrailFlags& f) {
+  TrailReader r;
+  ASSIGN_OR_RETURN(r.trail, OpenTrail(ctx));
+  r.query.bucket = f.bucket;
+  r.query.prefix = f.prefix;
+  r.query.key = f.key;
   if (!f.since.empty()) {
-    ASSIGN_OR_RETURN(q.since_ns, ParseTimeSpec(f.since, ctx.env().clock().NowNanos()));
+    ASSIGN_OR_RETURN(r.query.since_ns, ParseTimeSpec(f.since, ctx.env().clock().NowNanos()));
   }
-  return q;
+  ASSIGN_OR_RETURN(r.identity, r.trail->Identity());
+  return r;
 }
 
 void PrintRecord(const events::TrailRecord& r, const events::TrailIdentity& id, bool json) {
@@ -60,12 +69,11 @@ void PrintRecord(const events::TrailRecord& r, const events::TrailIdentity& id, 
 volatile sig_atomic_t g_stop = 0;
 
 int Tail(Context& ctx, const TrailFlags& f) {
-  auto trail = OpenTrail(ctx);
-  if (!trail.ok()) return Context::Fail(trail.status());
-  auto q = MakeQuery(ctx, f);
-  if (!q.ok()) return Context::Fail(q.status());
-  auto id = (*trail)->Identity();
-  if (!id.ok()) return Context::Fail(id.status());
+  auto reader = OpenReader(ctx, f);
+  if (!reader.ok()) return Context::Fail(reader.status());
+  events::Trail& trail = *reader->trail;
+  events::TrailQuery* q = &reader->query;
+  const events::TrailIdentity* id = &reader->identity;
   if (f.follow) {
     struct sigaction sa = {};
     sa.sa_handler = [](int) { g_stop = 1; };
@@ -73,7 +81,7 @@ int Tail(Context& ctx, const TrailFlags& f) {
     sigaction(SIGTERM, &sa, nullptr);
   }
   for (;;) {
-    auto records = (*trail)->Find(*q);
+    auto records = trail.Find(*q);
     if (!records.ok()) return Context::Fail(records.status());
     for (const auto& r : *records) PrintRecord(r, *id, f.json);
     if (!records->empty()) q->after_seq = records->back().seq;
@@ -86,15 +94,14 @@ int Tail(Context& ctx, const TrailFlags& f) {
 }
 
 int Lookup(Context& ctx, const TrailFlags& f) {
-  auto trail = OpenTrail(ctx);
-  if (!trail.ok()) return Context::Fail(trail.status());
-  auto q = MakeQuery(ctx, f);
-  if (!q.ok()) return Context::Fail(q.status());
-  auto id = (*trail)->Identity();
-  if (!id.ok()) return Context::Fail(id.status());
+  auto reader = OpenReader(ctx, f);
+  if (!reader.ok()) return Context::Fail(reader.status());
+  events::Trail& trail = *reader->trail;
+  events::TrailQuery* q = &reader->query;
+  const events::TrailIdentity* id = &reader->identity;
   nlohmann::json events = nlohmann::json::array();
   for (;;) {
-    auto records = (*trail)->Find(*q);
+    auto records = trail.Find(*q);
     if (!records.ok()) return Context::Fail(records.status());
     for (const auto& r : *records) {
       nlohmann::json rec = events::CloudTrailRecord(r, *id);

@@ -4,6 +4,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "common/file_util.h"
 #include "common/time_format.h"
 #include "events/records.h"
 #include "rules/pattern.h"
@@ -18,15 +19,7 @@ namespace {
 Result<std::string> TextOrFile(Context& ctx, const std::string& arg, std::string* source) {
   if (arg.empty() || arg[0] != '@') return arg;
   *source = arg.substr(1);
-  Fs& fs = ctx.env().fs();
-  ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, arg.substr(1), O_RDONLY));
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, fs.Read(fd.get(), buf, sizeof(buf)));
-    if (n == 0) return out;
-    out.append(buf, n);
-  }
+  return ReadFileToString(ctx.env().fs(), AT_FDCWD, arg.substr(1));
 }
 
 // Usage-class errors (bad pattern, bad event) exit 2, like bad flags.

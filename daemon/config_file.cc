@@ -1,31 +1,18 @@
 #include "daemon/config_file.h"
 
+#include "common/file_util.h"
+
 #include <fcntl.h>
 
 #include <nlohmann/json.hpp>
 
 namespace bucketd::daemon {
 
-namespace {
-
-Result<std::string> ReadAll(Env& env, const std::string& path) {
-  ASSIGN_OR_RETURN(UniqueFd fd, env.fs().OpenAt(AT_FDCWD, path, O_RDONLY));
-  std::string out;
-  char buf[65536];
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, env.fs().Read(fd.get(), buf, sizeof(buf)));
-    if (n == 0) return out;
-    out.append(buf, n);
-  }
-}
-
-}  // namespace
-
 Status LoadConfigFile(Env& env, const std::string& config_dir, FileConfig* config) {
   events::EventPlaneOptions* o = &config->plane;
   if (config_dir.empty()) return Status::OK();
   std::string path = config_dir + "/bucketd.json";
-  auto text = ReadAll(env, path);
+  auto text = ReadFileToString(env.fs(), AT_FDCWD, path);
   if (!text.ok()) return text.status().IsNotFound() ? Status::OK() : text.status();
   nlohmann::json j;
   try {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "common/file_util.h"
 #include "rules/rule.h"
 
 namespace bucketd::rules {
@@ -330,14 +331,7 @@ Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir) {
   std::map<std::string, std::string> seen;
   for (const auto& n : names) {
     std::string path = dir + "/" + n;
-    ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(dfd->get(), n, O_RDONLY));
-    std::string text;
-    char buf[65536];
-    for (;;) {
-      ASSIGN_OR_RETURN(size_t got, fs.Read(fd.get(), buf, sizeof(buf)));
-      if (got == 0) break;
-      text.append(buf, got);
-    }
+    ASSIGN_OR_RETURN(std::string text, ReadFileToString(fs, dfd->get(), n));
     ASSIGN_OR_RETURN(auto rules, ParseRuleFile(text, path));
     for (auto& r : rules) {
       if (!r.schedule_timezone.empty()) {

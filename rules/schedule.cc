@@ -1,5 +1,7 @@
 #include "rules/schedule.h"
 
+#include "common/civil_time.h"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -10,36 +12,6 @@ namespace {
 
 constexpr int kMinYear = 1970, kMaxYear = 2199;
 constexpr int64_t kNs = 1'000'000'000LL;
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void CivilFromDays(int64_t z, int* y, int* m, int* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *y = static_cast<int>(yoe + era * 400 + (*m <= 2));
-}
-
-int Weekday(int64_t days) { return static_cast<int>(((days % 7) + 11) % 7); }  // 0 = Sunday
-
-int DaysInMonth(int y, int m) {
-  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDays[static_cast<size_t>(m - 1)];
-}
 
 class FieldParser {
  public:
@@ -245,13 +217,13 @@ Result<Schedule> ParseCron(const std::string& expr, std::string_view body) {
 
 bool DayMatches(const CronSpec& c, int y, int m, int d, int64_t days) {
   int dim = DaysInMonth(y, m);
-  int wd = Weekday(days);
+  int wd = WeekdayOfDays(days);
   if (!c.dom_any) {
     if (c.days.test(static_cast<size_t>(d)) || (c.last_day && d == dim)) return true;
     if (c.last_weekday) {
       int last = dim;
       int64_t last_days = days + (dim - d);
-      while (Weekday(last_days) == 0 || Weekday(last_days) == 6) {
+      while (WeekdayOfDays(last_days) == 0 || WeekdayOfDays(last_days) == 6) {
         --last;
         --last_days;
       }
@@ -260,7 +232,7 @@ bool DayMatches(const CronSpec& c, int y, int m, int d, int64_t days) {
     for (int n : c.nearest_weekday) {
       if (n > dim) continue;
       int64_t nd = days + (n - d);
-      int target = n, w = Weekday(nd);
+      int target = n, w = WeekdayOfDays(nd);
       if (w == 6) target = n == 1 ? n + 2 : n - 1;          // Saturday
       else if (w == 0) target = n == dim ? n - 2 : n + 1;   // Sunday
       if (d == target) return true;

@@ -4,6 +4,7 @@
 
 #include <climits>
 
+#include "common/file_util.h"
 #include "common/md5.h"
 
 namespace bucketd::rules {
@@ -35,17 +36,9 @@ Scheduler::Scheduler(Env& env, std::string state_file, events::TrailIdentity ide
       started_ns_(env.clock().NowNanos()) {}
 
 Status Scheduler::Load() {
-  Fs& fs = env_.fs();
-  auto fd = fs.OpenAt(AT_FDCWD, state_file_, O_RDONLY);
-  if (!fd.ok()) return fd.status().IsNotFound() ? Status::OK() : fd.status();
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, fs.Read(fd->get(), buf, sizeof(buf)));
-    if (n == 0) break;
-    text.append(buf, n);
-  }
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  auto text = ReadFileToString(env_.fs(), AT_FDCWD, state_file_);
+  if (!text.ok()) return text.status().IsNotFound() ? Status::OK() : text.status();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1 || !j.contains("rules")) {
     return Status::Corruption(state_file_ + ": not a version-1 schedule state file");
   }

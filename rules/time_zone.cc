@@ -6,28 +6,17 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "common/civil_time.h"
+#include "common/file_util.h"
+
 namespace bucketd::rules {
 
 namespace {
 
-int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
 int YearOf(int64_t utc_s) {
-  int64_t z = (utc_s >= 0 ? utc_s : utc_s - 86399) / 86400 + 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  unsigned m = mp < 10 ? mp + 3 : mp - 9;
-  return static_cast<int>(yoe + era * 400 + (m <= 2));
+  int y, m, d;
+  CivilFromDays((utc_s >= 0 ? utc_s : utc_s - 86399) / 86400, &y, &m, &d);
+  return y;
 }
 
 int64_t Be(std::string_view d, size_t off, int bytes) {
@@ -83,18 +72,11 @@ Result<TimeZone> TimeZone::Load(Env& env, const std::string& name) {
   }
   const char* dir = std::getenv("TZDIR");
   std::string path = std::string(dir && *dir ? dir : "/usr/share/zoneinfo") + "/" + name;
-  auto fd = env.fs().OpenAt(AT_FDCWD, path, O_RDONLY);
-  if (!fd.ok()) {
+  auto data = ReadFileToString(env.fs(), AT_FDCWD, path);
+  if (!data.ok()) {
     return Status::InvalidArgument("unknown time zone '" + name + "' (no " + path + ")");
   }
-  std::string data;
-  char buf[65536];
-  for (;;) {
-    ASSIGN_OR_RETURN(size_t n, env.fs().Read(fd->get(), buf, sizeof(buf)));
-    if (n == 0) break;
-    data.append(buf, n);
-  }
-  return FromTzif(name, data);
+  return FromTzif(name, *data);
 }
 
 Result<TimeZone> TimeZone::FromTzif(const std::string& name, std::string_view d) {
@@ -185,11 +167,9 @@ Result<TimeZone> TimeZone::FromTzif(const std::string& name, std::string_view d)
 int64_t TimeZone::RuleTransition(int year, const RuleDate& r, int32_t offset_before) const {
   // Day of the w-th (5 = last) weekday d of month m.
   int64_t first = DaysFromCivil(year, static_cast<unsigned>(r.month), 1);
-  int wd_first = static_cast<int>(((first % 7) + 11) % 7);
+  int wd_first = WeekdayOfDays(first);
   int day = 1 + (r.weekday - wd_first + 7) % 7 + (r.week - 1) * 7;
-  static const int kDim[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  int dim = r.month == 2 && leap ? 29 : kDim[r.month - 1];
+  int dim = DaysInMonth(year, r.month);
   while (day > dim) day -= 7;
   return (first + day - 1) * 86400 + r.time - offset_before;
 }

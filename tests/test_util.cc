@@ -57,17 +57,17 @@ std::vector<std::string> ListDir(const std::string& path) {
   return out;
 }
 
-RunResult Run(const std::vector<std::string>& argv, const std::string& input,
-              const std::vector<std::string>& env) {
-  int in[2], out[2], err[2];
-  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) {
-    throw std::runtime_error("pipe failed");
-  }
+namespace {
+
+// posix_spawn of argv with the test's environment plus `env`, and the
+// given descriptors (-1: inherited) as stdin, stdout and stderr.
+pid_t SpawnWith(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+                int in, int out, int err) {
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, err[1], 2);
+  if (in >= 0) posix_spawn_file_actions_adddup2(&fa, in, 0);
+  if (out >= 0) posix_spawn_file_actions_adddup2(&fa, out, 1);
+  if (err >= 0) posix_spawn_file_actions_adddup2(&fa, err, 2);
   std::vector<std::string> envs;
   for (char** e = environ; *e; ++e) envs.emplace_back(*e);
   for (const auto& e : env) envs.push_back(e);
@@ -79,10 +79,22 @@ RunResult Run(const std::vector<std::string>& argv, const std::string& input,
   pid_t pid;
   int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, cargv.data(), cenv.data());
   posix_spawn_file_actions_destroy(&fa);
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+  return pid;
+}
+
+}  // namespace
+
+RunResult Run(const std::vector<std::string>& argv, const std::string& input,
+              const std::vector<std::string>& env) {
+  int in[2], out[2], err[2];
+  if (::pipe2(in, O_CLOEXEC) || ::pipe2(out, O_CLOEXEC) || ::pipe2(err, O_CLOEXEC)) {
+    throw std::runtime_error("pipe failed");
+  }
+  pid_t pid = SpawnWith(argv, env, in[0], out[1], err[1]);
   ::close(in[0]);
   ::close(out[1]);
   ::close(err[1]);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
   RunResult r;
   size_t written = 0;
   if (input.empty()) {
@@ -122,22 +134,7 @@ RunResult Run(const std::vector<std::string>& argv, const std::string& input,
 }
 
 int Spawn(const std::vector<std::string>& argv, int stdin_fd, const std::vector<std::string>& env) {
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  if (stdin_fd >= 0) posix_spawn_file_actions_adddup2(&fa, stdin_fd, 0);
-  std::vector<std::string> envs;
-  for (char** e = environ; *e; ++e) envs.emplace_back(*e);
-  for (const auto& e : env) envs.push_back(e);
-  std::vector<char*> cargv, cenv;
-  for (const auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
-  cargv.push_back(nullptr);
-  for (const auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
-  cenv.push_back(nullptr);
-  pid_t pid;
-  int rc = posix_spawn(&pid, argv[0].c_str(), &fa, nullptr, cargv.data(), cenv.data());
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
-  return pid;
+  return SpawnWith(argv, env, stdin_fd, -1, -1);
 }
 
 int Wait(int pid) {

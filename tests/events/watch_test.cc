@@ -77,19 +77,18 @@ TEST_F(WatchTest, BurstOfTenThousandFilesInHundredNewDirectories) {
   EXPECT_EQ(keys.size(), 10000u);
 }
 
-// Lowers fs.inotify.max_queued_events for watchers created in its lifetime.
-class QueueLimit {
+// Sets a /proc/sys value for the life of the object, then restores it.
+class SysctlOverride {
  public:
-  explicit QueueLimit(int n) {
-    std::ifstream in(kPath);
-    in >> old_;
-    std::ofstream(kPath) << n;
+  SysctlOverride(std::string path, long value) : path_(std::move(path)) {
+    std::ifstream(path_) >> old_;
+    std::ofstream(path_) << value;
   }
-  ~QueueLimit() { std::ofstream(kPath) << old_; }
+  ~SysctlOverride() { std::ofstream(path_) << old_; }
 
  private:
-  static constexpr const char* kPath = "/proc/sys/fs/inotify/max_queued_events";
-  int old_ = 16384;
+  std::string path_;
+  long old_ = 0;
 };
 
 class WatchOverflowTest : public PlaneTest {
@@ -97,7 +96,7 @@ class WatchOverflowTest : public PlaneTest {
   void SetUp() override {
     if (::geteuid() != 0) GTEST_SKIP() << "needs root to lower fs.inotify.max_queued_events";
     PlaneTest::SetUp();
-    QueueLimit limit(32);
+    SysctlOverride limit("/proc/sys/fs/inotify/max_queued_events", 32);
     StartPlane(NewInotifyWatcher());  // an inotify instance takes the limit when created
   }
 };
@@ -192,20 +191,6 @@ TEST_F(WatchTest, ChangesWhileStoppedAreRecordedExactlyOnceAtStart) {
 
 namespace bucketd::events {
 namespace {
-
-// Sets a /proc/sys value for the life of the object, then restores it.
-class SysctlOverride {
- public:
-  SysctlOverride(std::string path, long value) : path_(std::move(path)) {
-    std::ifstream(path_) >> old_;
-    std::ofstream(path_) << value;
-  }
-  ~SysctlOverride() { std::ofstream(path_) << old_; }
-
- private:
-  std::string path_;
-  long old_ = 0;
-};
 
 class WatchLimitTest : public PlaneTest {
  protected:

@@ -11,6 +11,7 @@
 
 #include "store/store.h"
 #include "tests/integration/version_payload.h"
+#include "tests/store/store_fixture.h"
 #include "tests/test_util.h"
 
 namespace bucketd {
@@ -19,14 +20,7 @@ namespace {
 using testing::ListDir;
 using testing::TempDir;
 
-class StringSink final : public store::ByteSink {
- public:
-  Status Write(std::string_view d) override {
-    data.append(d);
-    return Status::OK();
-  }
-  std::string data;
-};
+using store::StringSink;
 
 class StoreProcessTest : public ::testing::Test {
  protected:
