@@ -411,7 +411,7 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& sourc
   }
 }
 
-Result<FlatEvent> FlatEvent::Parse(std::string_view text, const std::string& source) {
+Result<FlatEvent> FlatEvent::ParseSlow(std::string_view text, const std::string& source) {
   ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, source));
   if (!j.is_object()) return Status::InvalidArgument(source + ": an event must be a JSON object");
   return FromJson(j);

@@ -32,6 +32,9 @@ struct Value {
   std::string s;
   double n = 0;
   bool b = false;
+  bool operator==(const Value& o) const {
+    return type == o.type && s == o.s && (n == o.n || (n != n && o.n != o.n)) && b == o.b;
+  }
 };
 
 // An event flattened to its leaves by dotted path ("detail.object.key");
@@ -40,15 +43,21 @@ class FlatEvent {
  public:
   // REQUIRES: event.is_object()
   static FlatEvent FromJson(const nlohmann::json& event);
-  // Parses JSON text; InvalidArgument names `source`, line:column and what
-  // was expected.
+  // Parses JSON text (simdjson on the hot path; nlohmann-json only to word an
+  // error, or for objects with repeated keys, where the last one wins as in
+  // nlohmann). InvalidArgument names `source`, line:column and what was
+  // expected.
   static Result<FlatEvent> Parse(std::string_view text, const std::string& source);
+  // The same through nlohmann-json only (the reference, for tests and benches).
+  static Result<FlatEvent> ParseSlow(std::string_view text, const std::string& source);
+  bool operator==(const FlatEvent& o) const { return fields_ == o.fields_; }
   // The leaf values at `path`, or null when the field is absent.
   const std::vector<Value>* Find(const std::string& path) const;
   const std::map<std::string, std::vector<Value>>& fields() const { return fields_; }
 
  private:
   void Add(const std::string& path, const nlohmann::json& v);
+  friend class SimdjsonFlattener;
   std::map<std::string, std::vector<Value>> fields_;
 };
 

@@ -15,6 +15,7 @@ PACKAGES=(
   libinotifytools0-dev  # watching buckets
   libsqlite3-dev        # the trail and object index
   zlib1g-dev            # gzip of sealed trail files
+  libsimdjson-dev       # events arriving as JSON text
   libgtest-dev          # unit tests
   libbenchmark-dev      # bench/
   inotify-tools         # bench/: inotifywait as the baseline

@@ -1,6 +1,7 @@
 // libFuzzer target: the pattern parser, the matcher and the rule index.
 // Input: "<pattern JSON>\0<event JSON>". Checks, besides "no crash and no
-// sanitizer report", that the compiled index agrees with direct matching.
+// sanitizer report", that the compiled index agrees with direct matching and
+// that the simdjson event parser agrees with the nlohmann-json one.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,10 +15,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   size_t sep = in.find('\0');
   std::string_view pattern_text = in.substr(0, sep);
   std::string_view event_text = sep == std::string_view::npos ? "{}" : in.substr(sep + 1);
-  auto pattern = bucketd::rules::ParsePattern(pattern_text, "fuzz");
-  if (!pattern.ok()) return 0;
   auto event = bucketd::rules::FlatEvent::Parse(event_text, "fuzz-event");
-  if (!event.ok()) return 0;
+  auto reference = bucketd::rules::FlatEvent::ParseSlow(event_text, "fuzz-event");
+  if (event.ok() != reference.ok()) std::abort();
+  if (event.ok() && !(*event == *reference)) std::abort();
+  auto pattern = bucketd::rules::ParsePattern(pattern_text, "fuzz");
+  if (!pattern.ok() || !event.ok()) return 0;
   bool direct = bucketd::rules::Matches(*pattern, *event);
   bucketd::rules::Rule rule;
   rule.name = "fuzz";
