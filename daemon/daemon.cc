@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <ctime>
 
 #include <spdlog/spdlog.h>
 
@@ -155,7 +156,11 @@ Status Run(Env& env, const Config& config) {
       return Status::OK();
     }
     if (sig == SIGHUP) {
-      (void)sd_notify(0, "RELOADING=1");
+      // systemd ≥ 253 wants the reload's start time to tell it from a stale one.
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      uint64_t usec = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+      (void)sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec)).c_str());
       Status reloaded = LoadRules(env, config.config_dir, &router, &scheduler);
       if (!reloaded.ok()) {
         spdlog::error("reload failed, keeping the {} rules in force: {}",
