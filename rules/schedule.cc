@@ -111,15 +111,24 @@ Result<Schedule> ParseRate(const std::string& expr, std::string_view body) {
   return s;
 }
 
+// Calls fn on each comma-separated item of a day field.
+template <typename Fn>
+Status ForEachItem(const std::string& text, const Fn& fn) {
+  for (size_t start = 0; start <= text.size();) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    RETURN_IF_ERROR(fn(text.substr(start, comma - start)));
+    start = comma + 1;
+  }
+  return Status::OK();
+}
+
 Status ParseDayOfMonth(const FieldParser& fp, const std::string& text, CronSpec* c) {
   if (text == "?" || text == "*") {
     c->dom_any = true;
     return Status::OK();
   }
-  for (size_t start = 0; start <= text.size();) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string item = text.substr(start, comma - start);
+  return ForEachItem(text, [&](const std::string& item) -> Status {
     if (item == "L") {
       c->last_day = true;
     } else if (item == "LW") {
@@ -131,9 +140,8 @@ Status ParseDayOfMonth(const FieldParser& fp, const std::string& text, CronSpec*
       ASSIGN_OR_RETURN(auto days, fp.Values(item));
       for (int d : days) c->days.set(static_cast<size_t>(d));
     }
-    start = comma + 1;
-  }
-  return Status::OK();
+    return Status::OK();
+  });
 }
 
 Status ParseDayOfWeek(const FieldParser& fp, const std::string& text, CronSpec* c) {
@@ -141,10 +149,7 @@ Status ParseDayOfWeek(const FieldParser& fp, const std::string& text, CronSpec* 
     c->dow_any = true;
     return Status::OK();
   }
-  for (size_t start = 0; start <= text.size();) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    std::string item = text.substr(start, comma - start);
+  return ForEachItem(text, [&](const std::string& item) -> Status {
     size_t hash = item.find('#');
     if (item == "L") {
       c->weekdays.set(6);  // L alone: the last day of the week, Saturday
@@ -160,9 +165,8 @@ Status ParseDayOfWeek(const FieldParser& fp, const std::string& text, CronSpec* 
       ASSIGN_OR_RETURN(auto wds, fp.Values(item));
       for (int wd : wds) c->weekdays.set(static_cast<size_t>(wd - 1));
     }
-    start = comma + 1;
-  }
-  return Status::OK();
+    return Status::OK();
+  });
 }
 
 Result<Schedule> ParseCron(const std::string& expr, std::string_view body) {

@@ -8,10 +8,16 @@
 namespace bucketd::rules {
 namespace {
 
-std::vector<std::string> Next(const std::string& expr, const std::string& after, int n) {
+}  // namespace
+
+// The first n firings strictly after `after`, in zone (null: UTC); a rate
+// schedule is anchored at `after`.
+std::vector<std::string> Firings(const std::string& expr, std::shared_ptr<const TimeZone> zone,
+                                 const std::string& after, int n) {
   auto s = ParseSchedule(expr);
   EXPECT_TRUE(s.ok()) << s.status().ToString();
   if (!s.ok()) return {};
+  s->zone = std::move(zone);
   int64_t t = *ParseTimeSpec(after, 0);
   int64_t anchor = t;
   std::vector<std::string> out;
@@ -22,6 +28,12 @@ std::vector<std::string> Next(const std::string& expr, const std::string& after,
     t = *next;
   }
   return out;
+}
+
+namespace {
+
+std::vector<std::string> Next(const std::string& expr, const std::string& after, int n) {
+  return Firings(expr, nullptr, after, n);
 }
 
 struct CronCase {
@@ -128,18 +140,7 @@ std::shared_ptr<const TimeZone> Zone(const char* name) {
 }
 
 std::vector<std::string> NextIn(const char* expr, const char* zone, const char* after, int n) {
-  auto s = ParseSchedule(expr);
-  EXPECT_TRUE(s.ok());
-  s->zone = Zone(zone);
-  int64_t t = *ParseTimeSpec(after, 0);
-  std::vector<std::string> out;
-  for (int i = 0; i < n; ++i) {
-    auto next = NextFiring(*s, t, t);
-    if (!next) break;
-    out.push_back(events::Rfc3339Seconds(*next));
-    t = *next;
-  }
-  return out;
+  return Firings(expr, Zone(zone), after, n);
 }
 
 // EventBridge Scheduler: "When the time shifts forward in Spring, your schedule
