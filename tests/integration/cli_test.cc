@@ -117,3 +117,27 @@ TEST_F(CliTest, RootFromEnvironment) {
 
 }  // namespace
 }  // namespace bucketd
+
+namespace bucketd {
+namespace {
+
+// A progress bar only on a terminal, for copies of 4 MiB and more: run
+// bucketctl under script(1), which gives it a pseudo-terminal.
+TEST(CliProgressTest, LargeCopyOnATerminalShowsProgressAndPipesGetNone) {
+  TempDir tmp;
+  std::string root = tmp / "root";
+  std::string ctl = testing::BinDir() + "/bucketctl --root " + root;
+  ASSERT_EQ(std::system((ctl + " mb s3://big >/dev/null").c_str()), 0);
+  WriteFile(tmp / "big.bin", std::string(6 << 20, 'x'));
+  auto tty = testing::Run({"/usr/bin/script", "-qfec", ctl + " cp " + (tmp / "big.bin") + " s3://big/big.bin",
+                           "/dev/null"});
+  EXPECT_EQ(tty.exit_code, 0) << tty.out << tty.err;
+  EXPECT_NE(tty.out.find("6.0/6.0 MiB"), std::string::npos) << tty.out;
+  EXPECT_NE(tty.out.find("upload: "), std::string::npos);
+  auto piped = testing::Run({testing::BinDir() + "/bucketctl", "--root", root, "cp", tmp / "big.bin",
+                             "s3://big/again.bin"});
+  EXPECT_EQ(piped.err.find("MiB"), std::string::npos) << piped.err;
+}
+
+}  // namespace
+}  // namespace bucketd
