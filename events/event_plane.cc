@@ -165,10 +165,11 @@ Status EventPlane::Commit() {
   stats_.records += records->size();
   last_append_ns_ = records->back().time_ns;
   if (oldest_unpublished_ns_ == 0) oldest_unpublished_ns_ = records->front().time_ns;
+  if (sink_ != nullptr) sink_->OnRecords(*records);
+  // After the sink: sizing the batch for sealing must not delay routing.
   for (const auto& r : *records) {
     unpublished_bytes_ += CloudTrailRecord(r, options_.identity).dump().size() + 1;
   }
-  if (sink_ != nullptr) sink_->OnRecords(*records);
   return Status::OK();
 }
 
@@ -277,21 +278,24 @@ Status EventPlane::PublishPending(bool force) {
       return Status::OK();
     }
     std::vector<TrailRecord> chunk;
+    std::vector<std::string> rendered;
     size_t bytes = 0;
     auto seal = [&]() -> Status {
       RETURN_IF_ERROR(PublishTrailFile(store_, options_.trail_bucket, options_.trail_prefix,
-                                       options_.identity, chunk));
+                                       options_.identity, chunk, rendered));
       RETURN_IF_ERROR(trail_.MarkPublished(chunk.back().seq));
       ++stats_.sealed_files;
       chunk.clear();
+      rendered.clear();
       bytes = 0;
       return Status::OK();
     };
     for (auto& r : records) {
-      size_t size = CloudTrailRecord(r, options_.identity).dump().size() + 1;
-      if (!chunk.empty() && bytes + size > options_.seal_max_bytes) RETURN_IF_ERROR(seal());
-      bytes += size;
+      std::string json = CloudTrailRecord(r, options_.identity).dump();
+      if (!chunk.empty() && bytes + json.size() + 1 > options_.seal_max_bytes) RETURN_IF_ERROR(seal());
+      bytes += json.size() + 1;
       chunk.push_back(std::move(r));
+      rendered.push_back(std::move(json));
     }
     if (!chunk.empty()) {
       if (!due && static_cast<int>(records.size()) < kPublishBatch) {

@@ -62,10 +62,15 @@ Result<std::string> Gunzip(std::string_view data) {
 }
 
 Status PublishTrailFile(store::Store& store, const std::string& bucket, const std::string& prefix,
-                        const TrailIdentity& id, const std::vector<TrailRecord>& records) {
-  nlohmann::json file = {{"Records", nlohmann::json::array()}};
-  for (const auto& r : records) file["Records"].push_back(CloudTrailRecord(r, id));
-  ASSIGN_OR_RETURN(std::string gz, Gzip(file.dump()));
+                        const TrailIdentity& id, const std::vector<TrailRecord>& records,
+                        const std::vector<std::string>& rendered) {
+  std::string file = "{\"Records\":[";
+  for (size_t i = 0; i < rendered.size(); ++i) {
+    if (i > 0) file.push_back(',');
+    file += rendered[i];
+  }
+  file += "]}";
+  ASSIGN_OR_RETURN(std::string gz, Gzip(file));
   store::PutOptions o;
   o.if_none_match = true;
   o.content_type = "application/gzip";

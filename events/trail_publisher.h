@@ -24,10 +24,13 @@ Result<std::string> Gzip(std::string_view data);
 // Inverse of Gzip, for readers and tests. Corruption on bad input.
 Result<std::string> Gunzip(std::string_view data);
 
-// Writes one sealed file with `records` into `bucket`. OK also when the file
-// was already there (published before a crash).
+// Writes one sealed file with `records` into `bucket`; `rendered[i]` is
+// CloudTrailRecord(records[i]).dump() (the caller has it already, from sizing
+// the file). OK also when the file was already there (published before a
+// crash).
 Status PublishTrailFile(store::Store& store, const std::string& bucket, const std::string& prefix,
-                        const TrailIdentity& id, const std::vector<TrailRecord>& records);
+                        const TrailIdentity& id, const std::vector<TrailRecord>& records,
+                        const std::vector<std::string>& rendered);
 
 }  // namespace bucketd::events
 

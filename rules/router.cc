@@ -3,7 +3,7 @@
 namespace bucketd::rules {
 
 void Router::OnRecords(const std::vector<events::TrailRecord>& records) {
-  if (!rules_) return;
+  if (!rules_ || !rules_->has_patterns()) return;  // spare rendering events nobody matches
   for (const auto& r : records) {
     for (const auto& event : events::EventBridgeEvents(r, identity_)) {
       FlatEvent flat = FlatEvent::FromJson(event);

@@ -27,6 +27,8 @@ class RuleSet {
   explicit RuleSet(std::vector<Rule> rules);
 
   const std::vector<Rule>& rules() const { return rules_; }
+  // Whether any enabled rule has an event pattern (else Match is always empty).
+  bool has_patterns() const { return !alts_.empty(); }
   // Indexes into rules() of the enabled pattern rules `event` matches, ascending.
   std::vector<size_t> Match(const FlatEvent& event) const;
 

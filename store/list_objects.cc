@@ -79,17 +79,17 @@ class Lister {
         if (!MayHoldWantedKeys(key)) continue;
         auto sub = fs_.OpenAt(dir_fd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         if (!sub.ok()) continue;  // removed meanwhile
-        if (fs_.GetXattr(sub->get(), kMetaXattr).ok()) {
-          RETURN_IF_ERROR(Offer(key, sub->get(), /*is_folder=*/true));
+        if (fs_.GetXattr(sub->get(), kMetaXattr).ok() && ListAsObject(key)) {
+          RETURN_IF_ERROR(AddObject(key, sub->get(), /*is_folder=*/true));
         }
         RETURN_IF_ERROR(Visit(sub->get(), key));
       } else if (e.type == DirEntry::Type::kFile || e.type == DirEntry::Type::kSymlink) {
-        if (!Wanted(key)) continue;
+        if (!ListAsObject(key)) continue;
         // A symlink is an object when it resolves, inside the bucket, to a
-        // regular file; a file opened at all is read through the same fd.
+        // regular file; it is read through the descriptor opened here.
         auto fd = fs_.OpenBeneath(dir_fd, e.name, O_RDONLY | O_NONBLOCK);
-        if (!fd.ok()) continue;
-        RETURN_IF_ERROR(Offer(key, fd->get(), /*is_folder=*/false));
+        if (!fd.ok()) continue;  // removed meanwhile, or leads outside the bucket
+        RETURN_IF_ERROR(AddObject(key, fd->get(), /*is_folder=*/false));
       }
     }
     return Status::OK();
@@ -123,20 +123,25 @@ class Lister {
     return true;
   }
 
-  Status Offer(const std::string& key, int fd, bool is_folder) {
-    if (!Wanted(key)) return Status::OK();
-    if (!req_.delimiter.empty()) {
-      size_t pos = key.find(req_.delimiter, req_.prefix.size());
-      if (pos != std::string::npos) {
-        std::string cp = key.substr(0, pos + req_.delimiter.size());
-        if (cp == last_cp_) return Status::OK();
-        if (!Room()) return Status::OK();
-        result_.common_prefixes.push_back(cp);
-        last_cp_ = cp;
-        Remember(cp, true);
-        return Status::OK();
-      }
+  // True when `key` is to be listed as an object; false when it is not
+  // wanted or is rolled into a common prefix (which this adds), so no file is
+  // opened for keys that only make up a prefix.
+  bool ListAsObject(const std::string& key) {
+    if (!Wanted(key)) return false;
+    if (req_.delimiter.empty()) return true;
+    size_t pos = key.find(req_.delimiter, req_.prefix.size());
+    if (pos == std::string::npos) return true;
+    std::string cp = key.substr(0, pos + req_.delimiter.size());
+    if (cp != last_cp_ && Room()) {
+      result_.common_prefixes.push_back(cp);
+      last_cp_ = cp;
+      Remember(cp, true);
     }
+    return false;
+  }
+
+  // Lists the open object `fd` under `key`.
+  Status AddObject(const std::string& key, int fd, bool is_folder) {
     ASSIGN_OR_RETURN(FileStat st, fs_.Stat(fd));
     if (!is_folder && !st.IsRegular()) return Status::OK();
     auto meta = store_.LoadMeta(fd, st, key);

@@ -173,7 +173,7 @@ TEST_F(ListTest, BadRequestsAreRefused) {
   EXPECT_TRUE(store_->ListObjectsV2("missing-bucket", ListRequest()).status().IsNotFound());
 }
 
-TEST_F(ListTest, MaxKeysAboveOneThousandIsCapped) {
+TEST_F(ListTest, MaxKeysAboveOneThousandIsAcceptedNotRefused) {
   ListRequest r;
   r.max_keys = 5000;
   auto res = store_->ListObjectsV2("bkt", r);
