@@ -23,10 +23,9 @@ void Md5::Update(std::string_view data) {
   if (EVP_DigestUpdate(ctx_->md, data.data(), data.size()) != 1) std::abort();
 }
 
-std::string Md5::HexDigest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx_->md, digest, &len) != 1) std::abort();
+namespace {
+
+std::string Hex(const unsigned char* digest, unsigned len) {
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(len * 2);
@@ -35,6 +34,22 @@ std::string Md5::HexDigest() {
     out.push_back(kHex[digest[i] & 15]);
   }
   return out;
+}
+
+}  // namespace
+
+std::string Md5::HexDigest() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_->md, digest, &len) != 1) std::abort();
+  return Hex(digest, len);
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), digest, &len, EVP_sha256(), nullptr) != 1) std::abort();
+  return Hex(digest, len);
 }
 
 std::string QuotedMd5(std::string_view data) {

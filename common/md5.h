@@ -27,6 +27,9 @@ class Md5 {
   std::unique_ptr<Ctx> ctx_;
 };
 
+// Lower-case hex SHA-256 of `data` (stable ids).
+std::string Sha256Hex(std::string_view data);
+
 // "\"<md5 hex>\"" of `data`.
 std::string QuotedMd5(std::string_view data);
 

@@ -28,7 +28,32 @@ Status LoadConfigFile(Env& env, const std::string& config_dir, FileConfig* confi
   };
   if (!j.is_object()) return bad("/", "an object");
   for (const auto& [name, value] : j.items()) {
-    if (name != "Trail" && name != "Schedules") return bad("/" + name, "\"Trail\" or \"Schedules\"");
+    if (name != "Trail" && name != "Schedules" && name != "Runner") {
+      return bad("/" + name, "\"Trail\", \"Schedules\" or \"Runner\"");
+    }
+  }
+  if (j.contains("Runner")) {
+    const auto& r = j["Runner"];
+    if (!r.is_object()) return bad("/Runner", "an object");
+    for (const auto& [name, value] : r.items()) {
+      std::string ptr = "/Runner/" + name;
+      int64_t max = name == "Workers" ? 256 : 86400;
+      if (!value.is_number_unsigned() || value.get<int64_t>() < 1 || value.get<int64_t>() > max) {
+        return bad(ptr, "a whole number from 1 to " + std::to_string(max));
+      }
+      int64_t v = value.get<int64_t>();
+      if (name == "Workers") {
+        config->runner.workers = static_cast<int>(v);
+      } else if (name == "RetryBaseSeconds") {
+        config->runner.retry_base_ns = v * 1'000'000'000;
+      } else if (name == "RetryMaxSeconds") {
+        config->runner.retry_max_ns = v * 1'000'000'000;
+      } else if (name == "KillGraceSeconds") {
+        config->runner.kill_grace_ns = v * 1'000'000'000;
+      } else {
+        return bad(ptr, "one of Workers, RetryBaseSeconds, RetryMaxSeconds, KillGraceSeconds");
+      }
+    }
   }
   if (j.contains("Schedules")) {
     const auto& sc = j["Schedules"];

@@ -2,7 +2,9 @@
 //
 //   {"Trail": {"Bucket": "bucketd-trail", "Prefix": "", "Account": "000000000000",
 //              "Region": "local", "SealedRetentionDays": 90, "LocalRetentionDays": 7},
-//    "Schedules": {"Persistent": true}}
+//    "Schedules": {"Persistent": true},
+//    "Runner": {"Workers": 4, "RetryBaseSeconds": 1, "RetryMaxSeconds": 300,
+//               "KillGraceSeconds": 10}}
 //
 // Without a config directory, or without the file, every default applies.
 #ifndef BUCKETD_DAEMON_CONFIG_FILE_H_
@@ -12,12 +14,14 @@
 
 #include "common/env.h"
 #include "events/event_plane.h"
+#include "runner/runner.h"
 
 namespace bucketd::daemon {
 
 struct FileConfig {
   events::EventPlaneOptions plane;
   bool schedules_persistent = true;  // run a firing missed while down once at start
+  runner::RunnerOptions runner;
 };
 
 // Fills `config` from the file. InvalidArgument names the file, the

@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <systemd/sd-daemon.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <ctime>
@@ -12,16 +14,23 @@
 #include <spdlog/spdlog.h>
 
 #include "daemon/config_file.h"
+#include "daemon/config_permissions.h"
+#include "daemon/runner_commands.h"
 #include "daemon/signals_linux.h"
 #include "events/event_plane.h"
 #include "events/trail.h"
 #include "events/watcher.h"
 #include "rules/router.h"
 #include "rules/scheduler.h"
+#include "runner/runner.h"
 #include "daemon/state_dir.h"
 #include "store/store.h"
 
 namespace bucketd::daemon {
+
+namespace {
+constexpr int64_t kCommandPollNs = 500'000'000;  // bucketctl's redrive/replay requests
+}  // namespace
 
 Status ResolveConfig(Config* c) {
   if (c->root.empty()) return Status::InvalidArgument("--root is required (the store's directory)");
@@ -33,6 +42,24 @@ Status ResolveConfig(Config* c) {
       c->state_dir = std::string(sd).substr(0, std::string(sd).find(':'));
     } else {
       c->state_dir = c->root + "/.bucketd";
+    }
+  }
+  if (c->supervisor.empty()) {
+    // Installed in <prefix>/lib/bucketd/, built beside bucketd.
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    std::string dir = n > 0 ? std::string(self, static_cast<size_t>(n)) : std::string();
+    dir = dir.substr(0, dir.rfind('/'));
+    for (const std::string& candidate :
+         {dir + "/bucketd-supervisor", dir + "/../lib/bucketd/bucketd-supervisor"}) {
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        c->supervisor = candidate;
+        break;
+      }
+    }
+    if (c->supervisor.empty()) {
+      return Status::InvalidArgument("bucketd-supervisor not found beside bucketd (" + dir +
+                                     ") or in " + dir + "/../lib/bucketd/");
     }
   }
   return Status::OK();
@@ -49,45 +76,76 @@ void LogFromEvents(events::LogLevel level, const std::string& message) {
   }
 }
 
-std::string StatusLine(const events::EventPlaneStats& s) {
+std::string StatusLine(const events::EventPlaneStats& s, const runner::RunnerStats& r) {
   std::string line = "watching " + std::to_string(s.watches) + " directories, " +
-                     std::to_string(s.records) + " events recorded";
+                     std::to_string(s.records) + " events recorded; " + std::to_string(r.running) +
+                     " running, " + std::to_string(r.queued) + " queued, " +
+                     std::to_string(r.succeeded) + " succeeded, " + std::to_string(r.dead) + " dead";
   if (s.degraded) line += ", NOT TAKING NEW WORK (trail appends fail)";
   if (s.watch_limited) line += ", watch limit reached (rescanning)";
   if (!s.last_error.empty()) line += "; last error: " + s.last_error;
   return line;
 }
 
-}  // namespace
+void LogFromRunner(events::LogLevel level, const runner::LogFields& f, const std::string& message) {
+  std::string tag;
+  if (!f.invocation_id.empty()) {
+    tag = "[" + (f.function.empty() ? f.target : f.function) + " " + f.invocation_id;
+    if (f.attempt > 0) tag += " #" + std::to_string(f.attempt);
+    if (f.stream != 0) tag += f.stream == 1 ? " stdout" : " stderr";
+    tag += "] ";
+  }
+  LogFromEvents(level, tag + message);
+}
 
-namespace {
-
-// Loads <config-dir>/rules.d into the router; on error the router keeps the
-// rules it had.
+// Loads rules.d and functions.d together and swaps both in only when both
+// are good; on error the running configuration stays.
 Status LoadRules(Env& env, const std::string& config_dir, rules::Router* router,
-                 rules::Scheduler* scheduler) {
+                 rules::Scheduler* scheduler, runner::Runner* runner) {
   std::vector<rules::Rule> list;
+  auto functions = std::make_shared<runner::FunctionSet>();
   if (!config_dir.empty()) {
+    RETURN_IF_ERROR(CheckConfigPermissions(config_dir));
     ASSIGN_OR_RETURN(list, rules::LoadRulesDir(env, config_dir + "/rules.d"));
-    spdlog::info("loaded {} rule(s) from {}/rules.d", list.size(), config_dir);
+    ASSIGN_OR_RETURN(*functions, runner::LoadFunctionsDir(env, config_dir + "/functions.d",
+                                                          runner->builtins().Names()));
+    spdlog::info("loaded {} rule(s) from {}/rules.d, {} function(s) from {}/functions.d", list.size(),
+                 config_dir, functions->size(), config_dir);
+    for (const auto& r : list) {
+      for (const auto& t : r.targets) {
+        if (!t.function.empty() && functions->count(t.function) == 0) {
+          spdlog::warn("{}: rule {} target {} names function '{}', which functions.d does not define; "
+                       "its invocations will fail", r.source, r.name, t.id, t.function);
+        }
+      }
+    }
   }
   auto set = std::make_shared<const rules::RuleSet>(std::move(list));
   RETURN_IF_ERROR(scheduler->SetRules(set));
   router->SetRules(std::move(set));
+  runner->SetFunctions(std::move(functions));
   return Status::OK();
 }
 
-void FireDue(rules::Scheduler& scheduler, rules::Router& router) {
+void FireDue(rules::Scheduler& scheduler, rules::Router& router, runner::Runner& runner) {
   auto due = scheduler.TakeDue();
   if (!due.ok()) {
     spdlog::error("schedules: {}", due.status().message());
     return;
   }
+  if (due->empty()) return;
   for (const auto& [rule, event] : *due) {
     spdlog::info("schedule {} ({}) fired for {}", rule->name, rule->schedule->expression,
                  event["time"].get<std::string>());
-    router.Fire(*rule, event);
+    Status s = runner.queue().Begin();
+    if (s.ok()) s = router.Fire(*rule, event);
+    if (s.ok()) s = runner.queue().Commit();
+    if (!s.ok()) {
+      runner.queue().Rollback();
+      spdlog::error("schedule {}: cannot queue its invocations: {}", rule->name, s.message());
+    }
   }
+  runner.OnDurable();
 }
 
 }  // namespace
@@ -109,43 +167,58 @@ Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(auto store, store::Store::Open(env, config.root));
   ASSIGN_OR_RETURN(UniqueFd lock, LockStateDir(env, config.state_dir));
   ASSIGN_OR_RETURN(auto trail, events::Trail::Open(env, config.state_dir));
-  rules::Router router(env, plane_options.identity, [](const rules::Match& m) {
-    // Until the runner exists, a match is reported, not run.
-    std::string what = m.record == nullptr ? std::string("a scheduled event")
-                                           : m.record->EventName() + " s3://" + m.record->change.bucket +
-                                                 "/" + m.record->change.key;
-    spdlog::info("rule {} matched {} -> target {} ({}){}", m.rule->name, what, m.target->id,
-                 m.target->function.empty() ? m.target->arn : "function " + m.target->function,
-                 m.input.ok() ? " input " + *m.input : "; no input: " + m.input.status().message());
-  });
+  RETURN_IF_ERROR(runner::InvocationStore::CreateTables(trail->db()));
+  runner::RunnerOptions& runner_options = file_config.runner;
+  runner_options.state_dir = config.state_dir;
+  runner_options.supervisor = config.supervisor;
+  runner_options.store_root = config.root;
+  runner_options.identity = plane_options.identity;
+  runner_options.log = LogFromRunner;
+  runner::Runner runner(env, trail->db(), *store, runner_options, runner::DefaultBuiltins());
+  rules::Router router(
+      env, plane_options.identity, [&runner](const rules::Match& m) { return runner.Enqueue(m); },
+      [&runner] { runner.OnDurable(); });
   rules::Scheduler scheduler(env, config.state_dir + "/schedules.json", plane_options.identity,
                              file_config.schedules_persistent);
   RETURN_IF_ERROR(scheduler.Load());
-  RETURN_IF_ERROR(LoadRules(env, config.config_dir, &router, &scheduler));
+  RETURN_IF_ERROR(LoadRules(env, config.config_dir, &router, &scheduler, &runner));
+  RETURN_IF_ERROR(runner.Recover());
   auto watcher = events::NewInotifyWatcher();
   events::EventPlane plane(env, *store, *trail, *watcher, plane_options, &router);
   RETURN_IF_ERROR(plane.Start());
-  FireDue(scheduler, router);  // firings missed while down, once
+  FireDue(scheduler, router, runner);  // firings missed while down, once
   spdlog::info("bucketd serving store {} (state {}, config {}); trail in s3://{}/{}AWSLogs/",
                config.root, config.state_dir,
                config.config_dir.empty() ? "none" : config.config_dir, plane_options.trail_bucket,
                plane_options.trail_prefix);
-  (void)sd_notify(0, ("READY=1\nSTATUS=" + StatusLine(plane.stats())).c_str());
+  (void)sd_notify(0, ("READY=1\nSTATUS=" + StatusLine(plane.stats(), runner.stats())).c_str());
   std::string last_status;
+  int64_t next_commands_ns = 0;
   for (;;) {
-    FireDue(scheduler, router);
-    int64_t wait_ns = std::min(plane.OnTick(), scheduler.NanosUntilNext());
-    std::string status = StatusLine(plane.stats());
+    FireDue(scheduler, router, runner);
+    int64_t now = env.clock().NowNanos();
+    if (now >= next_commands_ns) {
+      ApplyRunnerCommands(env, *trail, router, runner);
+      next_commands_ns = now + kCommandPollNs;
+    }
+    int64_t wait_ns = std::min({plane.OnTick(), scheduler.NanosUntilNext(), runner.OnTick(),
+                                next_commands_ns - now});
+    std::string status = StatusLine(plane.stats(), runner.stats());
     if (status != last_status) {
       (void)sd_notify(0, ("STATUS=" + status).c_str());
       last_status = status;
     }
-    struct pollfd p[2] = {{signals.get(), POLLIN, 0}, {plane.wake_fd(), POLLIN, 0}};
+    struct pollfd p[3] = {{signals.get(), POLLIN, 0}, {plane.wake_fd(), POLLIN, 0},
+                          {runner.wake_fd(), POLLIN, 0}};
     int timeout_ms = static_cast<int>(std::min<int64_t>(wait_ns / 1'000'000 + 1, 60'000));
-    if (::poll(p, 2, timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
+    if (::poll(p, 3, timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
     if (p[1].revents & POLLIN) (void)plane.ProcessHints();  // failures are logged and retried
     if (!(p[0].revents & POLLIN)) continue;
     ASSIGN_OR_RETURN(int sig, ReadSignal(signals.get()));
+    if (sig == SIGCHLD) {
+      runner.OnChildExit();
+      continue;
+    }
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
       (void)sd_notify(0, "STOPPING=1");
@@ -153,6 +226,9 @@ Status Run(Env& env, const Config& config) {
       (void)plane.ProcessHints();
       Status sealed = plane.PublishPending(true);
       if (!sealed.ok()) spdlog::warn("trail not sealed at exit ({}); it will be at the next start", sealed.message());
+      // Exec targets keep running under their supervisors; the next start
+      // re-attaches to them. Built-in stages are asked to stop.
+      runner.Shutdown();
       return Status::OK();
     }
     if (sig == SIGHUP) {
@@ -161,7 +237,7 @@ Status Run(Env& env, const Config& config) {
       clock_gettime(CLOCK_MONOTONIC, &ts);
       uint64_t usec = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
       (void)sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec)).c_str());
-      Status reloaded = LoadRules(env, config.config_dir, &router, &scheduler);
+      Status reloaded = LoadRules(env, config.config_dir, &router, &scheduler, &runner);
       if (!reloaded.ok()) {
         spdlog::error("reload failed, keeping the {} rules in force: {}",
                       router.rules() ? router.rules()->rules().size() : 0, reloaded.message());

@@ -18,6 +18,7 @@ struct Config {
   std::string root;        // the store root (required)
   std::string config_dir;  // empty: no rules, no functions
   std::string state_dir;   // resolved: flag, else $STATE_DIRECTORY, else <root>/.bucketd
+  std::string supervisor;  // resolved: bucketd-supervisor beside bucketd or in ../lib/bucketd
 };
 
 // Fills the defaults that depend on the environment. InvalidArgument names

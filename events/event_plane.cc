@@ -90,7 +90,7 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
   if (!st.ok()) {
     if (!st.status().IsNotFound()) return st.status();
     open_files_.erase({bucket, key});
-    if (prev) AddChange(ObjectChange{ChangeKind::kRemoved, bucket, key, 0, "", 0, 0, "bucketd/inotify"});
+    if (prev) AddChange(ObjectChange{ChangeKind::kRemoved, bucket, key, 0, "", 0, 0, "bucketd/inotify", ""});
     return Status::OK();
   }
   if (prev && prev->size == st->size && prev->mtime_ns == st->mtime_ns) return Status::OK();
@@ -112,7 +112,10 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     return head.status().IsNotFound() ? CheckKey(bucket, key, false) : head.status();
   }
   ObjectChange c{ChangeKind::kCreated, bucket, key, head->size, head->etag,
-                 head->last_modified, st->uid, "bucketd/inotify"};
+                 head->last_modified, st->uid, "bucketd/inotify", ""};
+  if (auto chain = head->user_metadata.find(kChainMetadata); chain != head->user_metadata.end()) {
+    c.chain = chain->second;
+  }
   AddChange(std::move(c));
   return Status::OK();
 }
@@ -144,7 +147,11 @@ Status EventPlane::ScanPrefix(const std::string& bucket, const std::string& dir_
 
 Status EventPlane::Commit() {
   if (batch_.empty()) return Status::OK();
-  auto records = trail_.Append(batch_);
+  auto records = sink_ == nullptr
+                     ? trail_.Append(batch_)
+                     : trail_.Append(batch_, [this](const std::vector<TrailRecord>& r) {
+                         return sink_->Persist(r);
+                       });
   batch_.clear();
   overlay_.clear();
   if (!records.ok()) {

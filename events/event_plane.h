@@ -58,10 +58,13 @@ struct EventPlaneStats {
   std::string last_error;
 };
 
-// Receives records after they are durable.
+// Receives records: Persist inside the transaction that appends them (what
+// it writes to the trail's database commits with them, one fsync), then
+// OnRecords once they are durable.
 class EventSink {
  public:
   virtual ~EventSink() = default;
+  virtual Status Persist(const std::vector<TrailRecord>&) { return Status::OK(); }
   virtual void OnRecords(const std::vector<TrailRecord>& records) = 0;
 };
 

@@ -24,7 +24,14 @@ struct ObjectChange {
   int64_t mtime_ns = 0;   // kCreated only
   uint32_t uid = 0;       // owner of the file (kCreated); the writer, as far as we know
   std::string user_agent = "bucketd/inotify";  // how it was noticed
+  // The invocation chain that wrote the object ("<chain id>:<hop>", from the
+  // object's x-amz-meta-bucketd-chain), so the runner can stop loops; empty
+  // when no invocation wrote it.
+  std::string chain;
 };
+
+// The user-metadata name (without "x-amz-meta-") that carries ObjectChange::chain.
+inline constexpr char kChainMetadata[] = "bucketd-chain";
 
 // Where records say they come from.
 struct TrailIdentity {

@@ -19,7 +19,8 @@ CREATE TABLE IF NOT EXISTS trail(
   mtime_ns INTEGER NOT NULL,
   uid INTEGER NOT NULL,
   user_agent TEXT NOT NULL,
-  published INTEGER NOT NULL DEFAULT 0);
+  published INTEGER NOT NULL DEFAULT 0,
+  chain TEXT NOT NULL DEFAULT '');
 CREATE INDEX IF NOT EXISTS trail_by_key ON trail(bucket, key, seq);
 CREATE INDEX IF NOT EXISTS trail_unpublished ON trail(published, seq);
 CREATE TABLE IF NOT EXISTS objects(
@@ -33,25 +34,38 @@ CREATE TABLE IF NOT EXISTS objects(
 )sql";
 
 constexpr char kRecordColumns[] =
-    "seq, event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, user_agent";
+    "seq, event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, user_agent, chain";
+
+// Databases written before the chain column existed get it added.
+Status AddChainColumn(SqliteDb& db) {
+  ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT COUNT(*) FROM pragma_table_info('trail') WHERE name='chain'"));
+  ASSIGN_OR_RETURN(bool row, q.Step());
+  if (row && q.ColumnInt(0) > 0) return Status::OK();
+  return db.Exec("ALTER TABLE trail ADD COLUMN chain TEXT NOT NULL DEFAULT ''");
+}
 
 }  // namespace
 
 Result<std::unique_ptr<Trail>> Trail::Open(Env& env, const std::string& state_dir,
                                            bool read_only) {
   ASSIGN_OR_RETURN(auto db, SqliteDb::Open(state_dir + "/trail.db", read_only));
-  if (!read_only) RETURN_IF_ERROR(db->Exec(kSchema));
+  if (!read_only) {
+    RETURN_IF_ERROR(db->Exec(kSchema));
+    RETURN_IF_ERROR(AddChainColumn(*db));
+  }
   return std::unique_ptr<Trail>(new Trail(env, std::move(db)));
 }
 
-Result<std::vector<TrailRecord>> Trail::Append(const std::vector<ObjectChange>& changes) {
+Result<std::vector<TrailRecord>> Trail::Append(
+    const std::vector<ObjectChange>& changes,
+    const std::function<Status(const std::vector<TrailRecord>&)>& in_transaction) {
   std::vector<TrailRecord> out;
   if (changes.empty()) return out;
   RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
   auto body = [&]() -> Status {
     ASSIGN_OR_RETURN(auto insert, db_->Prepare(
         "INSERT INTO trail(event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, "
-        "user_agent) VALUES(?,?,?,?,?,?,?,?,?,?)"));
+        "user_agent, chain) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
     ASSIGN_OR_RETURN(auto upsert, db_->Prepare("INSERT OR REPLACE INTO objects VALUES(?,?,?,?,?,?)"));
     ASSIGN_OR_RETURN(auto remove, db_->Prepare("DELETE FROM objects WHERE bucket=? AND key=?"));
     int64_t now = env_.clock().NowNanos();
@@ -63,7 +77,7 @@ Result<std::vector<TrailRecord>> Trail::Append(const std::vector<ObjectChange>& 
       insert.Reset();
       insert.Bind(1, r.event_id).Bind(2, now).Bind(3, static_cast<int64_t>(c.kind))
           .Bind(4, c.bucket).Bind(5, c.key).Bind(6, static_cast<int64_t>(c.size)).Bind(7, c.etag)
-          .Bind(8, c.mtime_ns).Bind(9, static_cast<int64_t>(c.uid)).Bind(10, c.user_agent);
+          .Bind(8, c.mtime_ns).Bind(9, static_cast<int64_t>(c.uid)).Bind(10, c.user_agent).Bind(11, c.chain);
       RETURN_IF_ERROR(insert.Run());
       r.seq = db_->LastInsertRowId();
       if (c.kind == ChangeKind::kCreated) {
@@ -78,7 +92,7 @@ Result<std::vector<TrailRecord>> Trail::Append(const std::vector<ObjectChange>& 
       }
       out.push_back(std::move(r));
     }
-    return Status::OK();
+    return in_transaction ? in_transaction(out) : Status::OK();
   };
   Status s = body();
   if (s.ok()) s = db_->Exec("COMMIT");
@@ -143,6 +157,7 @@ Result<std::vector<TrailRecord>> Trail::ReadRecords(SqliteStatement& q) {
     r.change.mtime_ns = q.ColumnInt(8);
     r.change.uid = static_cast<uint32_t>(q.ColumnInt(9));
     r.change.user_agent = q.ColumnText(10);
+    r.change.chain = q.ColumnText(11);
     out.push_back(std::move(r));
   }
 }

@@ -52,8 +52,16 @@ class Trail {
 
   // Appends the changes as records in one durable transaction and applies
   // them to the index. Returns the records with their sequence numbers.
-  // IOError (e.g. disk full): nothing was appended.
-  Result<std::vector<TrailRecord>> Append(const std::vector<ObjectChange>& changes);
+  // `in_transaction` (may be empty) runs inside the same transaction with the
+  // numbered records, so what it writes to db() commits with the same fsync;
+  // its error rolls everything back. IOError (e.g. disk full): nothing was
+  // appended.
+  Result<std::vector<TrailRecord>> Append(
+      const std::vector<ObjectChange>& changes,
+      const std::function<Status(const std::vector<TrailRecord>&)>& in_transaction = {});
+  // The database, for modules that keep their tables beside the trail's
+  // (the runner's invocation queue).
+  SqliteDb& db() { return *db_; }
 
   Result<std::optional<IndexEntry>> Lookup(const std::string& bucket, const std::string& key);
   // Every indexed key of `bucket` starting with `prefix`.

@@ -1,7 +1,8 @@
 // Routes durable trail records to rules: each record's two EventBridge
 // events are matched against the rule set, and every (rule, target) match is
-// handed on with the target's input. The runner (issue 5) will persist these
-// as invocations; until then the daemon logs them.
+// handed on with the target's input. Matching happens inside the trail's
+// append transaction (EventSink::Persist), so the runner's invocations commit
+// with the records that caused them.
 //
 // Thread-safety: one thread; SetRules swaps the rule set between records.
 #ifndef BUCKETD_RULES_ROUTER_H_
@@ -22,23 +23,42 @@ struct Match {
   const Target* target;
   const events::TrailRecord* record;  // null for a scheduled event
   std::string event_json;  // the EventBridge event that matched
+  std::string event_id;    // its "id"
   Result<std::string> input = std::string();  // the target's input, or why it has none
+  std::string replay_name;  // non-empty when the event is replayed
 };
 
 class Router : public events::EventSink {
  public:
-  Router(Env& env, events::TrailIdentity identity, std::function<void(const Match&)> on_match)
-      : env_(env), identity_(std::move(identity)), on_match_(std::move(on_match)) {}
+  // `on_match` runs inside the append transaction; its error rolls the
+  // records back. `on_durable` runs after they committed.
+  using MatchFn = std::function<Status(const Match&)>;
+  Router(Env& env, events::TrailIdentity identity, MatchFn on_match,
+         std::function<void()> on_durable = {})
+      : env_(env), identity_(std::move(identity)), on_match_(std::move(on_match)),
+        on_durable_(std::move(on_durable)) {}
   void SetRules(std::shared_ptr<const RuleSet> rules) { rules_ = std::move(rules); }
   const RuleSet* rules() const { return rules_.get(); }
-  void OnRecords(const std::vector<events::TrailRecord>& records) override;
+  std::shared_ptr<const RuleSet> shared_rules() const { return rules_; }
+  Status Persist(const std::vector<events::TrailRecord>& records) override;
+  void OnRecords(const std::vector<events::TrailRecord>&) override {
+    if (on_durable_) on_durable_();
+  }
   // Hands a schedule rule's event to each of its targets.
-  void Fire(const Rule& rule, const nlohmann::json& event);
+  Status Fire(const Rule& rule, const nlohmann::json& event);
+  // EventBridge replay: the records' events that match `rule` go to its
+  // targets again, each event carrying "replay-name". Returns the number of
+  // matches.
+  Result<int> Replay(const std::vector<events::TrailRecord>& records, const Rule& rule,
+                     const std::string& replay_name);
 
  private:
+  Status ToTargets(const Rule& rule, const events::TrailRecord* record,
+                   const nlohmann::json& event, const std::string& replay_name);
   Env& env_;
   events::TrailIdentity identity_;
-  std::function<void(const Match&)> on_match_;
+  MatchFn on_match_;
+  std::function<void()> on_durable_;
   std::shared_ptr<const RuleSet> rules_;
 };
 

@@ -6,53 +6,16 @@
 #include <set>
 
 #include "common/file_util.h"
+#include "rules/json_fields.h"
 #include "rules/rule.h"
 
 namespace bucketd::rules {
 
 namespace {
 
-class RuleParser {
+class RuleParser : public JsonFields {
  public:
-  explicit RuleParser(std::string source) : source_(std::move(source)) {}
-
-  Status Error(const std::string& ptr, const std::string& what) const {
-    return Status::InvalidArgument(source_ + ": " + (ptr.empty() ? "/" : ptr) + ": " + what);
-  }
-
-  Status OnlyKeys(const nlohmann::json& obj, const std::string& ptr,
-                  std::initializer_list<const char*> allowed) const {
-    for (auto it = obj.begin(); it != obj.end(); ++it) {
-      const std::string k = it.key();
-      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return k == a; })) {
-        std::string list;
-        for (const char* a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        return Error(ptr + "/" + k, "unknown field; expected one of " + list);
-      }
-    }
-    return Status::OK();
-  }
-
-  Result<std::string> String(const nlohmann::json& obj, const char* key, const std::string& ptr,
-                             bool required) const {
-    if (!obj.contains(key)) {
-      if (required) return Error(ptr + "/" + key, "required field is missing (a string)");
-      return std::string();
-    }
-    if (!obj[key].is_string()) return Error(ptr + "/" + key, "expected a string");
-    return obj[key].get<std::string>();
-  }
-
-  Result<int> Int(const nlohmann::json& obj, const char* key, const std::string& ptr, int lo, int hi,
-                  int dflt) const {
-    if (!obj.contains(key)) return dflt;
-    const auto& v = obj[key];
-    if (!v.is_number_integer() || v.get<int64_t>() < lo || v.get<int64_t>() > hi) {
-      return Error(ptr + "/" + key, "expected a whole number from " + std::to_string(lo) + " to " +
-                                        std::to_string(hi));
-    }
-    return v.get<int>();
-  }
+  explicit RuleParser(std::string source) : JsonFields(std::move(source)) {}
 
   Result<Target> ParseTarget(const nlohmann::json& t, const std::string& ptr) const {
     if (!t.is_object()) return Error(ptr, "expected a target object");
@@ -121,7 +84,7 @@ class RuleParser {
                                       "ScheduleExpressionTimezone", "State", "Targets",
                                       "EventBusName", "RoleArn", "Tags"}));
     Rule rule;
-    rule.source = source_;
+    rule.source = source();
     ASSIGN_OR_RETURN(rule.name, String(r, "Name", ptr, true));
     bool name_ok = !rule.name.empty() && rule.name.size() <= 64 &&
                    rule.name.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") ==
@@ -137,13 +100,13 @@ class RuleParser {
       const auto& ep = r["EventPattern"];
       std::string p = ptr + "/EventPattern";
       if (ep.is_string()) {  // put-rule takes it as a JSON string
-        auto parsed = ParseJson(ep.get<std::string>(), source_ + ": " + p + ": the pattern string");
+        auto parsed = ParseJson(ep.get<std::string>(), source() + ": " + p + ": the pattern string");
         if (!parsed.ok()) return parsed.status();
         rule.pattern_json = std::move(parsed).value();
       } else {
         rule.pattern_json = ep;
       }
-      ASSIGN_OR_RETURN(rule.pattern, CompilePattern(rule.pattern_json, source_, p));
+      ASSIGN_OR_RETURN(rule.pattern, CompilePattern(rule.pattern_json, source(), p));
     }
     if (r.contains("ScheduleExpression")) {
       ASSIGN_OR_RETURN(std::string expr, String(r, "ScheduleExpression", ptr, true));
@@ -263,7 +226,7 @@ class RuleParser {
   }
 
   Result<std::vector<Rule>> File(std::string_view text) const {
-    ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, source_));
+    ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, source()));
     std::vector<Rule> out;
     if (j.is_object() && (j.contains("LambdaFunctionConfigurations") || j.contains("QueueConfigurations") ||
                           j.contains("TopicConfigurations"))) {
@@ -287,9 +250,6 @@ class RuleParser {
     }
     return out;
   }
-
- private:
-  std::string source_;
 };
 
 }  // namespace
@@ -319,14 +279,7 @@ Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir) {
     if (dfd.status().IsNotFound()) return std::vector<Rule>();  // no rules.d: no rules
     return dfd.status();
   }
-  ASSIGN_OR_RETURN(auto entries, fs.ReadDir(dfd->get()));
-  std::vector<std::string> names;
-  for (const auto& e : entries) {
-    if (e.name.size() > 5 && e.name.substr(e.name.size() - 5) == ".json" && e.name[0] != '.') {
-      names.push_back(e.name);
-    }
-  }
-  std::sort(names.begin(), names.end());
+  ASSIGN_OR_RETURN(auto names, JsonFileNames(fs, dfd->get()));
   std::vector<Rule> all;
   std::map<std::string, std::string> seen;
   for (const auto& n : names) {

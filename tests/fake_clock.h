@@ -3,6 +3,8 @@
 #ifndef BUCKETD_TESTS_FAKE_CLOCK_H_
 #define BUCKETD_TESTS_FAKE_CLOCK_H_
 
+#include <atomic>
+
 #include "common/env.h"
 
 namespace bucketd::testing {
@@ -16,7 +18,7 @@ class FakeClock final : public Clock {
   void Set(int64_t ns) { now_ = ns; }
 
  private:
-  int64_t now_;
+  std::atomic<int64_t> now_;  // read by worker threads (built-in stages)
 };
 
 }  // namespace bucketd::testing

@@ -64,6 +64,8 @@ TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
   std::string root = tmp / "root", cfg = tmp / "cfg";
   ::mkdir(cfg.c_str(), 0755);
   ::mkdir((cfg + "/rules.d").c_str(), 0755);
+  ::mkdir((cfg + "/functions.d").c_str(), 0755);
+  testing::WriteFile(cfg + "/functions.d/etl.json", R"J({"FunctionName":"Etl","Runtime":"builtin","Handler":"noop"})J");
   testing::WriteFile(cfg + "/rules.d/r.json", R"J({"Name":"on-logs","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"object":{"key":[{"prefix":"LOGS/"}]}}},"Targets":[{"Id":"t","Arn":"arn:aws:lambda:r:1:function:Etl"}]})J");
   ASSERT_EQ(Ctl({"--root", root, "mb", "s3://data"}).exit_code, 0);
   std::string log = tmp / "bucketd.log";
@@ -79,12 +81,13 @@ TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
   ASSERT_TRUE(wait_for("bucketd serving store"));
   ::mkdir((root + "/buckets/data/LOGS").c_str(), 0755);
   testing::WriteFile(root + "/buckets/data/LOGS/a.json", "{}");
-  EXPECT_TRUE(wait_for("rule on-logs matched PutObject s3://data/LOGS/a.json -> target t (function Etl)"));
+  EXPECT_TRUE(wait_for("queued by rule on-logs for s3://data/LOGS/a.json -> function Etl"));
+  EXPECT_TRUE(wait_for("#1] succeeded in"));
   testing::WriteFile(cfg + "/rules.d/zz-broken.json", "[{\"Name\":");
   ::kill(pid, SIGHUP);
   EXPECT_TRUE(wait_for("reload failed, keeping the 1 rules in force: " + cfg + "/rules.d/zz-broken.json"));
   testing::WriteFile(root + "/buckets/data/LOGS/b.json", "{}");
-  EXPECT_TRUE(wait_for("rule on-logs matched PutObject s3://data/LOGS/b.json"));
+  EXPECT_TRUE(wait_for("queued by rule on-logs for s3://data/LOGS/b.json -> function Etl"));
   ::kill(pid, SIGTERM);
   EXPECT_EQ(testing::Wait(pid), 0);
 }

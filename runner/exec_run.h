@@ -1,0 +1,83 @@
+// One attempt of an exec target, as files: the run directory
+// <state>/runs/<invocation id>.<attempt>/ holds
+//
+//   input       the target's stdin (the final input)
+//   event.json  the event ($BUCKETD_EVENT)
+//   lock        flock'ed by bucketd before the supervisor starts and by the
+//               supervisor until it exits: held = the attempt is running
+//   output      the target's stdout/stderr lines: "<unix ms> <1|2> <text>"
+//   status      written last, atomically and fsync'd, by the supervisor:
+//               "exit N" | "signal N" | "exec_error …", "timed_out 1",
+//               "started_ns", "finished_ns"
+//
+// The directory, not the database, says whether an attempt started: bucketd
+// makes it and spawns the supervisor before it records anything, so the
+// spawn waits for no fsync, and a restart that finds a directory without a
+// held lock or a status knows that attempt was cut off.
+#ifndef BUCKETD_RUNNER_EXEC_RUN_H_
+#define BUCKETD_RUNNER_EXEC_RUN_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace bucketd::runner {
+
+struct ExecSpec {
+  std::string run_dir;        // <state>/runs/<id>.<attempt>
+  std::string supervisor;     // the bucketd-supervisor program
+  std::string program;
+  std::string working_directory;
+  int memory_mb = 0;
+  int64_t deadline_ns = 0;    // Unix time
+  int64_t grace_ns = 0;       // SIGTERM -> SIGKILL
+  std::vector<std::string> environment;  // "K=V", all the target gets
+  std::string input;
+  std::string event_json;
+};
+
+// Makes the run directory and starts the supervisor (its own session).
+// Returns the supervisor's pid (a child of this process).
+Result<pid_t> StartExec(const ExecSpec& spec);
+
+enum class RunState {
+  kMissing,      // no run directory: the attempt never started
+  kRunning,      // the supervisor holds the lock
+  kFinished,     // the status file is there
+  kInterrupted,  // neither: the supervisor died before the target finished
+};
+RunState ProbeRun(const std::string& run_dir);
+
+struct ExecOutcome {
+  int exit_code = -1;
+  int signal = 0;
+  bool timed_out = false;
+  std::string exec_error;
+  int64_t started_ns = 0;
+  int64_t finished_ns = 0;
+  bool succeeded() const { return exec_error.empty() && !timed_out && exit_code == 0; }
+  // "exit status 3", "killed by signal 9 (Killed)", "timed out after …", …
+  std::string Describe() const;
+};
+Result<ExecOutcome> ReadOutcome(const std::string& run_dir);
+
+struct OutputLine {
+  int64_t unix_ms = 0;
+  int stream = 1;  // 1 stdout, 2 stderr
+  std::string text;
+};
+// Complete lines of the run's output from *offset on; advances *offset.
+std::vector<OutputLine> ReadOutput(const std::string& run_dir, uint64_t* offset);
+
+std::string RunDirName(const std::string& id, int attempt);
+// The highest attempt with a run directory, per invocation id.
+std::map<std::string, int> LatestRunDirs(const std::string& runs_dir);
+
+}  // namespace bucketd::runner
+
+#endif  // BUCKETD_RUNNER_EXEC_RUN_H_

@@ -1,0 +1,153 @@
+#include "runner/function.h"
+
+#include <fcntl.h>
+
+#include "common/file_util.h"
+#include "rules/json_fields.h"
+#include "rules/pattern.h"
+#include "rules/rule.h"
+#include "store/store.h"
+
+namespace bucketd::runner {
+
+namespace {
+
+constexpr int kMaxTimeoutSeconds = 7 * 24 * 3600;  // stages may train for hours
+
+bool ValidName(const std::string& s, size_t max) {
+  if (s.empty() || s.size() > max) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  return true;
+}
+
+bool ValidVariableName(const std::string& s) {
+  if (s.empty() || !std::isalpha(static_cast<unsigned char>(s[0]))) return false;
+  for (char c : s) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Destination> ParseDestination(const std::string& arn) {
+  Destination d;
+  d.arn = arn;
+  constexpr std::string_view kS3 = "arn:aws:s3:::";
+  if (arn.rfind(kS3, 0) == 0) {
+    std::string rest = arn.substr(kS3.size());
+    size_t slash = rest.find('/');
+    d.bucket = rest.substr(0, slash);
+    d.prefix = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    Status s = store::ValidateBucketName(d.bucket);
+    if (!s.ok()) return Status::InvalidArgument("'" + arn + "': " + s.message());
+    return d;
+  }
+  d.function = rules::LambdaFunctionName(arn);
+  if (d.function.empty()) {
+    return Status::InvalidArgument("'" + arn + "' is neither a store prefix (arn:aws:s3:::bucket/prefix) "
+                                   "nor a function (arn:aws:lambda:<region>:<account>:function:<Name>)");
+  }
+  return d;
+}
+
+Result<Function> ParseFunctionFile(std::string_view text, const std::string& source,
+                                   const std::set<std::string>& builtins) {
+  rules::JsonFields f(source);
+  ASSIGN_OR_RETURN(nlohmann::json j, rules::ParseJson(text, source));
+  if (!j.is_object()) return f.Error("/", "expected a function object (CreateFunction's shape)");
+  RETURN_IF_ERROR(f.OnlyKeys(j, "", {"FunctionName", "Description", "Runtime", "Handler", "Timeout",
+                                     "MemorySize", "WorkingDirectory", "Environment",
+                                     "ReservedConcurrentExecutions", "DestinationConfig"}));
+  Function fn;
+  fn.source = source;
+  ASSIGN_OR_RETURN(fn.name, f.String(j, "FunctionName", "", true));
+  if (!ValidName(fn.name, 64)) {
+    return f.Error("/FunctionName", "expected 1 to 64 letters, digits, '-' or '_'");
+  }
+  ASSIGN_OR_RETURN(std::string runtime, f.String(j, "Runtime", "", true));
+  if (runtime != "exec" && runtime != "builtin") {
+    return f.Error("/Runtime", "expected \"exec\" (a program) or \"builtin\" (a built-in stage)");
+  }
+  fn.runtime = runtime == "exec" ? Runtime::kExec : Runtime::kBuiltin;
+  ASSIGN_OR_RETURN(fn.handler, f.String(j, "Handler", "", true));
+  if (fn.runtime == Runtime::kExec && (fn.handler.empty() || fn.handler[0] != '/')) {
+    return f.Error("/Handler", "expected the program's absolute path");
+  }
+  if (fn.runtime == Runtime::kBuiltin && builtins.count(fn.handler) == 0) {
+    std::string names;
+    for (const auto& b : builtins) names += (names.empty() ? "" : ", ") + b;
+    return f.Error("/Handler", "expected a built-in stage (" + names + ")");
+  }
+  ASSIGN_OR_RETURN(fn.timeout_seconds, f.Int(j, "Timeout", "", 1, kMaxTimeoutSeconds, 3));
+  ASSIGN_OR_RETURN(fn.memory_mb, f.Int(j, "MemorySize", "", 128, 1 << 20, 0));
+  ASSIGN_OR_RETURN(fn.working_directory, f.String(j, "WorkingDirectory", "", false));
+  if (!fn.working_directory.empty() && fn.working_directory[0] != '/') {
+    return f.Error("/WorkingDirectory", "expected an absolute path");
+  }
+  if (j.contains("ReservedConcurrentExecutions")) {
+    ASSIGN_OR_RETURN(int r, f.Int(j, "ReservedConcurrentExecutions", "", 0, 1000, 0));
+    fn.reserved_concurrency = r;
+  }
+  if (j.contains("Environment")) {
+    const auto& e = j["Environment"];
+    if (!e.is_object()) return f.Error("/Environment", "expected {\"Variables\": {…}}");
+    RETURN_IF_ERROR(f.OnlyKeys(e, "/Environment", {"Variables"}));
+    if (e.contains("Variables")) {
+      const auto& vars = e["Variables"];
+      if (!vars.is_object()) return f.Error("/Environment/Variables", "expected an object of strings");
+      for (const auto& [k, v] : vars.items()) {
+        std::string p = "/Environment/Variables/" + k;
+        if (!ValidVariableName(k)) return f.Error(p, "expected a name of letters, digits and '_' starting with a letter");
+        if (k.rfind("BUCKETD_", 0) == 0) return f.Error(p, "BUCKETD_* variables are set by bucketd");
+        if (!v.is_string()) return f.Error(p, "expected a string");
+        fn.environment[k] = v.get<std::string>();
+      }
+    }
+  }
+  if (j.contains("DestinationConfig")) {
+    const auto& dc = j["DestinationConfig"];
+    if (!dc.is_object()) return f.Error("/DestinationConfig", "expected an object");
+    RETURN_IF_ERROR(f.OnlyKeys(dc, "/DestinationConfig", {"OnSuccess", "OnFailure"}));
+    for (const char* which : {"OnSuccess", "OnFailure"}) {
+      if (!dc.contains(which)) continue;
+      std::string p = std::string("/DestinationConfig/") + which;
+      const auto& d = dc[which];
+      if (!d.is_object()) return f.Error(p, "expected {\"Destination\": \"<arn>\"}");
+      RETURN_IF_ERROR(f.OnlyKeys(d, p, {"Destination"}));
+      ASSIGN_OR_RETURN(std::string arn, f.String(d, "Destination", p, true));
+      auto dest = ParseDestination(arn);
+      if (!dest.ok()) return f.Error(p + "/Destination", dest.status().message());
+      (std::string(which) == "OnSuccess" ? fn.on_success : fn.on_failure) = *dest;
+    }
+  }
+  return fn;
+}
+
+Result<FunctionSet> LoadFunctionsDir(Env& env, const std::string& dir,
+                                     const std::set<std::string>& builtins) {
+  Fs& fs = env.fs();
+  FunctionSet out;
+  auto dfd = fs.OpenAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
+  if (!dfd.ok()) {
+    if (dfd.status().IsNotFound()) return out;  // no functions.d: no functions
+    return dfd.status();
+  }
+  ASSIGN_OR_RETURN(auto names, rules::JsonFileNames(fs, dfd->get()));
+  for (const auto& n : names) {
+    std::string path = dir + "/" + n;
+    ASSIGN_OR_RETURN(std::string text, ReadFileToString(fs, dfd->get(), n));
+    ASSIGN_OR_RETURN(Function fn, ParseFunctionFile(text, path, builtins));
+    auto it = out.find(fn.name);
+    if (it != out.end()) {
+      return Status::InvalidArgument(path + ": function name '" + fn.name + "' is already used in " +
+                                     it->second.source);
+    }
+    out.emplace(fn.name, std::move(fn));
+  }
+  return out;
+}
+
+}  // namespace bucketd::runner

@@ -1,0 +1,70 @@
+// Local functions: what a target's Lambda ARN runs. One file per function in
+// <config-dir>/functions.d/*.json, in the shape of Lambda's CreateFunction
+// (plus PutFunctionEventInvokeConfig's DestinationConfig):
+//
+//   {"FunctionName": "RunNotebook", "Runtime": "exec" | "builtin",
+//    "Handler": "/usr/lib/bucketd/run-notebook" | "<built-in stage name>",
+//    "Timeout": 900, "MemorySize": 2048, "WorkingDirectory": "/srv/pipeline",
+//    "Environment": {"Variables": {"K": "V"}}, "ReservedConcurrentExecutions": 1,
+//    "DestinationConfig": {"OnSuccess": {"Destination": "<arn>"},
+//                          "OnFailure": {"Destination": "<arn>"}}}
+//
+// Timeout defaults to Lambda's 3 s. MemorySize (MB) caps the program's
+// address space (RLIMIT_AS); absent, no cap. A destination is a store prefix
+// (arn:aws:s3:::bucket/prefix) or another function (a notifier).
+//
+// Thread-safety: immutable values once loaded.
+#ifndef BUCKETD_RUNNER_FUNCTION_H_
+#define BUCKETD_RUNNER_FUNCTION_H_
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "common/env.h"
+#include "common/status.h"
+
+namespace bucketd::runner {
+
+enum class Runtime { kExec, kBuiltin };
+
+// Where a record goes: a store prefix, or a function to invoke with it.
+struct Destination {
+  std::string arn;       // as written
+  std::string bucket;    // store destination
+  std::string prefix;
+  std::string function;  // function destination
+};
+
+struct Function {
+  std::string name;
+  Runtime runtime = Runtime::kExec;
+  std::string handler;
+  int timeout_seconds = 3;
+  int memory_mb = 0;  // 0: no cap
+  std::string working_directory;
+  std::map<std::string, std::string> environment;
+  std::optional<int> reserved_concurrency;  // 0: the function never runs (throttled)
+  std::optional<Destination> on_success;
+  std::optional<Destination> on_failure;
+  std::string source;  // the file it came from
+};
+
+using FunctionSet = std::map<std::string, Function>;
+
+// "arn:aws:s3:::bucket[/prefix]" or a Lambda function ARN.
+Result<Destination> ParseDestination(const std::string& arn);
+
+// Parses one file. `builtins` are the stage names a builtin Handler may
+// name. InvalidArgument: "<source>: <pointer or line, column>: <expected>".
+Result<Function> ParseFunctionFile(std::string_view text, const std::string& source,
+                                   const std::set<std::string>& builtins);
+
+// Every *.json in `dir` (missing: none); a name defined twice is an error.
+Result<FunctionSet> LoadFunctionsDir(Env& env, const std::string& dir,
+                                     const std::set<std::string>& builtins);
+
+}  // namespace bucketd::runner
+
+#endif  // BUCKETD_RUNNER_FUNCTION_H_

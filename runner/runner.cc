@@ -1,0 +1,707 @@
+#include "runner/runner.h"
+
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <random>
+
+#include "common/md5.h"
+#include "common/time_format.h"
+#include "runner/exec_run.h"
+
+namespace bucketd::runner {
+
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kSecond = 1'000'000'000;
+
+// "<chain id>:<hop>" -> parts; false when malformed.
+bool ParseChain(const std::string& s, std::string* chain, int* hop) {
+  size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  int h = std::atoi(s.c_str() + colon + 1);
+  if (h <= 0) return false;
+  *chain = s.substr(0, colon);
+  *hop = h;
+  return true;
+}
+
+std::string InvocationId(std::initializer_list<std::string_view> parts) {
+  std::string key;
+  for (auto p : parts) {
+    key.append(p);
+    key.push_back('\0');
+  }
+  return Sha256Hex(key).substr(0, 24);
+}
+
+nlohmann::json JsonOrString(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_discarded() ? nlohmann::json(text) : j;
+}
+
+}  // namespace
+
+Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions options,
+               BuiltinRegistry builtins)
+    : env_(env), queue_(db), store_(store), options_(std::move(options)),
+      builtins_(std::move(builtins)), functions_(std::make_shared<FunctionSet>()),
+      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+  ::mkdir((options_.state_dir + "/runs").c_str(), 0700);
+  int threads = std::max(1, options_.workers);
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+}
+
+Runner::~Runner() { Shutdown(); }
+
+void Runner::Shutdown() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (stopping_ && workers_.empty()) return;
+    stopping_ = true;
+  }
+  for (auto& [n, run] : running_) {
+    if (run.cancelled) *run.cancelled = true;
+  }
+  cv_.notify_all();
+  for (auto& t : workers_) t.join();
+  workers_.clear();
+  Flush();
+}
+
+std::string Runner::RunDir(const std::string& id, int attempt) const {
+  return options_.state_dir + "/runs/" + RunDirName(id, attempt);
+}
+
+void Runner::Log(events::LogLevel level, const Invocation& v, const std::string& message,
+                 const std::string& error, int64_t duration_ms) {
+  if (!options_.log) return;
+  LogFields f;
+  f.rule = v.rule;
+  f.target = v.target;
+  f.function = v.function;
+  f.invocation_id = v.id;
+  f.bucket = v.bucket;
+  f.key = v.key;
+  f.attempt = v.attempts;
+  f.error = error;
+  f.duration_ms = duration_ms;
+  options_.log(level, f, message);
+}
+
+Status Runner::Enqueue(const rules::Match& m) {
+  Invocation v;
+  v.rule = m.rule->name;
+  v.target = m.target->id;
+  v.function = m.target->function;
+  v.arn = m.target->arn;
+  v.event_id = m.event_id;
+  v.event_json = m.event_json;
+  if (m.input.ok()) {
+    v.input = *m.input;
+  } else {
+    v.input_error = m.input.status().message();
+  }
+  int64_t now = env_.clock().NowNanos();
+  v.created_ns = now;
+  v.age_base_ns = now;
+  if (m.record != nullptr) {
+    v.bucket = m.record->change.bucket;
+    v.key = m.record->change.key;
+    v.trail_seq = m.record->seq;
+    v.age_base_ns = m.record->time_ns;
+  }
+  v.max_retries = m.target->maximum_retry_attempts;
+  v.max_age_seconds = m.target->maximum_event_age_seconds;
+  v.dead_letter = m.target->dead_letter_arn;
+  v.replay = m.replay_name;
+  v.origin = !m.replay_name.empty() ? "replay" : m.record != nullptr ? "event" : "schedule";
+  v.id = InvocationId({v.rule, v.target, v.event_id, v.replay});
+  if (m.record == nullptr || !ParseChain(m.record->change.chain, &v.chain, &v.hop)) {
+    v.chain = v.id;
+    v.hop = 0;
+  }
+  v.hop += 1;
+  return queue_.Insert(v);
+}
+
+Status Runner::EnqueueCommitted(const rules::Match& m) {
+  RETURN_IF_ERROR(queue_.Begin());
+  Status s = Enqueue(m);
+  if (s.ok()) s = queue_.Commit();
+  if (!s.ok()) queue_.Rollback();
+  return s;
+}
+
+void Runner::OnDurable() {
+  LoadNew();
+  Dispatch();
+  Flush();
+}
+
+void Runner::LoadNew() {
+  for (;;) {
+    auto rows = queue_.LoadAfter(last_n_, 1000);
+    if (!rows.ok()) {
+      if (options_.log) options_.log(events::LogLevel::kError, {}, "runner: cannot read the queue: " + rows.status().message());
+      return;
+    }
+    for (auto& v : *rows) {
+      last_n_ = std::max(last_n_, v.n);
+      if (IsTerminal(v.state)) continue;
+      std::string what = v.origin == "schedule"      ? "a scheduled event"
+                         : v.origin == "destination" ? "the outcome of " + v.event_id
+                                                     : "s3://" + v.bucket + "/" + v.key;
+      Log(events::LogLevel::kInfo, v,
+          "queued by rule " + v.rule + " for " + what + (v.replay.empty() ? "" : " (replay " + v.replay + ")") +
+              " -> " + (v.function.empty() ? v.arn : "function " + v.function));
+      Admit(std::move(v));
+    }
+    if (rows->size() < 1000) return;
+  }
+}
+
+void Runner::Admit(Invocation v) {
+  if (active_.count(v.n)) return;
+  int64_t n = v.n;
+  auto& lane = lanes_[v.Lane()];
+  lane.push_back(n);
+  if (lane.size() == 1 && v.state != State::kRunning) ready_.insert({v.next_ns, n});
+  if (v.state != State::kRunning) ++stats_.queued;
+  active_.emplace(n, std::move(v));
+}
+
+std::string Runner::PermanentError(const Invocation& v, const Function** fn) const {
+  if (!v.input_error.empty()) return "the target's input could not be built: " + v.input_error;
+  if (v.function.empty()) {
+    return "target '" + v.target + "' has Arn '" + v.arn +
+           "', which names no local function (expected arn:aws:lambda:<region>:<account>:function:<Name>)";
+  }
+  auto it = functions_->find(v.function);
+  if (it == functions_->end()) {
+    return "no function named '" + v.function + "' (Arn '" + v.arn +
+           "'); define it in <config-dir>/functions.d/ and redrive";
+  }
+  *fn = &it->second;
+  if (v.hop > options_.max_hops) {
+    return "recursive loop stopped: this would be invocation " + std::to_string(v.hop) +
+           " of chain " + v.chain + " (limit " + std::to_string(options_.max_hops) +
+           "); rule '" + v.rule + "' keeps firing on objects its own chain writes";
+  }
+  int64_t age = env_.clock().NowNanos() - v.age_base_ns;
+  if (age > static_cast<int64_t>(v.max_age_seconds) * kSecond) {
+    return "the event is older than the target's MaximumEventAgeInSeconds (" +
+           std::to_string(v.max_age_seconds) + " s)" + (v.error.empty() ? "" : "; last error: " + v.error);
+  }
+  return "";
+}
+
+void Runner::Dispatch() {
+  int64_t now = env_.clock().NowNanos();
+  for (auto it = ready_.begin(); it != ready_.end();) {
+    if (it->first > now || running_.size() >= static_cast<size_t>(std::max(1, options_.workers))) break;
+    Invocation& v = active_.at(it->second);
+    const Function* fn = nullptr;
+    std::string error = PermanentError(v, &fn);
+    if (!error.empty()) {
+      ready_.erase(it);
+      Kill(v, error);
+      it = ready_.begin();  // Kill may have readied the lane's next invocation
+      continue;
+    }
+    if (fn->reserved_concurrency && running_per_function_[fn->name] >= *fn->reserved_concurrency) {
+      ++it;  // this function is at its limit; others may start
+      continue;
+    }
+    it = ready_.erase(it);
+    StartAttempt(v, *fn);
+  }
+}
+
+void Runner::StartAttempt(Invocation& v, const Function& fn) {
+  int64_t now = env_.clock().NowNanos();
+  --stats_.queued;
+  v.attempts += 1;
+  v.state = State::kRunning;
+  v.started_ns = now;
+  MarkDirty(v);
+  ActiveRun& run = running_[v.n];
+  run.attempt = v.attempts;
+  run.started_ns = now;
+  run.deadline_ns = now + static_cast<int64_t>(fn.timeout_seconds) * kSecond;
+  ++running_per_function_[fn.name];
+  std::string chain = v.chain + ":" + std::to_string(v.hop);
+  if (fn.runtime == Runtime::kBuiltin) {
+    run.builtin = true;
+    run.cancelled = std::make_shared<std::atomic<bool>>(false);
+    auto ctx = std::make_shared<StageContext>();
+    ctx->invocation_id = v.id;
+    ctx->attempt = v.attempts;
+    ctx->deadline_ns = run.deadline_ns;
+    ctx->input = v.input;
+    ctx->event_json = v.event_json;
+    ctx->chain = chain;
+    ctx->store = &store_;
+    ctx->cancelled = run.cancelled.get();
+    Invocation tag = v;
+    ctx->log = [this, tag](const std::string& line) {
+      Log(events::LogLevel::kInfo, tag, line);
+    };
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      jobs_.push_back({v.n, builtins_.Find(fn.handler), std::move(ctx)});
+    }
+    cv_.notify_one();
+    return;
+  }
+  ExecSpec spec;
+  spec.run_dir = RunDir(v.id, v.attempts);
+  spec.supervisor = options_.supervisor;
+  spec.program = fn.handler;
+  spec.working_directory = fn.working_directory;
+  spec.memory_mb = fn.memory_mb;
+  spec.deadline_ns = run.deadline_ns;
+  spec.grace_ns = options_.kill_grace_ns;
+  for (const auto& [k, val] : fn.environment) spec.environment.push_back(k + "=" + val);
+  spec.environment.push_back("BUCKETD_INVOCATION_ID=" + v.id);
+  spec.environment.push_back("BUCKETD_ATTEMPT=" + std::to_string(v.attempts));
+  spec.environment.push_back("BUCKETD_DEADLINE=" + FormatRfc3339Millis(run.deadline_ns));
+  spec.environment.push_back("BUCKETD_EVENT=" + spec.run_dir + "/event.json");
+  spec.environment.push_back("BUCKETD_CHAIN=" + chain);
+  spec.environment.push_back("BUCKETD_FUNCTION=" + fn.name);
+  spec.environment.push_back("BUCKETD_RULE=" + v.rule);
+  spec.environment.push_back("BUCKETD_ROOT=" + options_.store_root);
+  spec.input = v.input;
+  spec.event_json = v.event_json;
+  auto pid = StartExec(spec);
+  if (!pid.ok()) {
+    Complete(v.n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now});
+    return;
+  }
+  run.pid = *pid;
+  children_[*pid] = v.n;
+  Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
+}
+
+void Runner::Complete(int64_t n, AttemptResult r) {
+  auto it = active_.find(n);
+  if (it == active_.end()) return;
+  Invocation& v = it->second;
+  auto run = running_.find(n);
+  if (run != running_.end()) {
+    if (run->second.pid != 0) children_.erase(run->second.pid);
+    running_.erase(run);
+    auto f = running_per_function_.find(v.function);
+    if (f != running_per_function_.end() && --f->second <= 0) running_per_function_.erase(f);
+  }
+  attempts_to_save_.push_back({v.id, v.attempts, r.started_ns, r.finished_ns, r.outcome, r.error});
+  v.finished_ns = r.finished_ns;
+  int64_t ms = (r.finished_ns - r.started_ns) / kMs;
+  if (r.ok) {
+    v.state = State::kSucceeded;
+    v.error.clear();
+    ++stats_.succeeded;
+    Log(events::LogLevel::kInfo, v, "succeeded in " + std::to_string(ms) + " ms", "", ms);
+    auto fn = functions_->find(v.function);
+    if (fn != functions_->end() && fn->second.on_success) SendToDestination(v, *fn->second.on_success, true);
+    Retire(v);
+    return;
+  }
+  ++stats_.failed_attempts;
+  v.error = r.error;
+  int used = v.attempts - v.retry_base;  // attempts since the last redrive
+  int64_t now = env_.clock().NowNanos();
+  const Function* fn = nullptr;
+  if (used <= v.max_retries && PermanentError(v, &fn).empty()) {
+    int64_t delay = Backoff(used);
+    v.state = State::kFailed;
+    v.next_ns = now + delay;
+    ++stats_.queued;
+    ready_.insert({v.next_ns, n});
+    MarkDirty(v);
+    Log(events::LogLevel::kWarning, v,
+        "attempt " + std::to_string(v.attempts) + " failed: " + r.error + "; retry " +
+            std::to_string(used) + " of " + std::to_string(v.max_retries) + " in " +
+            std::to_string(delay / kMs) + " ms",
+        r.error, ms);
+    return;
+  }
+  std::string why = r.error + " (" + std::to_string(v.attempts) + " attempt" + (v.attempts == 1 ? "" : "s") + ")";
+  if (used > v.max_retries) why += "; no retries left (MaximumRetryAttempts " + std::to_string(v.max_retries) + ")";
+  Kill(v, why);
+}
+
+void Runner::Kill(Invocation& v, const std::string& error) {
+  if (v.state != State::kRunning) --stats_.queued;
+  v.state = State::kDead;
+  v.error = error;
+  v.finished_ns = env_.clock().NowNanos();
+  ++stats_.dead;
+  Log(events::LogLevel::kError, v, "dead: " + error, error);
+  DeadLetter(v);
+  auto fn = functions_->find(v.function);
+  if (fn != functions_->end() && fn->second.on_failure) SendToDestination(v, *fn->second.on_failure, false);
+  Retire(v);
+}
+
+void Runner::Retire(Invocation& v) {
+  MarkDirty(v);
+  int64_t n = v.n;
+  auto lane = lanes_.find(v.Lane());
+  if (lane != lanes_.end()) {
+    auto& q = lane->second;
+    q.erase(std::remove(q.begin(), q.end(), n), q.end());
+    if (q.empty()) {
+      lanes_.erase(lane);
+    } else {
+      const Invocation& next = active_.at(q.front());
+      if (next.state != State::kRunning) ready_.insert({next.next_ns, next.n});
+    }
+  }
+  active_.erase(n);
+}
+
+int64_t Runner::Backoff(int attempt_in_budget) {
+  int64_t delay = options_.retry_base_ns;
+  for (int i = 1; i < attempt_in_budget && delay < options_.retry_max_ns; ++i) delay *= 2;
+  delay = std::min(delay, options_.retry_max_ns);
+  double j;
+  if (options_.jitter) {
+    j = options_.jitter();
+  } else {
+    static thread_local std::mt19937_64 rng(std::random_device{}());
+    j = std::uniform_real_distribution<double>(0, 1)(rng);
+  }
+  // "Equal jitter": half the delay fixed, half random, so retries of many
+  // invocations spread out but none comes back at once.
+  return delay / 2 + static_cast<int64_t>(static_cast<double>(delay / 2) * j);
+}
+
+void Runner::TailOutput(int64_t n, ActiveRun& run) {
+  const Invocation& v = active_.at(n);
+  for (auto& line : ReadOutput(RunDir(v.id, run.attempt), &run.output_offset)) {
+    if (!options_.log) continue;
+    LogFields f;
+    f.rule = v.rule;
+    f.target = v.target;
+    f.function = v.function;
+    f.invocation_id = v.id;
+    f.bucket = v.bucket;
+    f.key = v.key;
+    f.attempt = run.attempt;
+    f.stream = line.stream;
+    options_.log(events::LogLevel::kInfo, f, line.text);
+  }
+}
+
+void Runner::CollectExec(int64_t n) {
+  auto run = running_.find(n);
+  if (run == running_.end()) return;
+  TailOutput(n, run->second);
+  const Invocation& v = active_.at(n);
+  std::string dir = RunDir(v.id, run->second.attempt);
+  int64_t now = env_.clock().NowNanos();
+  auto outcome = ReadOutcome(dir);
+  if (!outcome.ok()) {
+    Complete(n, {false, "interrupted",
+                 "the attempt was cut off: its supervisor died before the target finished (" +
+                     outcome.status().message() + ")",
+                 run->second.started_ns, now});
+    return;
+  }
+  AttemptResult r;
+  r.ok = outcome->succeeded();
+  r.outcome = r.ok ? "succeeded" : outcome->timed_out ? "timed out" : "failed";
+  r.error = r.ok ? "" : outcome->Describe();
+  r.started_ns = outcome->started_ns;
+  r.finished_ns = outcome->finished_ns;
+  Complete(n, std::move(r));
+}
+
+void Runner::OnChildExit() {
+  for (;;) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid <= 0) break;
+    auto it = children_.find(pid);
+    if (it != children_.end()) CollectExec(it->second);
+  }
+  Dispatch();
+  Flush();
+}
+
+Status Runner::Recover() {
+  ASSIGN_OR_RETURN(auto rows, queue_.LoadActive());
+  std::map<std::string, int> dirs = LatestRunDirs(options_.state_dir + "/runs");
+  int reattached = 0, collected = 0;
+  for (auto& v : rows) {
+    auto d = dirs.find(v.id);
+    int latest = d == dirs.end() ? 0 : d->second;
+    bool was_running = v.state == State::kRunning;
+    // A run directory newer than what the queue knows, or the one of the
+    // attempt the queue says is running, has the truth about that attempt.
+    if (latest > 0 && (latest > v.attempts || (latest == v.attempts && was_running))) {
+      v.attempts = latest;
+      v.state = State::kRunning;
+      int64_t n = v.n;
+      std::string dir = RunDir(v.id, latest);
+      Admit(v);
+      ActiveRun& run = running_[n];
+      run.attempt = latest;
+      run.started_ns = v.started_ns;
+      ++running_per_function_[v.function];
+      RunState state = ProbeRun(dir);
+      if (state == RunState::kRunning) {
+        ++reattached;
+        Log(events::LogLevel::kInfo, active_.at(n), "re-attached to attempt " + std::to_string(latest) +
+                                                        ", still running under its supervisor");
+        continue;
+      }
+      ++collected;
+      CollectExec(n);  // finished while bucketd was down, or cut off
+      continue;
+    }
+    if (was_running) {
+      // A built-in stage (or an attempt that never got its run directory)
+      // was cut off by bucketd's own stop.
+      v.state = State::kRunning;
+      int64_t n = v.n;
+      Admit(v);
+      running_[n].attempt = v.attempts;
+      ++running_per_function_[v.function];
+      int64_t now = env_.clock().NowNanos();
+      Complete(n, {false, "interrupted", "bucketd stopped while the attempt ran", v.started_ns, now});
+      continue;
+    }
+    Admit(std::move(v));
+  }
+  // Everything queued so far is loaded; only rows inserted from now on are new.
+  ASSIGN_OR_RETURN(auto newest, queue_.Find(RunQuery{"", std::nullopt, 0, "", 1}));
+  if (!newest.empty()) last_n_ = std::max(last_n_, newest.front().n);
+  if (options_.log && (!rows.empty())) {
+    options_.log(events::LogLevel::kInfo, {},
+                 "runner: " + std::to_string(rows.size()) + " unfinished invocation(s) at start; " +
+                     std::to_string(reattached) + " re-attached, " + std::to_string(collected) +
+                     " collected");
+  }
+  Dispatch();
+  Flush();
+  return Status::OK();
+}
+
+int64_t Runner::OnTick() {
+  uint64_t ignored;
+  (void)!::read(wake_.get(), &ignored, sizeof ignored);
+  std::vector<BuiltinDone> done;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    done.swap(done_);
+  }
+  int64_t now = env_.clock().NowNanos();
+  for (auto& d : done) {
+    auto run = running_.find(d.n);
+    bool late = run != running_.end() && d.finished_ns > run->second.deadline_ns;
+    AttemptResult r;
+    r.ok = d.status.ok() && !late;
+    r.outcome = r.ok ? "succeeded" : late ? "timed out" : "failed";
+    r.error = late ? "timed out (function Timeout)" : d.status.ok() ? "" : d.status.message();
+    r.started_ns = d.started_ns;
+    r.finished_ns = d.finished_ns;
+    Complete(d.n, std::move(r));
+  }
+  if (now >= next_poll_ns_) {
+    next_poll_ns_ = now + options_.poll_ns;
+    std::vector<int64_t> finished;
+    for (auto& [n, run] : running_) {
+      if (run.builtin) {
+        if (now > run.deadline_ns && run.cancelled) *run.cancelled = true;
+        continue;
+      }
+      TailOutput(n, run);
+      if (run.pid == 0 && ProbeRun(RunDir(active_.at(n).id, run.attempt)) != RunState::kRunning) {
+        finished.push_back(n);
+      }
+    }
+    for (int64_t n : finished) CollectExec(n);
+  }
+  LoadNew();
+  Dispatch();
+  Flush();
+  int64_t wait = INT64_MAX;
+  if (!running_.empty()) wait = std::max<int64_t>(0, next_poll_ns_ - now);
+  if (!ready_.empty() && running_.size() < static_cast<size_t>(std::max(1, options_.workers))) {
+    wait = std::min(wait, std::max<int64_t>(0, ready_.begin()->first - now));
+  }
+  return wait;
+}
+
+void Runner::Flush() {
+  if (dirty_.empty() && attempts_to_save_.empty()) return;
+  Status s = queue_.Begin();
+  for (const auto& [n, v] : dirty_) {
+    if (s.ok()) s = queue_.UpdateState(v);
+  }
+  for (const auto& a : attempts_to_save_) {
+    if (s.ok()) s = queue_.AddAttempt(a);
+  }
+  if (s.ok()) s = queue_.Commit();
+  if (!s.ok()) {
+    queue_.Rollback();
+    if (options_.log) {
+      options_.log(events::LogLevel::kError, {}, "runner: cannot save invocation states (will retry): " + s.message());
+    }
+    return;
+  }
+  dirty_.clear();
+  attempts_to_save_.clear();
+}
+
+Result<int> Runner::Redrive(const std::vector<std::string>& ids) {
+  std::vector<Invocation> dead;
+  if (ids.empty()) {
+    RunQuery q;
+    q.state = State::kDead;
+    q.limit = 1'000'000;
+    ASSIGN_OR_RETURN(dead, queue_.Find(q));
+    std::reverse(dead.begin(), dead.end());  // oldest first, as they were queued
+  } else {
+    for (const auto& id : ids) {
+      ASSIGN_OR_RETURN(auto v, queue_.Get(id));
+      if (!v) return Status::NotFound("no invocation " + id);
+      if (v->state != State::kDead) {
+        return Status::InvalidArgument("invocation " + id + " is " + std::string(StateName(v->state)) +
+                                       ", not dead");
+      }
+      dead.push_back(*v);
+    }
+  }
+  int64_t now = env_.clock().NowNanos();
+  for (auto& v : dead) {
+    v.state = State::kPending;
+    v.retry_base = v.attempts;
+    v.age_base_ns = now;
+    v.next_ns = 0;
+    MarkDirty(v);
+    Log(events::LogLevel::kInfo, v, "redriven from the dead-letter list");
+    Admit(v);
+  }
+  Flush();
+  Dispatch();
+  Flush();
+  return static_cast<int>(dead.size());
+}
+
+void Runner::DeadLetter(const Invocation& v) {
+  if (v.dead_letter.empty()) return;
+  auto dest = ParseDestination(v.dead_letter);
+  if (!dest.ok() || dest->bucket.empty()) {
+    Log(events::LogLevel::kWarning, v,
+        "DeadLetterConfig.Arn '" + v.dead_letter +
+            "' is not a store prefix (arn:aws:s3:::bucket/prefix); the dead invocation is kept in "
+            "'bucketctl dlq list' only");
+    return;
+  }
+  nlohmann::json rec = {{"invocationId", v.id},
+                        {"rule", v.rule},
+                        {"target", v.target},
+                        {"function", v.function},
+                        {"event", JsonOrString(v.event_json)},
+                        {"input", v.input_error.empty() ? JsonOrString(v.input) : nlohmann::json()},
+                        {"attempts", v.attempts},
+                        {"lastError", v.error},
+                        {"time", FormatRfc3339Millis(v.finished_ns)},
+                        {"chain", v.chain},
+                        {"hop", v.hop}};
+  store::PutOptions o;
+  o.content_type = "application/json";
+  o.user_metadata[events::kChainMetadata] = v.chain + ":" + std::to_string(v.hop);
+  std::string key = dest->prefix + v.id + "." + std::to_string(v.attempts) + ".json";
+  auto put = store_.PutObjectFromString(dest->bucket, key, rec.dump(2) + "\n", o);
+  if (!put.ok()) {
+    Log(events::LogLevel::kError, v, "cannot write the dead-letter record s3://" + dest->bucket + "/" + key +
+                                          ": " + put.status().message(),
+        put.status().message());
+  }
+}
+
+void Runner::SendToDestination(const Invocation& v, const Destination& d, bool success) {
+  // Lambda's invocation record, so a notifier written for Lambda
+  // destinations reads it unchanged.
+  nlohmann::json rec = {
+      {"version", "1.0"},
+      {"timestamp", FormatRfc3339Millis(v.finished_ns)},
+      {"requestContext",
+       {{"requestId", v.id},
+        {"functionArn", "arn:aws:lambda:" + options_.identity.region + ":" + options_.identity.account +
+                            ":function:" + v.function + ":$LATEST"},
+        {"condition", success ? "Success" : v.attempts > v.max_retries ? "RetriesExhausted" : "EventAgeExceeded"},
+        {"approximateInvokeCount", v.attempts}}},
+      {"requestPayload", JsonOrString(v.input)},
+      {"responseContext",
+       {{"statusCode", 200}, {"executedVersion", "$LATEST"}}},
+      {"responsePayload", success ? nlohmann::json() : nlohmann::json{{"errorMessage", v.error}}},
+      {"bucketd", {{"rule", v.rule}, {"target", v.target}, {"bucket", v.bucket}, {"key", v.key},
+                   {"chain", v.chain}, {"hop", v.hop}}}};
+  if (!success) rec["responseContext"]["functionError"] = "Unhandled";
+  std::string text = rec.dump(2) + "\n";
+  if (!d.bucket.empty()) {
+    store::PutOptions o;
+    o.content_type = "application/json";
+    o.user_metadata[events::kChainMetadata] = v.chain + ":" + std::to_string(v.hop);
+    std::string key = d.prefix + v.function + "/" + v.id + (success ? ".success" : ".failure") + ".json";
+    auto put = store_.PutObjectFromString(d.bucket, key, text, o);
+    if (!put.ok()) {
+      Log(events::LogLevel::kError, v, "cannot write the destination record s3://" + d.bucket + "/" + key +
+                                            ": " + put.status().message(),
+          put.status().message());
+    }
+    return;
+  }
+  Invocation n;
+  n.rule = v.rule;
+  n.target = std::string(success ? "OnSuccess" : "OnFailure");
+  n.function = d.function;
+  n.arn = d.arn;
+  n.bucket = v.bucket;
+  n.key = v.key;
+  n.event_id = v.id;
+  n.event_json = text;
+  n.input = text;
+  n.created_ns = n.age_base_ns = env_.clock().NowNanos();
+  n.max_retries = 2;  // Lambda's default for asynchronous invocations
+  n.max_age_seconds = 6 * 3600;
+  n.chain = v.chain;
+  n.hop = v.hop + 1;
+  n.origin = "destination";
+  n.id = InvocationId({"destination", v.id, std::to_string(v.attempts), n.target});
+  Status s = queue_.Insert(n);
+  if (!s.ok()) Log(events::LogLevel::kError, v, "cannot queue the destination " + d.arn + ": " + s.message(), s.message());
+}
+
+void Runner::WorkerLoop() {
+  for (;;) {
+    BuiltinJob job;
+    {
+      std::unique_lock<std::mutex> l(mu_);
+      cv_.wait(l, [this] { return stopping_ || !jobs_.empty(); });
+      if (stopping_) return;
+      job = std::move(jobs_.front());
+      jobs_.pop_front();
+    }
+    int64_t start = env_.clock().NowNanos();
+    Status s = job.stage != nullptr ? (*job.stage)(*job.ctx) : Status::NotFound("the built-in stage is gone");
+    int64_t end = env_.clock().NowNanos();
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      done_.push_back({job.n, std::move(s), start, end});
+    }
+    uint64_t one = 1;
+    (void)!::write(wake_.get(), &one, sizeof one);
+  }
+}
+
+}  // namespace bucketd::runner

@@ -1,0 +1,210 @@
+// The runner: turns matches into durable invocations and runs them — exec
+// targets through a supervisor process each, built-in stages on worker
+// threads — with retries, backoff, dead-letter records, destinations,
+// per-function concurrency and loop detection.
+//
+// Guarantees (tests in tests/runner/):
+//  * an invocation is inserted in the same transaction as the trail record
+//    that caused it (Enqueue runs inside EventSink::Persist), so it exists
+//    before the event is acknowledged and adds no fsync of its own;
+//  * the id is derived from (rule, target, event id, replay name): the same
+//    match never queues twice;
+//  * an exec target is started at most once per attempt and its outcome is
+//    never lost to a bucketd crash: its supervisor (runner/exec_run.h)
+//    outlives bucketd and leaves a durable status file; a restarted bucketd
+//    re-attaches to supervisors still running and collects those that
+//    finished. An invocation that succeeded is never run again. Only an
+//    attempt whose supervisor itself died (kill -9 of the supervisor, power
+//    loss) counts as failed and is retried: a target that already had an
+//    effect then runs again, with the same BUCKETD_INVOCATION_ID and the next
+//    BUCKETD_ATTEMPT, so it can make itself idempotent;
+//  * built-in stages run inside bucketd and die with it; they are retried at
+//    the next start (they too get the invocation id and attempt);
+//  * invocations of one rule's target for one key run in queue order (a
+//    lane); other lanes are not held up by a slow one.
+//
+// Thread-safety: one thread (the daemon's main loop) calls everything;
+// built-in stages run on the runner's own worker threads.
+#ifndef BUCKETD_RUNNER_RUNNER_H_
+#define BUCKETD_RUNNER_RUNNER_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "common/env.h"
+#include "common/sqlite_db.h"
+#include "common/unique_fd.h"
+#include "events/event_plane.h"
+#include "rules/router.h"
+#include "runner/builtin.h"
+#include "runner/function.h"
+#include "runner/invocation.h"
+#include "store/store.h"
+
+namespace bucketd::runner {
+
+// What a log line is about; the daemon turns these into journal fields.
+struct LogFields {
+  std::string rule, target, function, invocation_id, bucket, key, error;
+  int attempt = 0;
+  int64_t duration_ms = -1;
+  int stream = 0;  // output lines: 1 stdout, 2 stderr
+};
+using RunnerLog = std::function<void(events::LogLevel, const LogFields&, const std::string&)>;
+
+struct RunnerOptions {
+  std::string state_dir;   // run directories go in <state_dir>/runs
+  std::string supervisor;  // the bucketd-supervisor program
+  std::string store_root;  // $BUCKETD_ROOT for exec targets
+  events::TrailIdentity identity;
+  int workers = 4;         // attempts running at once, all functions together
+  int max_hops = 16;       // invocations in one chain (recursive loop detection)
+  int64_t retry_base_ns = 1'000'000'000;     // first retry after 0.5-1 s,
+  int64_t retry_max_ns = 300'000'000'000;    // doubling up to 2.5-5 min
+  int64_t kill_grace_ns = 10'000'000'000;    // SIGTERM at the deadline, SIGKILL this much later
+  int64_t poll_ns = 100'000'000;             // output lines and re-attached runs
+  std::function<double()> jitter;            // in [0, 1); empty: random
+  RunnerLog log;                             // may be empty
+};
+
+struct RunnerStats {
+  size_t queued = 0;    // pending or waiting for a retry
+  size_t running = 0;
+  uint64_t succeeded = 0, failed_attempts = 0, dead = 0;
+};
+
+class Runner {
+ public:
+  // `db` is the trail's database; the store and env outlive the runner.
+  Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions options,
+         BuiltinRegistry builtins);
+  ~Runner();
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+
+  void SetFunctions(std::shared_ptr<const FunctionSet> functions) { functions_ = std::move(functions); }
+  const BuiltinRegistry& builtins() const { return builtins_; }
+
+  // At start: loads what is not finished, re-attaches to running
+  // supervisors, collects attempts that ended while bucketd was down.
+  Status Recover();
+  // Queues the match's invocation; call inside a transaction of the
+  // trail's database (EventSink::Persist). Bad input is not an error here:
+  // the invocation records why it cannot run.
+  Status Enqueue(const rules::Match& m);
+  // Enqueue in a transaction of its own (scheduled events).
+  Status EnqueueCommitted(const rules::Match& m);
+  // After a transaction with Enqueue committed: starts what can start.
+  void OnDurable();
+  // A child exited (SIGCHLD): collects finished supervisors.
+  void OnChildExit();
+  // Periodic work: due retries, built-in completions, output lines,
+  // re-attached runs, saving state. Returns ns until it wants to run again.
+  int64_t OnTick();
+  // Readable when a built-in stage finished.
+  int wake_fd() const { return wake_.get(); }
+
+  // Makes dead invocations pending again with a fresh retry budget (all
+  // dead ones when `ids` is empty). Returns how many.
+  Result<int> Redrive(const std::vector<std::string>& ids);
+  // Saves state and stops the worker threads (running stages are asked to
+  // stop; running exec targets keep running under their supervisors).
+  void Shutdown();
+
+  RunnerStats stats() const {
+    RunnerStats s = stats_;
+    s.running = running_.size();
+    return s;
+  }
+  InvocationStore& queue() { return queue_; }
+  std::string RunDir(const std::string& id, int attempt) const;
+
+ private:
+  struct ActiveRun {
+    int attempt = 0;
+    pid_t pid = 0;           // 0: a supervisor of an earlier bucketd (re-attached)
+    bool builtin = false;
+    int64_t started_ns = 0;
+    int64_t deadline_ns = 0;
+    uint64_t output_offset = 0;
+    std::shared_ptr<std::atomic<bool>> cancelled;
+  };
+  struct BuiltinJob {
+    int64_t n;
+    const BuiltinStage* stage;
+    std::shared_ptr<StageContext> ctx;
+  };
+  struct BuiltinDone {
+    int64_t n;
+    Status status;
+    int64_t started_ns, finished_ns;
+  };
+  struct AttemptResult {
+    bool ok = false;
+    std::string outcome;  // for the attempt record
+    std::string error;
+    int64_t started_ns = 0, finished_ns = 0;
+  };
+
+  void LoadNew();
+  void Admit(Invocation v);
+  void Dispatch();
+  std::string PermanentError(const Invocation& v, const Function** fn) const;
+  void StartAttempt(Invocation& v, const Function& fn);
+  void Complete(int64_t n, AttemptResult result);
+  void Kill(Invocation& v, const std::string& error);
+  void Retire(Invocation& v);
+  void CollectExec(int64_t n);
+  void TailOutput(int64_t n, ActiveRun& run);
+  void DeadLetter(const Invocation& v);
+  void SendToDestination(const Invocation& v, const Destination& d, bool success);
+  void MarkDirty(const Invocation& v) { dirty_[v.n] = v; }
+  void Flush();
+  int64_t Backoff(int attempt_in_budget);
+  void Log(events::LogLevel level, const Invocation& v, const std::string& message,
+           const std::string& error = "", int64_t duration_ms = -1);
+  void WorkerLoop();
+
+  Env& env_;
+  InvocationStore queue_;
+  store::Store& store_;
+  const RunnerOptions options_;
+  const BuiltinRegistry builtins_;
+  std::shared_ptr<const FunctionSet> functions_;
+
+  int64_t last_n_ = 0;
+  std::map<int64_t, Invocation> active_;                  // by n, not finished
+  std::unordered_map<std::string, std::deque<int64_t>> lanes_;
+  std::set<std::pair<int64_t, int64_t>> ready_;           // (next_ns, n), lane heads
+  std::map<int64_t, ActiveRun> running_;
+  std::map<pid_t, int64_t> children_;                     // supervisor pid -> n
+  std::map<std::string, int> running_per_function_;
+  std::map<int64_t, Invocation> dirty_;                   // to save
+  std::vector<AttemptRecord> attempts_to_save_;
+  int64_t next_poll_ns_ = 0;
+  RunnerStats stats_;
+
+  UniqueFd wake_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<BuiltinJob> jobs_;     // guarded by mu_
+  std::vector<BuiltinDone> done_;   // guarded by mu_
+  bool stopping_ = false;           // guarded by mu_
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace bucketd::runner
+
+#endif  // BUCKETD_RUNNER_RUNNER_H_

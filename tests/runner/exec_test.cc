@@ -1,0 +1,145 @@
+// Exec targets through real supervisors: what a target gets, timeouts, bad
+// programs, output lines, and surviving the runner's end.
+#include <signal.h>
+
+#include <nlohmann/json.hpp>
+
+#include "runner/exec_run.h"
+#include "tests/runner/runner_fixture.h"
+
+namespace bucketd::runner {
+namespace {
+
+class ExecTest : public RunnerFixture {
+ protected:
+  void SetUp() override {
+    RunnerFixture::SetUp();
+    RunnerOptions o = Options();
+    o.kill_grace_ns = 300'000'000;
+    options_ = o;
+    AddFunction(Exec("Probe", {{"MODE", "probe"}, {"GREETING", "hello world"}}));
+    AddFunction(Exec("Record", {{"MODE", "record"}}));
+    AddFunction(Exec("Sleep", {{"MODE", "sleep"}, {"SECONDS", "60"}}, 1));
+    AddFunction(Exec("Stubborn", {{"MODE", "ignore-term"}, {"SECONDS", "60"}}, 1));
+    AddFunction(Exec("Fail", {{"MODE", "fail"}, {"FIXED", tmp_ / "fixed"}}));
+    AddFunction(Exec("SleepShort", {{"MODE", "sleep"}, {"SECONDS", "1"}}));
+    Function missing = Exec("Missing", {});
+    missing.handler = "/nonexistent/program";
+    AddFunction(missing);
+    MakeRunner(options_);
+  }
+  std::string Once(const std::string& function, int retries = 0) {
+    rules::Rule rule = MakeRule("r-" + function, Lambda(function));
+    rule.targets[0].maximum_retry_attempts = retries;
+    rules_.push_back(rule);
+    return Queue(rules_.back(), Record("k-" + function), std::string("{\"input\": \"as given\"}\n"));
+  }
+  RunnerOptions options_;
+  std::deque<rules::Rule> rules_;
+};
+
+TEST_F(ExecTest, TheTargetGetsItsInputItsEnvironmentAndOnlyStdio) {
+  ::setenv("BUCKETD_TEST_SECRET", "must-not-leak", 1);
+  std::string id = Once("Probe");
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+  auto probe = nlohmann::json::parse(testing::ReadFile(tmp_ / "out/" + id + ".probe"));
+  EXPECT_EQ(probe["stdin"], "{\"input\": \"as given\"}\n") << "stdin is the input verbatim";
+  EXPECT_EQ(probe["fds"], nlohmann::json::parse("[0,1,2]"));
+  std::map<std::string, std::string> env;
+  for (const auto& e : probe["env"]) {
+    std::string s = e.get<std::string>();
+    env[s.substr(0, s.find('='))] = s.substr(s.find('=') + 1);
+  }
+  std::set<std::string> names;
+  for (const auto& [k, v] : env) names.insert(k);
+  EXPECT_EQ(names, (std::set<std::string>{"BUCKETD_ATTEMPT", "BUCKETD_CHAIN", "BUCKETD_DEADLINE", "BUCKETD_EVENT",
+                                          "BUCKETD_FUNCTION", "BUCKETD_INVOCATION_ID", "BUCKETD_ROOT", "BUCKETD_RULE",
+                                          "GREETING", "MODE", "OUT"}));
+  EXPECT_EQ(env["GREETING"], "hello world");
+  EXPECT_EQ(env["BUCKETD_INVOCATION_ID"], id);
+  EXPECT_EQ(env["BUCKETD_ATTEMPT"], "1");
+  EXPECT_EQ(env["BUCKETD_CHAIN"], id + ":1");
+  EXPECT_EQ(env["BUCKETD_DEADLINE"].size(), std::string("2026-11-22T10:00:00.000Z").size());
+  EXPECT_EQ(testing::ReadFile(env["BUCKETD_EVENT"]), "{\"id\":\"event-1\"}");
+  EXPECT_NE(Logs().find("[" + id + "#1 stdout] probe done"), std::string::npos) << Logs();
+}
+
+TEST_F(ExecTest, ATimeoutSendsSigtermAndAfterTheGracePeriodSigkill) {
+  std::string polite = Once("Sleep");
+  std::string stubborn = Once("Stubborn");
+  ASSERT_TRUE(UntilState(polite, State::kDead, 10000)) << Logs();
+  ASSERT_TRUE(UntilState(stubborn, State::kDead, 10000)) << Logs();
+  EXPECT_NE(Get(polite).error.find("timed out (function Timeout); killed by signal 15 (Terminated)"), std::string::npos)
+      << Get(polite).error;
+  EXPECT_NE(Get(stubborn).error.find("timed out (function Timeout); killed by signal 9 (Killed)"), std::string::npos)
+      << Get(stubborn).error;
+  auto attempts = runner_->queue().Attempts(polite);
+  ASSERT_EQ(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].outcome, "timed out");
+  int64_t took_ms = ((*attempts)[0].finished_ns - (*attempts)[0].started_ns) / 1'000'000;
+  EXPECT_GE(took_ms, 900);
+  EXPECT_LT(took_ms, 5000) << "the 60 s sleep was not cut off at its 1 s timeout";
+}
+
+TEST_F(ExecTest, AProgramThatDoesNotExistIsAClearErrorAndOthersRun) {
+  std::string missing = Once("Missing");
+  std::string probe = Once("Probe");
+  ASSERT_TRUE(UntilState(missing, State::kDead)) << Logs();
+  ASSERT_TRUE(UntilState(probe, State::kSucceeded)) << Logs();
+  EXPECT_EQ(Get(missing).error, "cannot execute /nonexistent/program: No such file or directory (1 attempt); "
+                                "no retries left (MaximumRetryAttempts 0)");
+  EXPECT_NE(Logs().find("dead: cannot execute /nonexistent/program: No such file or directory"), std::string::npos);
+}
+
+TEST_F(ExecTest, FailingOutputIsLoggedWithTheInvocationAndRedriveRunsTheFixedTarget) {
+  std::string id = Once("Fail");
+  ASSERT_TRUE(UntilState(id, State::kDead)) << Logs();
+  EXPECT_NE(Logs().find("[" + id + "#1 stdout] about to fail"), std::string::npos) << Logs();
+  EXPECT_NE(Logs().find("[" + id + "#1 stderr] something is wrong"), std::string::npos) << Logs();
+  EXPECT_NE(Get(id).error.find("exit status 3"), std::string::npos);
+  testing::WriteFile(tmp_ / "fixed", "");
+  ASSERT_TRUE(runner_->Redrive({}).ok());
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+  EXPECT_EQ(testing::ReadFile(tmp_ / "out/" + id), "2\n") << "ran once more, as attempt 2";
+}
+
+TEST_F(ExecTest, ARunnerThatGoesAwayLeavesItsTargetsRunningAndTheNextCollectsThem) {
+  std::string running = Once("SleepShort");
+  std::string quick = Once("Record");
+  ASSERT_TRUE(Until([&] { return testing::Exists(tmp_ / "out/" + quick); })) << Logs();
+  ASSERT_EQ(ProbeRun(runner_->RunDir(running, 1)), RunState::kRunning);
+  runner_.reset();  // as if bucketd died: nothing is told, nothing saved afterwards
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  MakeRunner(options_);
+  ASSERT_TRUE(runner_->Recover().ok());
+  EXPECT_NE(Logs().find("re-attached to attempt 1"), std::string::npos) << Logs();
+  ASSERT_TRUE(UntilState(quick, State::kSucceeded)) << Logs();
+  ASSERT_TRUE(UntilState(running, State::kSucceeded)) << Logs();
+  EXPECT_EQ(Get(running).attempts, 1) << "a target that lived on was started again";
+  EXPECT_EQ(testing::ReadFile(tmp_ / "out/" + quick), "1\n");
+}
+
+TEST_F(ExecTest, AnAttemptWhoseSupervisorDiedIsRetriedAsTheNextAttempt) {
+  std::string id = Once("SleepShort", 3);
+  ASSERT_TRUE(Until([&] { return ProbeRun(runner_->RunDir(id, 1)) == RunState::kRunning; }));
+  runner_.reset();
+  // kill -9 the supervisor (and its target's group): the attempt is cut off.
+  std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
+  std::string pids = testing::Run({"/usr/bin/pgrep", "-f", "bucketd-supervisor " + dir + " "}).out;
+  ASSERT_FALSE(pids.empty());
+  ::kill(std::atoi(pids.c_str()), SIGKILL);
+  for (int i = 0; i < 500 && ProbeRun(dir) != RunState::kInterrupted; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(ProbeRun(dir), RunState::kInterrupted);
+  MakeRunner(options_);
+  ASSERT_TRUE(runner_->Recover().ok());
+  ASSERT_TRUE(UntilState(id, State::kSucceeded, 20000)) << Logs();
+  EXPECT_EQ(Get(id).attempts, 2);
+  auto attempts = runner_->queue().Attempts(id);
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].outcome, "interrupted");
+}
+
+}  // namespace
+}  // namespace bucketd::runner

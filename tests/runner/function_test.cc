@@ -1,0 +1,74 @@
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include "common/env.h"
+#include "runner/function.h"
+#include "tests/test_util.h"
+
+namespace bucketd::runner {
+namespace {
+
+const std::set<std::string> kBuiltins = {"noop", "extract"};
+
+TEST(FunctionFileTest, ReadsCreateFunctionsShape) {
+  auto f = ParseFunctionFile(R"({"FunctionName": "RunNotebook", "Runtime": "exec",
+      "Handler": "/usr/lib/bucketd/run", "Timeout": 900, "MemorySize": 2048,
+      "WorkingDirectory": "/srv", "Environment": {"Variables": {"STAGE": "etl"}},
+      "ReservedConcurrentExecutions": 1,
+      "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::notes/ok/"},
+                            "OnFailure": {"Destination": "arn:aws:lambda:eu-west-1:1:function:Mail"}}})",
+                             "f.json", kBuiltins);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->name, "RunNotebook");
+  EXPECT_EQ(f->runtime, Runtime::kExec);
+  EXPECT_EQ(f->timeout_seconds, 900);
+  EXPECT_EQ(f->memory_mb, 2048);
+  EXPECT_EQ(f->environment.at("STAGE"), "etl");
+  EXPECT_EQ(f->reserved_concurrency, 1);
+  EXPECT_EQ(f->on_success->bucket, "notes");
+  EXPECT_EQ(f->on_success->prefix, "ok/");
+  EXPECT_EQ(f->on_failure->function, "Mail");
+  auto dflt = ParseFunctionFile(R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop"})", "g.json", kBuiltins);
+  ASSERT_TRUE(dflt.ok());
+  EXPECT_EQ(dflt->timeout_seconds, 3) << "Lambda's default";
+  EXPECT_FALSE(dflt->reserved_concurrency.has_value());
+}
+
+TEST(FunctionFileTest, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
+  struct Case {
+    const char* text;
+    const char* error;
+  } cases[] = {
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"a"})", "f.json: /Runtime: expected \"exec\""},
+      {R"({"FunctionName":"X","Runtime":"exec","Handler":"run.sh"})", "f.json: /Handler: expected the program's absolute path"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"train"})", "f.json: /Handler: expected a built-in stage (extract, noop)"},
+      {R"({"FunctionName":"a b","Runtime":"builtin","Handler":"noop"})", "f.json: /FunctionName: expected 1 to 64 letters"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Timeout":0})", "f.json: /Timeout: expected a whole number from 1"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Environment":{"Variables":{"BUCKETD_ROOT":"/"}}})",
+       "f.json: /Environment/Variables/BUCKETD_ROOT: BUCKETD_* variables are set by bucketd"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","DestinationConfig":{"OnFailure":{"Destination":"arn:aws:sqs:r:1:q"}}})",
+       "f.json: /DestinationConfig/OnFailure/Destination: 'arn:aws:sqs:r:1:q' is neither a store prefix"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Role":"r"})", "f.json: /Role: unknown field"},
+      {R"({"FunctionName":"X",)", "f.json: line 1, column"},
+  };
+  for (const auto& c : cases) {
+    auto f = ParseFunctionFile(c.text, "f.json", kBuiltins);
+    ASSERT_FALSE(f.ok()) << c.text;
+    EXPECT_NE(f.status().message().find(c.error), std::string::npos) << f.status().message();
+  }
+}
+
+TEST(FunctionFileTest, ADirectoryDefiningANameTwiceIsRefused) {
+  testing::TempDir tmp;
+  testing::WriteFile(tmp / "a.json", R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop"})");
+  testing::WriteFile(tmp / "b.json", R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop"})");
+  auto set = LoadFunctionsDir(Env::Default(), tmp.path(), kBuiltins);
+  ASSERT_FALSE(set.ok());
+  EXPECT_EQ(set.status().message(), tmp / "b.json" + ": function name 'X' is already used in " + tmp / "a.json");
+  auto none = LoadFunctionsDir(Env::Default(), tmp / "missing", kBuiltins);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+}  // namespace
+}  // namespace bucketd::runner
