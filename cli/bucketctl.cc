@@ -35,6 +35,17 @@ int main(int argc, char** argv) {
   CLI::App* schedule = app.add_subcommand("schedule", "schedule expressions: next");
   schedule->require_subcommand(1);
   add(schedule, bucketd::cli::ScheduleCommands());
+  // `runs` lists with its own flags; `runs show ID` is its subcommand.
+  auto run_cmds = bucketd::cli::RunCommands();
+  CLI::App* runs = app.add_subcommand(run_cmds[0].name, run_cmds[0].help);
+  auto list_runs = run_cmds[0].setup(runs);
+  CLI::App* show = runs->add_subcommand(run_cmds[1].name, run_cmds[1].help);
+  auto show_run = run_cmds[1].setup(show);
+  runs->callback([&handler, show, list_runs, show_run] { handler = show->parsed() ? show_run : list_runs; });
+  CLI::App* dlq = app.add_subcommand("dlq", "dead invocations: list, redrive");
+  dlq->require_subcommand(1);
+  add(dlq, bucketd::cli::DlqCommands());
+  add(&app, bucketd::cli::ReplayCommands());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -32,6 +32,12 @@ std::vector<Command> RuleCommands();
 std::vector<Command> RulesCommands();
 // schedule next.
 std::vector<Command> ScheduleCommands();
+// runs (with flags) and its subcommand show.
+std::vector<Command> RunCommands();
+// dlq list, dlq redrive.
+std::vector<Command> DlqCommands();
+// replay (top level).
+std::vector<Command> ReplayCommands();
 
 }  // namespace bucketd::cli
 

@@ -1,5 +1,7 @@
 #include "cli/context.h"
 
+#include <fcntl.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -38,6 +40,15 @@ int Context::Fail(const Status& s) {
   std::fprintf(stderr, "bucketctl: %s\n", s.message().empty() ? s.ToString().c_str()
                                                                : s.message().c_str());
   return 1;
+}
+
+Result<std::unique_ptr<events::Trail>> Context::OpenTrail(bool read_only) {
+  ASSIGN_OR_RETURN(std::string dir, StateDir());
+  auto st = env_.fs().StatAt(AT_FDCWD, dir + "/trail.db", true);
+  if (!st.ok()) {
+    return Status::NotFound("no trail in '" + dir + "' (has bucketd run with this state directory?)");
+  }
+  return events::Trail::Open(env_, dir, read_only);
 }
 
 }  // namespace bucketd::cli

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/env.h"
+#include "events/trail.h"
 #include "store/store.h"
 
 namespace bucketd::cli {
@@ -24,6 +25,9 @@ class Context {
   Result<std::string> StateDir();
   // Opens the store at --root / $BUCKETD_ROOT on first use.
   Result<store::Store*> Store();
+  // The trail database in the state directory (which bucketd must have
+  // made); read-only beside a running daemon unless asked.
+  Result<std::unique_ptr<events::Trail>> OpenTrail(bool read_only);
   // Prints "bucketctl: <message>" on stderr; returns exit code 1.
   static int Fail(const Status& s);
 

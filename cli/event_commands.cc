@@ -23,15 +23,6 @@ struct TrailFlags {
   bool json = false;
 };
 
-Result<std::unique_ptr<events::Trail>> OpenTrail(Context& ctx) {
-  ASSIGN_OR_RETURN(std::string dir, ctx.StateDir());
-  auto st = ctx.env().fs().StatAt(AT_FDCWD, dir + "/trail.db", true);
-  if (!st.ok()) {
-    return Status::NotFound("no trail in '" + dir + "' (has bucketd run with this state directory?)");
-  }
-  return events::Trail::Open(ctx.env(), dir, /*read_only=*/true);
-}
-
 // The trail, the query the flags ask for, and how records are rendered.
 struct TrailReader {
   std::unique_ptr<events::Trail> trail;
@@ -41,7 +32,7 @@ struct TrailReader {
 
 Result<TrailReader> OpenReader(Context& ctx, const TrailFlags& f) {
   TrailReader r;
-  ASSIGN_OR_RETURN(r.trail, OpenTrail(ctx));
+  ASSIGN_OR_RETURN(r.trail, ctx.OpenTrail(/*read_only=*/true));
   r.query.bucket = f.bucket;
   r.query.prefix = f.prefix;
   r.query.key = f.key;

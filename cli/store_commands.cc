@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "cli/progress.h"
 #include "cli/s3_url.h"
 #include "common/time_format.h"
+#include "events/records.h"
 
 namespace bucketd::cli {
 
@@ -104,6 +106,11 @@ struct Transfer {
         return Status::InvalidArgument("--metadata wants KEY=VALUE, got '" + kv + "'");
       }
       o.user_metadata[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    // Inside a pipeline stage: what it writes carries its invocation chain,
+    // so bucketd can stop a stage that keeps re-triggering itself.
+    if (const char* chain = std::getenv("BUCKETD_CHAIN"); chain != nullptr && *chain != '\0') {
+      o.user_metadata[events::kChainMetadata] = chain;
     }
     return o;
   }

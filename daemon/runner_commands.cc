@@ -20,8 +20,10 @@ Result<nlohmann::json> Replay(events::Trail& trail, rules::Router& router, runne
   int64_t from = args.value("from_ns", int64_t{0}), to = args.value("to_ns", int64_t{0});
   auto rules = router.shared_rules();
   const rules::Rule* rule = nullptr;
-  for (const auto& r : rules ? rules->rules() : std::vector<rules::Rule>()) {
-    if (r.name == rule_name) rule = &r;
+  if (rules) {
+    for (const auto& r : rules->rules()) {
+      if (r.name == rule_name) rule = &r;
+    }
   }
   if (rule == nullptr) return Status::NotFound("no rule named '" + rule_name + "' is loaded");
   if (!rule->pattern) return Status::InvalidArgument("rule '" + rule_name + "' has no event pattern (a schedule is not replayed)");

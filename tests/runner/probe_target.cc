@@ -1,6 +1,7 @@
 // An exec target for the runner's tests and bench. What it does comes from
 // its environment (its function's Environment.Variables):
-//   MODE=record       append "<attempt>\n" to $OUT/<invocation id>
+//   MODE=record       append "<attempt>\n" to $OUT/<invocation id>, then
+//                     sleep $DELAY_MS (so crashes find it running)
 //   MODE=probe        write what it was given (env, fds, stdin, cwd) as
 //                     JSON to $OUT/<invocation id>.probe
 //   MODE=stamp        write the CLOCK_REALTIME ns of its first instruction
@@ -66,6 +67,7 @@ int main() {
   }
   if (mode == "record") {
     WriteTo(Record(), Env("BUCKETD_ATTEMPT") + "\n", true);
+    usleep(static_cast<useconds_t>(std::atoi(Env("DELAY_MS").c_str())) * 1000);
     return 0;
   }
   if (mode == "probe") {

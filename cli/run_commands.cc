@@ -1,0 +1,238 @@
+// `bucketctl runs`, `runs show`, `dlq list`, `dlq redrive`, `replay`: read
+// the invocation queue in the trail database (read-only beside a running
+// daemon); redrive and replay leave a request there that bucketd applies
+// (within half a second when it runs, else at its next start).
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "common/time_format.h"
+#include "runner/exec_run.h"
+#include "runner/invocation.h"
+
+namespace bucketd::cli {
+
+namespace {
+
+using runner::Invocation;
+using runner::InvocationStore;
+
+std::string When(int64_t ns) { return ns == 0 ? "-" : events::Rfc3339Seconds(ns); }
+
+std::string Duration(const Invocation& v) {
+  if (v.started_ns == 0 || v.finished_ns < v.started_ns) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(v.finished_ns - v.started_ns) / 1e9);
+  return buf;
+}
+
+std::string OneLine(std::string s, size_t max) {
+  for (char& c : s) {
+    if (c == '\n') c = ' ';
+  }
+  return s.size() > max ? s.substr(0, max - 3) + "..." : s;
+}
+
+struct RunsFlags {
+  std::string rule, state, since;
+  int limit = 50;
+  bool json = false;
+};
+
+Result<runner::RunQuery> Query(Context& ctx, const RunsFlags& f) {
+  runner::RunQuery q;
+  q.rule = f.rule;
+  q.limit = f.limit;
+  if (!f.state.empty()) {
+    q.state = runner::ParseState(f.state);
+    if (!q.state) {
+      return Status::InvalidArgument("--state '" + f.state + "': expected pending, running, succeeded, failed or dead");
+    }
+  }
+  if (!f.since.empty()) {
+    ASSIGN_OR_RETURN(q.since_ns, ParseTimeSpec(f.since, ctx.env().clock().NowNanos()));
+  }
+  return q;
+}
+
+nlohmann::json ToJson(const Invocation& v) {
+  return {{"id", v.id},          {"rule", v.rule},         {"target", v.target},
+          {"function", v.function}, {"bucket", v.bucket},  {"key", v.key},
+          {"state", runner::StateName(v.state)}, {"attempts", v.attempts},
+          {"created", When(v.created_ns)}, {"started", When(v.started_ns)},
+          {"finished", When(v.finished_ns)}, {"error", v.error},
+          {"chain", v.chain}, {"hop", v.hop}, {"origin", v.origin}, {"replay", v.replay}};
+}
+
+void PrintTable(const std::vector<Invocation>& rows) {
+  std::printf("%-24s  %-20s  %-10s  %-30s  %-9s  %8s  %-20s  %8s  %s\n", "ID", "RULE", "TARGET", "KEY",
+              "STATE", "ATTEMPTS", "STARTED", "DURATION", "ERROR");
+  for (const auto& v : rows) {
+    std::printf("%-24s  %-20s  %-10s  %-30s  %-9s  %8d  %-20s  %8s  %s\n", v.id.c_str(),
+                OneLine(v.rule, 20).c_str(), OneLine(v.target, 10).c_str(),
+                OneLine(v.key.empty() ? "-" : v.key, 30).c_str(), std::string(runner::StateName(v.state)).c_str(),
+                v.attempts, When(v.started_ns).c_str(), Duration(v).c_str(), OneLine(v.error, 80).c_str());
+  }
+}
+
+int List(Context& ctx, const RunsFlags& f, bool dead_only) {
+  auto trail = ctx.OpenTrail(/*read_only=*/true);
+  if (!trail.ok()) return Context::Fail(trail.status());
+  auto q = Query(ctx, f);
+  if (!q.ok()) return Context::Fail(q.status());
+  if (dead_only) q->state = runner::State::kDead;
+  InvocationStore queue((*trail)->db());
+  auto rows = queue.Find(*q);
+  if (!rows.ok()) return Context::Fail(rows.status());
+  if (f.json) {
+    for (const auto& v : *rows) std::printf("%s\n", ToJson(v).dump().c_str());
+  } else {
+    PrintTable(*rows);
+  }
+  return 0;
+}
+
+int Show(Context& ctx, const std::string& id) {
+  auto trail = ctx.OpenTrail(/*read_only=*/true);
+  if (!trail.ok()) return Context::Fail(trail.status());
+  InvocationStore queue((*trail)->db());
+  auto v = queue.Get(id);
+  if (!v.ok()) return Context::Fail(v.status());
+  if (!*v) return Context::Fail(Status::NotFound("no invocation " + id));
+  const Invocation& inv = **v;
+  std::printf("%s\n", ToJson(inv).dump(2).c_str());
+  std::printf("\ninput:\n%s\n", inv.input_error.empty() ? inv.input.c_str() : ("(none: " + inv.input_error + ")").c_str());
+  auto event = nlohmann::json::parse(inv.event_json, nullptr, false);
+  std::printf("\nevent:\n%s\n", event.is_discarded() ? inv.event_json.c_str() : event.dump(2).c_str());
+  auto attempts = queue.Attempts(id);
+  if (!attempts.ok()) return Context::Fail(attempts.status());
+  auto dir = ctx.StateDir();
+  for (int a = 1; a <= inv.attempts; ++a) {
+    std::string outcome = "(running or not recorded yet)";
+    for (const auto& r : *attempts) {
+      if (r.attempt == a) outcome = r.outcome + (r.error.empty() ? "" : ": " + r.error);
+    }
+    std::printf("\nattempt %d: %s\n", a, outcome.c_str());
+    if (!dir.ok()) continue;
+    uint64_t offset = 0;
+    for (const auto& line : runner::ReadOutput(*dir + "/runs/" + runner::RunDirName(id, a), &offset)) {
+      std::printf("  %s %s %s\n", FormatRfc3339Millis(line.unix_ms * 1'000'000).c_str(),
+                  line.stream == 1 ? "stdout" : "stderr", line.text.c_str());
+    }
+  }
+  return 0;
+}
+
+// Leaves a request for bucketd and waits (bounded) for its answer.
+int Request(Context& ctx, const std::string& kind, const nlohmann::json& args, int wait_seconds) {
+  auto trail = ctx.OpenTrail(/*read_only=*/false);
+  if (!trail.ok()) return Context::Fail(trail.status());
+  Status tables = InvocationStore::CreateTables((*trail)->db());
+  if (!tables.ok()) return Context::Fail(tables);
+  InvocationStore queue((*trail)->db());
+  auto n = queue.AddCommand(kind, args.dump(), ctx.env().clock().NowNanos());
+  if (!n.ok()) return Context::Fail(n.status());
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
+  while (std::chrono::steady_clock::now() < end) {
+    auto c = queue.GetCommand(*n);
+    if (c.ok() && *c && (*c)->done_ns != 0) {
+      auto result = nlohmann::json::parse((*c)->result, nullptr, false);
+      if (result.is_object() && result.contains("error")) {
+        return Context::Fail(Status::InvalidArgument(result["error"].get<std::string>()));
+      }
+      if (kind == "redrive") {
+        std::printf("redriven: %d invocation(s)\n", result.value("redriven", 0));
+      } else {
+        std::printf("replay %s: %d record(s) in the window, %d new invocation(s)\n",
+                    result.value("name", "").c_str(), result.value("records", 0), result.value("invocations", 0));
+      }
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  std::printf("request %lld is queued; bucketd has not answered in %d s (is it running?) and will apply it "
+              "when it does\n", static_cast<long long>(*n), wait_seconds);
+  return 0;
+}
+
+}  // namespace
+
+std::vector<Command> RunCommands() {
+  std::vector<Command> cmds;
+  cmds.push_back({"runs", "invocations, newest first: id, rule, target, key, state, attempts, started, duration, error",
+                  [](CLI::App* app) {
+                    auto f = std::make_shared<RunsFlags>();
+                    app->add_option("--rule", f->rule, "only this rule's");
+                    app->add_option("--state", f->state, "pending, running, succeeded, failed or dead");
+                    app->add_option("--since", f->since, "queued at or after: RFC 3339 time or age (30s, 10m, 2h, 7d)");
+                    app->add_option("--limit", f->limit, "at most this many (default 50)");
+                    app->add_flag("--json", f->json, "one JSON object per line");
+                    return [f](Context& ctx) { return List(ctx, *f, false); };
+                  }});
+  cmds.push_back({"show", "one invocation: its fields, input, event, attempts and their output lines",
+                  [](CLI::App* app) {
+                    auto id = std::make_shared<std::string>();
+                    app->add_option("ID", *id, "invocation id")->required();
+                    return [id](Context& ctx) { return Show(ctx, *id); };
+                  }});
+  return cmds;
+}
+
+std::vector<Command> DlqCommands() {
+  std::vector<Command> cmds;
+  cmds.push_back({"list", "dead invocations (out of attempts or permanently failed), newest first",
+                  [](CLI::App* app) {
+                    auto f = std::make_shared<RunsFlags>();
+                    app->add_option("--rule", f->rule, "only this rule's");
+                    app->add_option("--limit", f->limit, "at most this many (default 50)");
+                    app->add_flag("--json", f->json, "one JSON object per line");
+                    return [f](Context& ctx) { return List(ctx, *f, true); };
+                  }});
+  cmds.push_back({"redrive", "run dead invocations again with a fresh retry budget (all of them without IDs)",
+                  [](CLI::App* app) {
+                    auto ids = std::make_shared<std::vector<std::string>>();
+                    auto wait = std::make_shared<int>(10);
+                    app->add_option("ID", *ids, "invocation ids");
+                    app->add_option("--wait", *wait, "seconds to wait for bucketd's answer (default 10)");
+                    return [ids, wait](Context& ctx) {
+                      return Request(ctx, "redrive", nlohmann::json{{"ids", *ids}}, *wait);
+                    };
+                  }});
+  return cmds;
+}
+
+std::vector<Command> ReplayCommands() {
+  std::vector<Command> cmds;
+  cmds.push_back({"replay", "send the trail's events of a time window to one rule again (EventBridge replay)",
+                  [](CLI::App* app) {
+                    struct Flags {
+                      std::string rule, from, to, name;
+                      int wait = 10;
+                    };
+                    auto f = std::make_shared<Flags>();
+                    app->add_option("--rule", f->rule, "the rule")->required();
+                    app->add_option("--from", f->from, "window start: RFC 3339 time or age (2h)")->required();
+                    app->add_option("--to", f->to, "window end, exclusive (default now)");
+                    app->add_option("--name", f->name, "replay name; the same name replays once (default: replay-<time>)");
+                    app->add_option("--wait", f->wait, "seconds to wait for bucketd's answer (default 10)");
+                    return [f](Context& ctx) {
+                      int64_t now = ctx.env().clock().NowNanos();
+                      auto from = ParseTimeSpec(f->from, now);
+                      if (!from.ok()) return Context::Fail(from.status());
+                      Result<int64_t> to = now;
+                      if (!f->to.empty()) to = ParseTimeSpec(f->to, now);
+                      if (!to.ok()) return Context::Fail(to.status());
+                      if (*to <= *from) return Context::Fail(Status::InvalidArgument("--to must be after --from"));
+                      std::string name = f->name.empty() ? "replay-" + std::to_string(now / 1'000'000) : f->name;
+                      return Request(ctx, "replay",
+                                     nlohmann::json{{"rule", f->rule}, {"from_ns", *from}, {"to_ns", *to}, {"name", name}},
+                                     f->wait);
+                    };
+                  }});
+  return cmds;
+}
+
+}  // namespace bucketd::cli

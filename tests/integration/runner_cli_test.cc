@@ -1,0 +1,114 @@
+// The runner through bucketd and bucketctl: runs, runs show, dlq list and
+// redrive, replay, a loop stopped at 16 hops, and a config directory other
+// users could write refused.
+#include <gtest/gtest.h>
+
+#include "tests/integration/pipeline_daemon.h"
+
+namespace bucketd {
+namespace {
+
+using testing::PipelineDaemon;
+
+std::string FirstId(const std::string& json_lines) {
+  size_t p = json_lines.find("\"id\":\"");
+  if (p == std::string::npos) return "";
+  return json_lines.substr(p + 6, json_lines.find('"', p + 6) - p - 6);
+}
+
+TEST(RunnerCliTest, ADeadInvocationIsListedShownAndRedrivenOnceItsTargetIsFixed) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp);
+  d.AddRule("etl", "LOGS/", "Etl", R"(,"RetryPolicy":{"MaximumRetryAttempts":0},"DeadLetterConfig":{"Arn":"arn:aws:s3:::dlq/etl/"})");
+  d.AddProbeFunction("Etl", "fail", R"(,"FIXED":")" + tmp / "fixed" + "\"");
+  ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
+  ASSERT_EQ(d.Ctl({"mb", "s3://dlq"}).exit_code, 0);
+  d.Start();
+  ASSERT_TRUE(d.WaitReady()) << d.Log();
+  testing::WriteFile(tmp / "a.json", "{\"month\": 1}");
+  ASSERT_EQ(d.Ctl({"cp", tmp / "a.json", "s3://data/LOGS/a.json"}).exit_code, 0);
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return !d.Ctl({"dlq", "list", "--json"}).out.empty(); })) << d.Log();
+  std::string id = FirstId(d.Ctl({"dlq", "list", "--json"}).out);
+  auto table = d.Ctl({"runs", "--state", "dead"});
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.out.find("ID"), std::string::npos);
+  EXPECT_NE(table.out.find(id), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("LOGS/a.json"), std::string::npos);
+  EXPECT_NE(table.out.find("exit status 3"), std::string::npos) << table.out;
+  auto show = d.Ctl({"runs", "show", id});
+  EXPECT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("stdout about to fail"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("stderr something is wrong"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("\"key\": \"LOGS/a.json\""), std::string::npos) << show.out;
+  EXPECT_TRUE(testing::Exists(d.root() + "/buckets/dlq/etl/" + id + ".1.json"));
+  EXPECT_NE(d.Log().find(id + " #1 stderr] something is wrong"), std::string::npos) << d.Log();
+
+  testing::WriteFile(tmp / "fixed", "");
+  auto redrive = d.Ctl({"dlq", "redrive", id});
+  EXPECT_EQ(redrive.exit_code, 0) << redrive.err;
+  EXPECT_EQ(redrive.out, "redriven: 1 invocation(s)\n");
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return d.Ctl({"runs", "--state", "succeeded"}).out.find(id) != std::string::npos; }))
+      << d.Log();
+  EXPECT_EQ(testing::ReadFile(d.out() + "/" + id), "2\n");
+  EXPECT_EQ(d.Ctl({"runs", "show", "nope"}).exit_code, 1);
+  EXPECT_EQ(d.Ctl({"runs", "--state", "sleeping"}).exit_code, 1);
+
+  // Replay sends the window's event to the rule again, as a new invocation.
+  auto replay = d.Ctl({"replay", "--rule", "etl", "--from", "1h", "--name", "again"});
+  EXPECT_EQ(replay.exit_code, 0) << replay.err;
+  EXPECT_NE(replay.out.find("replay again: "), std::string::npos) << replay.out;
+  EXPECT_NE(replay.out.find(", 1 new invocation(s)"), std::string::npos) << replay.out;
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] {
+    return PipelineDaemon::Count(d.Ctl({"runs", "--state", "succeeded", "--json"}).out, "\"replay\":\"again\"") == 1;
+  })) << d.Log();
+  auto same = d.Ctl({"replay", "--rule", "etl", "--from", "1h", "--name", "again"});
+  EXPECT_NE(same.out.find(", 1 new invocation(s)"), std::string::npos) << "matches are counted, ids decide";
+  EXPECT_EQ(PipelineDaemon::Count(d.Ctl({"runs", "--json"}).out, "\"replay\":\"again\""), 1) << "a replay name replays once";
+  auto unknown = d.Ctl({"replay", "--rule", "nope", "--from", "1h"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no rule named 'nope'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+TEST(RunnerCliTest, AStageThatRetriggersItselfIsStoppedAtTheSeventeenthHop) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp);
+  d.AddRule("loop", "loop/", "Loop");
+  // Writes a new object into the prefix that fired it, through bucketctl,
+  // which tags it with the invocation's chain.
+  std::string script = tmp / "loop.sh";
+  testing::WriteFile(script, "#!/bin/sh\nexec " + testing::BinDir() + "/bucketctl cp " + script +
+                                 " s3://data/loop/$BUCKETD_INVOCATION_ID\n");
+  ::chmod(script.c_str(), 0755);
+  d.AddFunction("Loop", script, "");
+  ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
+  d.Start();
+  ASSERT_TRUE(d.WaitReady()) << d.Log();
+  ASSERT_EQ(d.Ctl({"cp", script, "s3://data/loop/start"}).exit_code, 0);
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return !d.Ctl({"dlq", "list", "--json"}).out.empty(); }, 30000)) << d.Log();
+  auto dead = d.Ctl({"dlq", "list"});
+  EXPECT_NE(dead.out.find("recursive loop stopped: this would be invocation 17 of chain"), std::string::npos) << dead.out;
+  EXPECT_EQ(PipelineDaemon::Count(d.Ctl({"runs", "--state", "succeeded", "--json"}).out, "\"rule\":\"loop\""), 16);
+  EXPECT_NE(d.Log().find("recursive loop stopped"), std::string::npos);
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+TEST(RunnerCliTest, AConfigDirectoryOthersCanWriteIsRefusedWithTheFix) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp);
+  d.AddProbeFunction("Etl", "record");
+  ::chmod((d.cfg() + "/functions.d").c_str(), 0775);
+  auto r = testing::Run({testing::BinDir() + "/bucketd", "--root", d.root(), "--config-dir", d.cfg()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(d.cfg() + "/functions.d is writable by its group (mode 0775); bucketd runs the functions its "
+                       "configuration names, so only its owner may change it: chmod go-w " + d.cfg() + "/functions.d"),
+            std::string::npos) << r.err;
+  ::chmod((d.cfg() + "/functions.d").c_str(), 0755);
+  ::chmod((d.cfg() + "/functions.d/Etl.json").c_str(), 0666);
+  r = testing::Run({testing::BinDir() + "/bucketd", "--root", d.root(), "--config-dir", d.cfg()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Etl.json is writable by others (mode 0666)"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace bucketd
