@@ -6,10 +6,12 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "common/unique_fd.h"
 
@@ -30,15 +32,18 @@ Status WriteNewFile(int dir, const char* name, const std::string& data) {
   return Status::OK();
 }
 
-std::string ToMs(int64_t ns) { return std::to_string(ns / 1'000'000); }
-
 }  // namespace
 
 std::string RunDirName(const std::string& id, int attempt) {
   return id + "." + std::to_string(attempt);
 }
 
-Result<pid_t> StartExec(const ExecSpec& spec) {
+namespace {
+
+// The run directory with its input, event and lock file; the lock is taken
+// before any supervisor exists, so no moment passes in which the directory
+// is there, unlocked and without a status, while the attempt is alive.
+Result<UniqueFd> PrepareRunDir(const ExecSpec& spec) {
   if (::mkdir(spec.run_dir.c_str(), 0700) != 0) {
     return Status::FromErrno("mkdir " + spec.run_dir, errno);
   }
@@ -46,27 +51,50 @@ Result<pid_t> StartExec(const ExecSpec& spec) {
   if (!dir.valid()) return Status::FromErrno("open " + spec.run_dir, errno);
   RETURN_IF_ERROR(WriteNewFile(dir.get(), "input", spec.input));
   RETURN_IF_ERROR(WriteNewFile(dir.get(), "event.json", spec.event_json));
-  // Locked before the supervisor exists, so no moment passes in which the
-  // run directory is there, unlocked and without a status, while the
-  // attempt is alive.
   UniqueFd lock(::openat(dir.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return Status::FromErrno("lock " + spec.run_dir + "/lock", errno);
   }
+  return lock;
+}
+
+// posix_spawn of the supervisor in its own session, signals as a fresh
+// process has them, stdin `fd0` (or /dev/null), stdout/stderr /dev/null,
+// and `fd3` (when >= 0) as fd 3.
+Result<pid_t> SpawnSupervisor(const std::string& program, std::vector<char*> argv, std::vector<char*> envp,
+                              int fd0, int fd3) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  if (fd0 >= 0) {
+    posix_spawn_file_actions_adddup2(&fa, fd0, 0);
+  } else {
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  }
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, lock.get(), 3);
+  if (fd3 >= 0) posix_spawn_file_actions_adddup2(&fa, fd3, 3);
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);  // bucketd blocks what its signalfd reads
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  argv.push_back(nullptr);
+  envp.push_back(nullptr);
+  pid_t pid = 0;
+  int rc = posix_spawn(&pid, program.c_str(), &fa, &attr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Status::FromErrno("cannot start the supervisor " + program, rc);
+  return pid;
+}
+
+std::string ToMs(int64_t ns) { return std::to_string(ns / 1'000'000); }
+
+// A supervisor given the attempt on its command line and in its environment.
+Result<pid_t> SpawnWithArguments(const ExecSpec& spec, int lock_fd) {
   std::string deadline = ToMs(spec.deadline_ns), grace = ToMs(spec.grace_ns),
               memory = std::to_string(spec.memory_mb);
   std::vector<char*> argv = {const_cast<char*>(spec.supervisor.c_str()),
@@ -75,17 +103,74 @@ Result<pid_t> StartExec(const ExecSpec& spec) {
                              grace.data(),
                              memory.data(),
                              const_cast<char*>(spec.working_directory.c_str()),
-                             const_cast<char*>(spec.program.c_str()),
-                             nullptr};
+                             const_cast<char*>(spec.program.c_str())};
   std::vector<char*> envp;
   for (const auto& e : spec.environment) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawn(&pid, spec.supervisor.c_str(), &fa, &attr, argv.data(), envp.data());
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Status::FromErrno("cannot start the supervisor " + spec.supervisor, rc);
-  return pid;
+  return SpawnSupervisor(spec.supervisor, argv, envp, -1, lock_fd);
+}
+
+}  // namespace
+
+Result<pid_t> StartExec(const ExecSpec& spec) {
+  ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec));
+  return SpawnWithArguments(spec, lock.get());
+}
+
+SupervisorPool::~SupervisorPool() {
+  for (const auto& i : idle_) ::close(i.socket);  // EOF: they exit
+}
+
+void SupervisorPool::Refill() {
+  while (idle_.size() < size_) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
+    std::string flag = "--pool";
+    auto pid = SpawnSupervisor(supervisor_, {const_cast<char*>(supervisor_.c_str()), flag.data()}, {}, sv[1], -1);
+    ::close(sv[1]);
+    if (!pid.ok()) {
+      ::close(sv[0]);
+      return;
+    }
+    idle_.push_back({*pid, sv[0]});
+  }
+}
+
+Result<pid_t> SupervisorPool::Start(const ExecSpec& spec) {
+  if (idle_.empty()) return StartExec(spec);
+  ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec));
+  std::string payload;
+  for (const std::string& f : {spec.run_dir, ToMs(spec.deadline_ns), ToMs(spec.grace_ns),
+                               std::to_string(spec.memory_mb), spec.working_directory, spec.program}) {
+    payload += f;
+    payload.push_back('\0');
+  }
+  for (const auto& e : spec.environment) {
+    payload += e;
+    payload.push_back('\0');
+  }
+  while (!idle_.empty()) {
+    Idle idle = idle_.back();
+    idle_.pop_back();
+    char control[CMSG_SPACE(sizeof(int))] = {};
+    struct iovec iov = {payload.data(), payload.size()};
+    struct msghdr msg = {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    int fd = lock.get();
+    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    ssize_t sent = ::sendmsg(idle.socket, &msg, MSG_NOSIGNAL);
+    ::close(idle.socket);
+    if (sent == static_cast<ssize_t>(payload.size())) return idle.pid;
+    // That one is gone (killed?); the next, or a fresh one, takes it.
+  }
+  // No idle one took it: the run directory exists, so start one directly.
+  return SpawnWithArguments(spec, lock.get());
 }
 
 RunState ProbeRun(const std::string& run_dir) {

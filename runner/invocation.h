@@ -120,7 +120,17 @@ class InvocationStore {
   // Transactions for batches of updates (one fsync).
   Status Begin() { return db_.Exec("BEGIN IMMEDIATE"); }
   Status Commit() { return db_.Exec("COMMIT"); }
-  void Rollback() { (void)db_.Exec("ROLLBACK"); }
+  // Also ends a relaxed transaction.
+  void Rollback() {
+    (void)db_.Exec("ROLLBACK");
+    (void)db_.Exec("PRAGMA synchronous=FULL");
+  }
+  // A transaction that commits without an fsync of its own (SQLite's
+  // synchronous=NORMAL in WAL mode): it survives a crash of bucketd, not a
+  // power cut, until the next durable commit. For state changes whose truth
+  // is kept elsewhere too (run directories) or that may repeat safely.
+  Status BeginRelaxed();
+  Status CommitRelaxed();
 
  private:
   Result<std::vector<Invocation>> Read(SqliteStatement& q);

@@ -48,6 +48,17 @@ std::optional<State> ParseState(std::string_view name) {
 
 Status InvocationStore::CreateTables(SqliteDb& db) { return db.Exec(kSchema); }
 
+Status InvocationStore::BeginRelaxed() {
+  RETURN_IF_ERROR(db_.Exec("PRAGMA synchronous=NORMAL"));
+  return Begin();
+}
+
+Status InvocationStore::CommitRelaxed() {
+  Status s = Commit();
+  Status restore = db_.Exec("PRAGMA synchronous=FULL");
+  return s.ok() ? restore : s;
+}
+
 Status InvocationStore::Insert(const Invocation& v) {
   ASSIGN_OR_RETURN(auto q, db_.Prepare(
       "INSERT OR IGNORE INTO invocations(id, rule, target, function, arn, bucket, key, event_id, "

@@ -1,3 +1,5 @@
+#include <time.h>
+#include <cstdio>
 #include "runner/runner.h"
 
 #include <sys/eventfd.h>
@@ -18,6 +20,7 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kRefillQuietNs = 20 * kMs;
 
 // "<chain id>:<hop>" -> parts; false when malformed.
 bool ParseChain(const std::string& s, std::string* chain, int* hop) {
@@ -50,13 +53,19 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
                BuiltinRegistry builtins)
     : env_(env), queue_(db), store_(store), options_(std::move(options)),
       builtins_(std::move(builtins)), functions_(std::make_shared<FunctionSet>()),
-      wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      pool_(options_.supervisor, options_.idle_supervisors), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   ::mkdir((options_.state_dir + "/runs").c_str(), 0700);
   int threads = std::max(1, options_.workers);
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
 }
 
 Runner::~Runner() { Shutdown(); }
+
+void Runner::SetFunctions(std::shared_ptr<const FunctionSet> functions) {
+  functions_ = std::move(functions);
+  has_exec_ = std::any_of(functions_->begin(), functions_->end(),
+                          [](const auto& f) { return f.second.runtime == Runtime::kExec; });
+}
 
 void Runner::Shutdown() {
   {
@@ -277,13 +286,14 @@ void Runner::StartAttempt(Invocation& v, const Function& fn) {
   spec.environment.push_back("BUCKETD_ROOT=" + options_.store_root);
   spec.input = v.input;
   spec.event_json = v.event_json;
-  auto pid = StartExec(spec);
+  auto pid = pool_.Start(spec);
   if (!pid.ok()) {
     Complete(v.n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now});
     return;
   }
   run.pid = *pid;
   children_[*pid] = v.n;
+  last_start_ns_ = env_.clock().NowNanos();
   Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
 }
 
@@ -531,8 +541,12 @@ int64_t Runner::OnTick() {
   LoadNew();
   Dispatch();
   Flush();
+  // Idle supervisors are replaced once starts have paused: an exec competes
+  // for the two cores with the targets just started.
+  if (has_exec_ && now - last_start_ns_ >= kRefillQuietNs) pool_.Refill();
   int64_t wait = INT64_MAX;
   if (!running_.empty()) wait = std::max<int64_t>(0, next_poll_ns_ - now);
+  if (has_exec_ && !pool_.full()) wait = std::min(wait, std::max<int64_t>(0, last_start_ns_ + kRefillQuietNs - now));
   if (!ready_.empty() && running_.size() < static_cast<size_t>(std::max(1, options_.workers))) {
     wait = std::min(wait, std::max<int64_t>(0, ready_.begin()->first - now));
   }
@@ -541,14 +555,17 @@ int64_t Runner::OnTick() {
 
 void Runner::Flush() {
   if (dirty_.empty() && attempts_to_save_.empty()) return;
-  Status s = queue_.Begin();
+  // No fsync here: an exec attempt's outcome is durable in its run
+  // directory, a built-in stage may run again after a power cut (it is told
+  // its invocation id), and the next trail append makes these durable too.
+  Status s = queue_.BeginRelaxed();
   for (const auto& [n, v] : dirty_) {
     if (s.ok()) s = queue_.UpdateState(v);
   }
   for (const auto& a : attempts_to_save_) {
     if (s.ok()) s = queue_.AddAttempt(a);
   }
-  if (s.ok()) s = queue_.Commit();
+  if (s.ok()) s = queue_.CommitRelaxed();
   if (!s.ok()) {
     queue_.Rollback();
     if (options_.log) {

@@ -49,6 +49,7 @@
 #include "events/event_plane.h"
 #include "rules/router.h"
 #include "runner/builtin.h"
+#include "runner/exec_run.h"
 #include "runner/function.h"
 #include "runner/invocation.h"
 #include "store/store.h"
@@ -75,6 +76,7 @@ struct RunnerOptions {
   int64_t retry_max_ns = 300'000'000'000;    // doubling up to 2.5-5 min
   int64_t kill_grace_ns = 10'000'000'000;    // SIGTERM at the deadline, SIGKILL this much later
   int64_t poll_ns = 100'000'000;             // output lines and re-attached runs
+  size_t idle_supervisors = 2;               // started ahead, so an attempt costs one exec
   std::function<double()> jitter;            // in [0, 1); empty: random
   RunnerLog log;                             // may be empty
 };
@@ -94,7 +96,7 @@ class Runner {
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 
-  void SetFunctions(std::shared_ptr<const FunctionSet> functions) { functions_ = std::move(functions); }
+  void SetFunctions(std::shared_ptr<const FunctionSet> functions);
   const BuiltinRegistry& builtins() const { return builtins_; }
 
   // At start: loads what is not finished, re-attaches to running
@@ -183,6 +185,7 @@ class Runner {
   const RunnerOptions options_;
   const BuiltinRegistry builtins_;
   std::shared_ptr<const FunctionSet> functions_;
+  bool has_exec_ = false;  // some function is a program: keep idle supervisors
 
   int64_t last_n_ = 0;
   std::map<int64_t, Invocation> active_;                  // by n, not finished
@@ -194,8 +197,10 @@ class Runner {
   std::map<int64_t, Invocation> dirty_;                   // to save
   std::vector<AttemptRecord> attempts_to_save_;
   int64_t next_poll_ns_ = 0;
+  int64_t last_start_ns_ = 0;
   RunnerStats stats_;
 
+  SupervisorPool pool_;
   UniqueFd wake_;
   std::mutex mu_;
   std::condition_variable cv_;

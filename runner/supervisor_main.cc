@@ -19,8 +19,10 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -31,6 +33,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
 
 extern char** environ;
 
@@ -117,55 +120,126 @@ void WriteStatus(int dir, const std::string& text) {
   if (fsync(dir) != 0) _exit(4);
 }
 
-[[noreturn]] void ExecTarget(int dir, const char* workdir, long memory_mb, const char* program,
-                             int out_w, int err_w, int report_w) {
-  setpgid(0, 0);  // its own process group: a timeout stops everything it started
-  int in = openat(dir, "input", O_RDONLY | O_CLOEXEC);
-  auto fail = [&](int err) {
-    int e = err;
-    WriteAll(report_w, reinterpret_cast<const char*>(&e), sizeof e);
-    _exit(127);
-  };
-  if (in < 0) fail(errno);
-  if (dup2(in, 0) < 0 || dup2(out_w, 1) < 0 || dup2(err_w, 2) < 0) fail(errno);
-  if (*workdir != '\0' && chdir(workdir) != 0) fail(errno);
-  if (memory_mb > 0) {
-    struct rlimit rl;
-    rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(memory_mb) << 20;
-    if (setrlimit(RLIMIT_AS, &rl) != 0) fail(errno);
-  }
-  sigset_t none;
+// posix_spawn (a vfork, not a fork): the target starts sooner, and an exec
+// failure comes back as the return value. Its memory cap is set on the
+// supervisor beforehand and inherited.
+int SpawnTarget(const std::string& run_dir, const char* workdir, const char* program, int out_w,
+                int err_w, pid_t* pid) {
+  posix_spawn_file_actions_t fa;
+  posix_spawnattr_t attr;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawnattr_init(&attr);
+  std::string input = run_dir + "/input";
+  posix_spawn_file_actions_addopen(&fa, 0, input.c_str(), O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&fa, out_w, 1);
+  posix_spawn_file_actions_adddup2(&fa, err_w, 2);
+  if (*workdir != '\0') posix_spawn_file_actions_addchdir_np(&fa, workdir);
+  posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // stdio only
+  sigset_t none, all;
   sigemptyset(&none);
-  sigprocmask(SIG_SETMASK, &none, nullptr);
-  // Everything above stdio closes at exec; the report pipe only if exec works.
-  if (close_range(3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-    for (int fd = 3; fd < 1024; ++fd) {
-      if (fd != report_w) (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
-    }
-  }
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setpgroup(&attr, 0);  // its own group: a timeout stops everything it started
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   char* argv[] = {const_cast<char*>(program), nullptr};
-  execve(program, argv, environ);
-  fail(errno);
-  _exit(127);
+  int rc = posix_spawn(pid, program, &fa, &attr, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  posix_spawnattr_destroy(&attr);
+  return rc;
 }
+
+struct Job {
+  std::string run_dir, workdir, program;
+  int64_t deadline_ms = 0, grace_ms = 0;
+  long memory_mb = 0;
+  std::vector<std::string> environment;
+};
+
+// Pool mode: waits on fd 0 (a SOCK_SEQPACKET socket) for one job: its
+// fields NUL-separated, then the target's environment, with the run's
+// locked lock file as SCM_RIGHTS. EOF (bucketd went away) ends it.
+bool ReceiveJob(Job* job) {
+  static char buf[1 << 20];
+  char control[CMSG_SPACE(sizeof(int))];
+  struct iovec iov = {buf, sizeof buf};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = recvmsg(0, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return false;
+  int lock = -1;
+  for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&lock, CMSG_DATA(c), sizeof lock);
+  }
+  if (lock < 0) return false;
+  if (dup2(lock, 3) != 3) return false;  // held until the status is written, like a lock given at start
+  close(lock);
+  std::vector<std::string> fields;
+  for (size_t pos = 0; pos < static_cast<size_t>(n);) {
+    size_t len = strnlen(buf + pos, static_cast<size_t>(n) - pos);
+    fields.emplace_back(buf + pos, len);
+    pos += len + 1;
+  }
+  if (fields.size() < 6) return false;
+  job->run_dir = fields[0];
+  job->deadline_ms = std::strtoll(fields[1].c_str(), nullptr, 10);
+  job->grace_ms = std::strtoll(fields[2].c_str(), nullptr, 10);
+  job->memory_mb = std::strtol(fields[3].c_str(), nullptr, 10);
+  job->workdir = fields[4];
+  job->program = fields[5];
+  job->environment.assign(fields.begin() + 6, fields.end());
+  return true;
+}
+
+int Supervise(const Job& job);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
+  Job job;
+  if (argc == 2 && std::strcmp(argv[1], "--pool") == 0) {
+    if (!ReceiveJob(&job)) return 0;
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    dup2(null, 0);
+  } else if (argc == 7) {
+    job.run_dir = argv[1];
+    job.deadline_ms = std::strtoll(argv[2], nullptr, 10);
+    job.grace_ms = std::strtoll(argv[3], nullptr, 10);
+    job.memory_mb = std::strtol(argv[4], nullptr, 10);
+    job.workdir = argv[5];
+    job.program = argv[6];
+    for (char** e = environ; *e != nullptr; ++e) job.environment.push_back(*e);
+  } else {
     std::fprintf(stderr,
                  "usage: bucketd-supervisor RUN_DIR DEADLINE_UNIX_MS GRACE_MS MEMORY_MB WORKDIR "
-                 "PROGRAM (started by bucketd)\n");
+                 "PROGRAM, or bucketd-supervisor --pool (started by bucketd)\n");
     return 2;
   }
-  const char* run_dir = argv[1];
-  int64_t deadline_ms = std::strtoll(argv[2], nullptr, 10);
-  int64_t grace_ms = std::strtoll(argv[3], nullptr, 10);
-  long memory_mb = std::strtol(argv[4], nullptr, 10);
-  const char* workdir = argv[5];
-  const char* program = argv[6];
+  return Supervise(job);
+}
+
+namespace {
+
+int Supervise(const Job& job) {
+  const char* run_dir = job.run_dir.c_str();
+  const char* workdir = job.workdir.c_str();
+  const char* program = job.program.c_str();
+  int64_t deadline_ms = job.deadline_ms, grace_ms = job.grace_ms;
+  long memory_mb = job.memory_mb;
+  std::vector<char*> envp;
+  for (const auto& e : job.environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  environ = envp.data();
   int64_t started_ns = NowNs();
 
+  // Nothing of bucketd's but the lock (fd 3) stays open here.
+  close_range(4, ~0U, 0);
   int dir = open(run_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) return 3;
   OutputLog log;
@@ -177,29 +251,32 @@ int main(int argc, char** argv) {
   sigaddset(&chld, SIGCHLD);
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
-  int out[2], err[2], report[2];
-  if (sigfd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 ||
-      pipe2(report, O_CLOEXEC) != 0) {
-    return 3;
+  int out[2], err[2];
+  if (sigfd < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) return 3;
+  if (memory_mb > 0) {
+    struct rlimit rl;
+    rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(memory_mb) << 20;
+    setrlimit(RLIMIT_AS, &rl);
   }
-  pid_t pid = fork();
-  if (pid < 0) {
-    WriteStatus(dir, "started_ns " + std::to_string(started_ns) + "\nfinished_ns " +
-                         std::to_string(NowNs()) + "\nexec_error cannot fork: " +
-                         std::strerror(errno) + "\n");
-    return 0;
-  }
-  if (pid == 0) ExecTarget(dir, workdir, memory_mb, program, out[1], err[1], report[1]);
-  setpgid(pid, pid);  // also here, so the group exists before any kill below
+  pid_t pid = 0;
+  int rc = SpawnTarget(run_dir, workdir, program, out[1], err[1], &pid);
   close(out[1]);
   close(err[1]);
-  close(report[1]);
-  std::string exec_error;
-  int child_errno = 0;
-  if (read(report[0], &child_errno, sizeof child_errno) == sizeof child_errno) {
-    exec_error = std::string("cannot execute ") + program + ": " + std::strerror(child_errno);
+  if (rc != 0) {
+    WriteStatus(dir, "started_ns " + std::to_string(started_ns) + "\nfinished_ns " +
+                         std::to_string(NowNs()) + "\nexec_error cannot execute " + program + ": " +
+                         std::strerror(rc) + "\n");
+    return 0;
   }
-  close(report[0]);
+  std::string exec_error;
+  {
+    std::string text = std::to_string(getpid()) + "\n";
+    int fd = openat(dir, "supervisor.pid", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      WriteAll(fd, text.data(), text.size());
+      close(fd);
+    }
+  }
 
   Stream streams[2];
   streams[0].fd = out[0];
@@ -246,7 +323,6 @@ int main(int argc, char** argv) {
     if (open_stream[i]) streams[i].Drain(log);
   }
   kill(-pid, SIGKILL);
-  fsync(log.fd);
 
   std::string status = "started_ns " + std::to_string(started_ns) + "\nfinished_ns " +
                        std::to_string(NowNs()) + "\n";
@@ -261,3 +337,5 @@ int main(int argc, char** argv) {
   WriteStatus(dir, status);
   return 0;
 }
+
+}  // namespace

@@ -125,9 +125,12 @@ TEST_F(ExecTest, AnAttemptWhoseSupervisorDiedIsRetriedAsTheNextAttempt) {
   runner_.reset();
   // kill -9 the supervisor (and its target's group): the attempt is cut off.
   std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
-  std::string pids = testing::Run({"/usr/bin/pgrep", "-f", "bucketd-supervisor " + dir + " "}).out;
-  ASSERT_FALSE(pids.empty());
-  ::kill(std::atoi(pids.c_str()), SIGKILL);
+  for (int i = 0; i < 500 && !testing::Exists(dir + "/supervisor.pid"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  int supervisor = std::atoi(testing::ReadFile(dir + "/supervisor.pid").c_str());
+  ASSERT_GT(supervisor, 1);
+  ::kill(supervisor, SIGKILL);
   for (int i = 0; i < 500 && ProbeRun(dir) != RunState::kInterrupted; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }

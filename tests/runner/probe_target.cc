@@ -5,7 +5,7 @@
 //   MODE=probe        write what it was given (env, fds, stdin, cwd) as
 //                     JSON to $OUT/<invocation id>.probe
 //   MODE=stamp        write the CLOCK_REALTIME ns of its first instruction
-//                     in main to $OUT/<invocation id>.stamp
+//                     in main to $OUT/<stdin, '/' as '_'>.stamp
 //   MODE=sleep        sleep $SECONDS (SIGTERM ends it)
 //   MODE=ignore-term  ignore SIGTERM, then sleep $SECONDS
 //   MODE=fail         print a line on stdout and stderr, exit 3 — unless
@@ -61,7 +61,13 @@ int main() {
   clock_gettime(CLOCK_REALTIME, &start);
   std::string mode = Env("MODE");
   if (mode == "stamp") {
-    WriteTo(Record() + ".stamp",
+    std::string name;
+    char buf[4096];
+    for (ssize_t n; (n = read(0, buf, sizeof buf)) > 0;) name.append(buf, static_cast<size_t>(n));
+    for (char& c : name) {
+      if (c == '/') c = '_';
+    }
+    WriteTo(Env("OUT") + "/" + name + ".stamp",
             std::to_string(static_cast<int64_t>(start.tv_sec) * 1000000000 + start.tv_nsec), false);
     return 0;
   }
