@@ -1,5 +1,3 @@
-#include <time.h>
-#include <cstdio>
 #include "runner/runner.h"
 
 #include <sys/eventfd.h>
