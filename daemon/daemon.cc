@@ -177,7 +177,8 @@ Status Run(Env& env, const Config& config) {
   runner::Runner runner(env, trail->db(), *store, runner_options, runner::DefaultBuiltins());
   rules::Router router(
       env, plane_options.identity, [&runner](const rules::Match& m) { return runner.Enqueue(m); },
-      [&runner] { runner.OnDurable(); });
+      rules::Router::Hooks{[&runner] { runner.PrepareStarts(); }, [&runner] { runner.OnDurable(); },
+                           [&runner] { runner.OnRollback(); }});
   rules::Scheduler scheduler(env, config.state_dir + "/schedules.json", plane_options.identity,
                              file_config.schedules_persistent);
   RETURN_IF_ERROR(scheduler.Load());

@@ -155,6 +155,7 @@ Status EventPlane::Commit() {
   batch_.clear();
   overlay_.clear();
   if (!records.ok()) {
+    if (sink_ != nullptr) sink_->OnRollback();
     // Nothing was recorded, so the index still says what was recorded; a
     // rescan once appends work again finds these changes (and any later).
     if (!stats_.degraded) {

@@ -66,6 +66,8 @@ class EventSink {
   virtual ~EventSink() = default;
   virtual Status Persist(const std::vector<TrailRecord>&) { return Status::OK(); }
   virtual void OnRecords(const std::vector<TrailRecord>& records) = 0;
+  // The transaction Persist ran in did not commit.
+  virtual void OnRollback() {}
 };
 
 class EventPlane {

@@ -23,6 +23,7 @@ Status Router::Persist(const std::vector<events::TrailRecord>& records) {
       }
     }
   }
+  if (hooks_.persisted) hooks_.persisted();
   return Status::OK();
 }
 

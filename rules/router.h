@@ -31,18 +31,24 @@ struct Match {
 class Router : public events::EventSink {
  public:
   // `on_match` runs inside the append transaction; its error rolls the
-  // records back. `on_durable` runs after they committed.
+  // records back. The hooks (each may be empty) run after the last match of
+  // a batch (still inside), after the commit, and after a rollback.
   using MatchFn = std::function<Status(const Match&)>;
-  Router(Env& env, events::TrailIdentity identity, MatchFn on_match,
-         std::function<void()> on_durable = {})
+  struct Hooks {
+    std::function<void()> persisted, durable, rolled_back;
+  };
+  Router(Env& env, events::TrailIdentity identity, MatchFn on_match, Hooks hooks = {})
       : env_(env), identity_(std::move(identity)), on_match_(std::move(on_match)),
-        on_durable_(std::move(on_durable)) {}
+        hooks_(std::move(hooks)) {}
   void SetRules(std::shared_ptr<const RuleSet> rules) { rules_ = std::move(rules); }
   const RuleSet* rules() const { return rules_.get(); }
   std::shared_ptr<const RuleSet> shared_rules() const { return rules_; }
   Status Persist(const std::vector<events::TrailRecord>& records) override;
   void OnRecords(const std::vector<events::TrailRecord>&) override {
-    if (on_durable_) on_durable_();
+    if (hooks_.durable) hooks_.durable();
+  }
+  void OnRollback() override {
+    if (hooks_.rolled_back) hooks_.rolled_back();
   }
   // Hands a schedule rule's event to each of its targets.
   Status Fire(const Rule& rule, const nlohmann::json& event);
@@ -58,7 +64,7 @@ class Router : public events::EventSink {
   Env& env_;
   events::TrailIdentity identity_;
   MatchFn on_match_;
-  std::function<void()> on_durable_;
+  Hooks hooks_;
   std::shared_ptr<const RuleSet> rules_;
 };
 

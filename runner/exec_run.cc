@@ -137,10 +137,27 @@ void SupervisorPool::Refill() {
 
 Result<pid_t> SupervisorPool::Start(const ExecSpec& spec) {
   if (idle_.empty()) return StartExec(spec);
+  return Hand(spec, false, nullptr);
+}
+
+Result<SupervisorPool::Held> SupervisorPool::StartHeld(const ExecSpec& spec) {
+  if (idle_.empty()) return Status::Unavailable("no idle supervisor");
+  Held held;
+  ASSIGN_OR_RETURN(held.pid, Hand(spec, true, &held.control));
+  return held;
+}
+
+void SupervisorPool::Release(UniqueFd control, bool go) {
+  char c = go ? 'g' : 'a';
+  (void)::send(control.get(), &c, 1, MSG_NOSIGNAL);
+}
+
+Result<pid_t> SupervisorPool::Hand(const ExecSpec& spec, bool hold, UniqueFd* control) {
   ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec));
   std::string payload;
-  for (const std::string& f : {spec.run_dir, ToMs(spec.deadline_ns), ToMs(spec.grace_ns),
-                               std::to_string(spec.memory_mb), spec.working_directory, spec.program}) {
+  for (const std::string& f : {std::string(hold ? "hold" : "run"), spec.run_dir, ToMs(spec.deadline_ns),
+                               ToMs(spec.grace_ns), std::to_string(spec.memory_mb), spec.working_directory,
+                               spec.program}) {
     payload += f;
     payload.push_back('\0');
   }
@@ -151,13 +168,13 @@ Result<pid_t> SupervisorPool::Start(const ExecSpec& spec) {
   while (!idle_.empty()) {
     Idle idle = idle_.back();
     idle_.pop_back();
-    char control[CMSG_SPACE(sizeof(int))] = {};
+    char cmsg[CMSG_SPACE(sizeof(int))] = {};
     struct iovec iov = {payload.data(), payload.size()};
     struct msghdr msg = {};
     msg.msg_iov = &iov;
     msg.msg_iovlen = 1;
-    msg.msg_control = control;
-    msg.msg_controllen = sizeof control;
+    msg.msg_control = cmsg;
+    msg.msg_controllen = sizeof cmsg;
     struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
     c->cmsg_level = SOL_SOCKET;
     c->cmsg_type = SCM_RIGHTS;
@@ -165,11 +182,23 @@ Result<pid_t> SupervisorPool::Start(const ExecSpec& spec) {
     int fd = lock.get();
     std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
     ssize_t sent = ::sendmsg(idle.socket, &msg, MSG_NOSIGNAL);
-    ::close(idle.socket);
-    if (sent == static_cast<ssize_t>(payload.size())) return idle.pid;
-    // That one is gone (killed?); the next, or a fresh one, takes it.
+    if (sent == static_cast<ssize_t>(payload.size())) {
+      if (control != nullptr) {
+        *control = UniqueFd(idle.socket);
+      } else {
+        ::close(idle.socket);
+      }
+      return idle.pid;
+    }
+    ::close(idle.socket);  // that one is gone (killed?); the next, or a fresh one, takes it
   }
-  // No idle one took it: the run directory exists, so start one directly.
+  // No idle one took it; the run directory exists, so a direct start is the
+  // only way that does not leave it looking cut off.
+  if (hold) {
+    for (const char* f : {"/input", "/event.json", "/lock"}) ::unlink((spec.run_dir + f).c_str());
+    ::rmdir(spec.run_dir.c_str());
+    return Status::Unavailable("no idle supervisor");
+  }
   return SpawnWithArguments(spec, lock.get());
 }
 
@@ -187,6 +216,7 @@ RunState ProbeRun(const std::string& run_dir) {
 
 std::string ExecOutcome::Describe() const {
   if (!exec_error.empty()) return exec_error;
+  if (not_started) return "handed over but never started";
   std::string s;
   if (timed_out) s = "timed out (function Timeout); ";
   if (signal != 0) return s + "killed by signal " + std::to_string(signal) + " (" + ::strsignal(signal) + ")";
@@ -212,10 +242,11 @@ Result<ExecOutcome> ReadOutcome(const std::string& run_dir) {
     if (k == "signal") o.signal = std::atoi(v.c_str());
     if (k == "timed_out") o.timed_out = v == "1";
     if (k == "exec_error") o.exec_error = v;
+    if (k == "not_started") o.not_started = v == "1";
     if (k == "started_ns") o.started_ns = std::strtoll(v.c_str(), nullptr, 10);
     if (k == "finished_ns") o.finished_ns = std::strtoll(v.c_str(), nullptr, 10);
   }
-  if (o.exit_code < 0 && o.signal == 0 && o.exec_error.empty()) {
+  if (o.exit_code < 0 && o.signal == 0 && o.exec_error.empty() && !o.not_started) {
     return Status::IOError(path + ": no exit status in it");
   }
   return o;

@@ -8,7 +8,8 @@
 //   output      the target's stdout/stderr lines: "<unix ms> <1|2> <text>"
 //   supervisor.pid  the supervisor's pid (for people and tests)
 //   status      written last, atomically and fsync'd, by the supervisor:
-//               "exit N" | "signal N" | "exec_error …", "timed_out 1",
+//               "exit N" | "signal N" | "exec_error …" | "not_started 1",
+//               "timed_out 1",
 //               "started_ns", "finished_ns"
 //
 // The directory, not the database, says whether an attempt started: bucketd
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace bucketd::runner {
 
@@ -60,14 +62,27 @@ class SupervisorPool {
   // Starts idle supervisors until `size` wait (off the path of an event).
   void Refill();
   bool full() const { return idle_.size() >= size_; }
+  bool has_idle() const { return !idle_.empty(); }
   // As StartExec, through an idle supervisor when one waits.
   Result<pid_t> Start(const ExecSpec& spec);
+  // Hands the attempt to an idle supervisor that prepares everything and
+  // then waits: Release(control, true) starts the target, Release(control,
+  // false) or bucketd's end makes it leave "not_started" and exit. For an
+  // attempt whose invocation is not durable yet: the start waits for the
+  // commit only, not for the handover. Unavailable when none is idle.
+  struct Held {
+    pid_t pid;
+    UniqueFd control;
+  };
+  Result<Held> StartHeld(const ExecSpec& spec);
+  static void Release(UniqueFd control, bool go);
 
  private:
   struct Idle {
     pid_t pid;
     int socket;
   };
+  Result<pid_t> Hand(const ExecSpec& spec, bool hold, UniqueFd* control);
   std::string supervisor_;
   size_t size_;
   std::vector<Idle> idle_;
@@ -85,10 +100,11 @@ struct ExecOutcome {
   int exit_code = -1;
   int signal = 0;
   bool timed_out = false;
+  bool not_started = false;  // a held start that was never released
   std::string exec_error;
   int64_t started_ns = 0;
   int64_t finished_ns = 0;
-  bool succeeded() const { return exec_error.empty() && !timed_out && exit_code == 0; }
+  bool succeeded() const { return exec_error.empty() && !timed_out && !not_started && exit_code == 0; }
   // "exit status 3", "killed by signal 9 (Killed)", "timed out after …", …
   std::string Describe() const;
 };

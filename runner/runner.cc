@@ -144,10 +144,58 @@ Status Runner::EnqueueCommitted(const rules::Match& m) {
   return s;
 }
 
+void Runner::PrepareStarts() {
+  auto rows = queue_.LoadAfter(last_n_, 1000);  // this transaction's own rows
+  if (!rows.ok()) return;                        // they start after the commit instead
+  for (auto& v : *rows) {
+    if (IsTerminal(v.state) || active_.count(v.n)) continue;
+    staged_.insert(v.n);
+    Admit(std::move(v));
+  }
+  Dispatch(/*held=*/true);
+}
+
 void Runner::OnDurable() {
+  for (auto& [n, control] : held_) SupervisorPool::Release(std::move(control), true);
+  held_.clear();
+  for (int64_t n : staged_) {
+    last_n_ = std::max(last_n_, n);
+    if (active_.count(n)) LogQueued(active_.at(n));
+  }
+  staged_.clear();
   LoadNew();
   Dispatch();
   Flush();
+}
+
+void Runner::OnRollback() {
+  // The staged rows are gone (their numbers may be used again); so is
+  // everything this runner did for them.
+  for (auto& [n, control] : held_) SupervisorPool::Release(std::move(control), false);
+  held_.clear();
+  for (int64_t n : staged_) {
+    auto it = active_.find(n);
+    if (it == active_.end()) continue;
+    auto run = running_.find(n);
+    if (run != running_.end()) {
+      if (run->second.pid != 0) children_.erase(run->second.pid);
+      running_.erase(run);
+      auto f = running_per_function_.find(it->second.function);
+      if (f != running_per_function_.end() && --f->second <= 0) running_per_function_.erase(f);
+    } else {
+      --stats_.queued;
+      ready_.erase({it->second.next_ns, n});
+    }
+    auto lane = lanes_.find(it->second.Lane());
+    if (lane != lanes_.end()) {
+      auto& q = lane->second;
+      q.erase(std::remove(q.begin(), q.end(), n), q.end());
+      if (q.empty()) lanes_.erase(lane);
+    }
+    dirty_.erase(n);
+    active_.erase(it);
+  }
+  staged_.clear();
 }
 
 void Runner::LoadNew() {
@@ -159,17 +207,21 @@ void Runner::LoadNew() {
     }
     for (auto& v : *rows) {
       last_n_ = std::max(last_n_, v.n);
-      if (IsTerminal(v.state)) continue;
-      std::string what = v.origin == "schedule"      ? "a scheduled event"
-                         : v.origin == "destination" ? "the outcome of " + v.event_id
-                                                     : "s3://" + v.bucket + "/" + v.key;
-      Log(events::LogLevel::kInfo, v,
-          "queued by rule " + v.rule + " for " + what + (v.replay.empty() ? "" : " (replay " + v.replay + ")") +
-              " -> " + (v.function.empty() ? v.arn : "function " + v.function));
+      if (IsTerminal(v.state) || active_.count(v.n)) continue;
+      LogQueued(v);
       Admit(std::move(v));
     }
     if (rows->size() < 1000) return;
   }
+}
+
+void Runner::LogQueued(const Invocation& v) {
+  std::string what = v.origin == "schedule"      ? "a scheduled event"
+                     : v.origin == "destination" ? "the outcome of " + v.event_id
+                                                 : "s3://" + v.bucket + "/" + v.key;
+  Log(events::LogLevel::kInfo, v,
+      "queued by rule " + v.rule + " for " + what + (v.replay.empty() ? "" : " (replay " + v.replay + ")") +
+          " -> " + (v.function.empty() ? v.arn : "function " + v.function));
 }
 
 void Runner::Admit(Invocation v) {
@@ -207,13 +259,26 @@ std::string Runner::PermanentError(const Invocation& v, const Function** fn) con
   return "";
 }
 
-void Runner::Dispatch() {
+void Runner::Dispatch(bool held) {
   int64_t now = env_.clock().NowNanos();
   for (auto it = ready_.begin(); it != ready_.end();) {
     if (it->first > now || running_.size() >= static_cast<size_t>(std::max(1, options_.workers))) break;
     Invocation& v = active_.at(it->second);
     const Function* fn = nullptr;
     std::string error = PermanentError(v, &fn);
+    if (held) {
+      // Inside the transaction only exec starts are handed over; the rest
+      // (errors, built-ins, older work) waits for the commit.
+      bool eligible = staged_.count(v.n) && error.empty() && fn->runtime == Runtime::kExec && pool_.has_idle() &&
+                      !(fn->reserved_concurrency && running_per_function_[fn->name] >= *fn->reserved_concurrency);
+      if (!eligible) {
+        ++it;
+        continue;
+      }
+      it = ready_.erase(it);
+      StartAttempt(v, *fn, true);
+      continue;
+    }
     if (!error.empty()) {
       ready_.erase(it);
       Kill(v, error);
@@ -229,7 +294,7 @@ void Runner::Dispatch() {
   }
 }
 
-void Runner::StartAttempt(Invocation& v, const Function& fn) {
+void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
   int64_t now = env_.clock().NowNanos();
   --stats_.queued;
   v.attempts += 1;
@@ -284,9 +349,30 @@ void Runner::StartAttempt(Invocation& v, const Function& fn) {
   spec.environment.push_back("BUCKETD_ROOT=" + options_.store_root);
   spec.input = v.input;
   spec.event_json = v.event_json;
+  if (held) {
+    auto h = pool_.StartHeld(spec);
+    if (h.ok()) {
+      run.pid = h->pid;
+      children_[h->pid] = v.n;
+      held_[v.n] = std::move(h->control);
+      last_start_ns_ = now;
+      Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
+      return;
+    }
+    // No supervisor took it: as if it had not been tried; the commit's
+    // dispatch starts it.
+    running_.erase(v.n);
+    if (--running_per_function_[fn.name] <= 0) running_per_function_.erase(fn.name);
+    v.attempts -= 1;
+    v.state = State::kPending;
+    ++stats_.queued;
+    dirty_.erase(v.n);
+    ready_.insert({v.next_ns, v.n});
+    return;
+  }
   auto pid = pool_.Start(spec);
   if (!pid.ok()) {
-    Complete(v.n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now});
+    Complete(v.n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now, false});
     return;
   }
   run.pid = *pid;
@@ -307,6 +393,18 @@ void Runner::Complete(int64_t n, AttemptResult r) {
     if (f != running_per_function_.end() && --f->second <= 0) running_per_function_.erase(f);
   }
   attempts_to_save_.push_back({v.id, v.attempts, r.started_ns, r.finished_ns, r.outcome, r.error});
+  if (r.not_started) {
+    // Handed over, never started (bucketd stopped before its commit was
+    // done): not a try of the target, so it costs no retry.
+    v.retry_base += 1;
+    v.state = State::kPending;
+    v.next_ns = 0;
+    ++stats_.queued;
+    ready_.insert({v.next_ns, n});
+    MarkDirty(v);
+    Log(events::LogLevel::kInfo, v, "attempt " + std::to_string(v.attempts) + " never started; queued again");
+    return;
+  }
   v.finished_ns = r.finished_ns;
   int64_t ms = (r.finished_ns - r.started_ns) / kMs;
   if (r.ok) {
@@ -418,12 +516,13 @@ void Runner::CollectExec(int64_t n) {
     Complete(n, {false, "interrupted",
                  "the attempt was cut off: its supervisor died before the target finished (" +
                      outcome.status().message() + ")",
-                 run->second.started_ns, now});
+                 run->second.started_ns, now, false});
     return;
   }
   AttemptResult r;
   r.ok = outcome->succeeded();
-  r.outcome = r.ok ? "succeeded" : outcome->timed_out ? "timed out" : "failed";
+  r.not_started = outcome->not_started;
+  r.outcome = r.ok ? "succeeded" : r.not_started ? "not started" : outcome->timed_out ? "timed out" : "failed";
   r.error = r.ok ? "" : outcome->Describe();
   r.started_ns = outcome->started_ns;
   r.finished_ns = outcome->finished_ns;
@@ -482,7 +581,7 @@ Status Runner::Recover() {
       running_[n].attempt = v.attempts;
       ++running_per_function_[v.function];
       int64_t now = env_.clock().NowNanos();
-      Complete(n, {false, "interrupted", "bucketd stopped while the attempt ran", v.started_ns, now});
+      Complete(n, {false, "interrupted", "bucketd stopped while the attempt ran", v.started_ns, now, false});
       continue;
     }
     Admit(std::move(v));

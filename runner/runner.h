@@ -108,8 +108,15 @@ class Runner {
   Status Enqueue(const rules::Match& m);
   // Enqueue in a transaction of its own (scheduled events).
   Status EnqueueCommitted(const rules::Match& m);
-  // After a transaction with Enqueue committed: starts what can start.
+  // Still inside the transaction, after its Enqueues: hands the exec
+  // attempts that may start to idle supervisors, held until the commit is
+  // durable, so the target's start waits for the fsync and nothing else.
+  void PrepareStarts();
+  // After a transaction with Enqueue committed: releases the held starts,
+  // starts what else can start.
   void OnDurable();
+  // The transaction with Enqueue was rolled back: held starts are aborted.
+  void OnRollback();
   // A child exited (SIGCHLD): collects finished supervisors.
   void OnChildExit();
   // Periodic work: due retries, built-in completions, output lines,
@@ -158,13 +165,16 @@ class Runner {
     std::string outcome;  // for the attempt record
     std::string error;
     int64_t started_ns = 0, finished_ns = 0;
+    bool not_started = false;  // a held start that was aborted
   };
 
   void LoadNew();
+  void LogQueued(const Invocation& v);
   void Admit(Invocation v);
-  void Dispatch();
+  // held: only invocations queued in the open transaction, as held starts.
+  void Dispatch(bool held = false);
   std::string PermanentError(const Invocation& v, const Function** fn) const;
-  void StartAttempt(Invocation& v, const Function& fn);
+  void StartAttempt(Invocation& v, const Function& fn, bool held = false);
   void Complete(int64_t n, AttemptResult result);
   void Kill(Invocation& v, const std::string& error);
   void Retire(Invocation& v);
@@ -193,6 +203,8 @@ class Runner {
   std::set<std::pair<int64_t, int64_t>> ready_;           // (next_ns, n), lane heads
   std::map<int64_t, ActiveRun> running_;
   std::map<pid_t, int64_t> children_;                     // supervisor pid -> n
+  std::set<int64_t> staged_;                              // queued in the open transaction
+  std::map<int64_t, UniqueFd> held_;                      // held starts -> their supervisor's socket
   std::map<std::string, int> running_per_function_;
   std::map<int64_t, Invocation> dirty_;                   // to save
   std::vector<AttemptRecord> attempts_to_save_;

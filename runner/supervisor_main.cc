@@ -150,6 +150,7 @@ int SpawnTarget(const std::string& run_dir, const char* workdir, const char* pro
 }
 
 struct Job {
+  bool hold = false;  // set up, then wait on fd 0 for 'g' (go) before starting the target
   std::string run_dir, workdir, program;
   int64_t deadline_ms = 0, grace_ms = 0;
   long memory_mb = 0;
@@ -157,8 +158,9 @@ struct Job {
 };
 
 // Pool mode: waits on fd 0 (a SOCK_SEQPACKET socket) for one job: its
-// fields NUL-separated, then the target's environment, with the run's
-// locked lock file as SCM_RIGHTS. EOF (bucketd went away) ends it.
+// fields NUL-separated ("hold" or "run", run dir, deadline, grace, memory,
+// workdir, program), then the target's environment, with the run's locked
+// lock file as SCM_RIGHTS. EOF (bucketd went away) ends it.
 bool ReceiveJob(Job* job) {
   static char buf[1 << 20];
   char control[CMSG_SPACE(sizeof(int))];
@@ -178,22 +180,25 @@ bool ReceiveJob(Job* job) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&lock, CMSG_DATA(c), sizeof lock);
   }
   if (lock < 0) return false;
-  if (dup2(lock, 3) != 3) return false;  // held until the status is written, like a lock given at start
-  close(lock);
+  if (lock != 3) {  // fd 3, as a lock given at start; held until the status is written
+    if (dup2(lock, 3) != 3) return false;
+    close(lock);
+  }
   std::vector<std::string> fields;
   for (size_t pos = 0; pos < static_cast<size_t>(n);) {
     size_t len = strnlen(buf + pos, static_cast<size_t>(n) - pos);
     fields.emplace_back(buf + pos, len);
     pos += len + 1;
   }
-  if (fields.size() < 6) return false;
-  job->run_dir = fields[0];
-  job->deadline_ms = std::strtoll(fields[1].c_str(), nullptr, 10);
-  job->grace_ms = std::strtoll(fields[2].c_str(), nullptr, 10);
-  job->memory_mb = std::strtol(fields[3].c_str(), nullptr, 10);
-  job->workdir = fields[4];
-  job->program = fields[5];
-  job->environment.assign(fields.begin() + 6, fields.end());
+  if (fields.size() < 7) return false;
+  job->hold = fields[0] == "hold";
+  job->run_dir = fields[1];
+  job->deadline_ms = std::strtoll(fields[2].c_str(), nullptr, 10);
+  job->grace_ms = std::strtoll(fields[3].c_str(), nullptr, 10);
+  job->memory_mb = std::strtol(fields[4].c_str(), nullptr, 10);
+  job->workdir = fields[5];
+  job->program = fields[6];
+  job->environment.assign(fields.begin() + 7, fields.end());
   return true;
 }
 
@@ -205,8 +210,6 @@ int main(int argc, char** argv) {
   Job job;
   if (argc == 2 && std::strcmp(argv[1], "--pool") == 0) {
     if (!ReceiveJob(&job)) return 0;
-    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    dup2(null, 0);
   } else if (argc == 7) {
     job.run_dir = argv[1];
     job.deadline_ms = std::strtoll(argv[2], nullptr, 10);
@@ -238,7 +241,8 @@ int Supervise(const Job& job) {
   environ = envp.data();
   int64_t started_ns = NowNs();
 
-  // Nothing of bucketd's but the lock (fd 3) stays open here.
+  // Nothing of bucketd's but the lock (fd 3) and, in the pool, the socket
+  // (fd 0) stays open here.
   close_range(4, ~0U, 0);
   int dir = open(run_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) return 3;
@@ -258,6 +262,25 @@ int Supervise(const Job& job) {
     rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(memory_mb) << 20;
     setrlimit(RLIMIT_AS, &rl);
   }
+  if (job.hold) {
+    // bucketd handed this attempt over before its invocation was durable;
+    // the target starts only when bucketd says the commit is done. Anything
+    // else (abort, or bucketd gone) leaves a status saying it never started.
+    char go = 0;
+    ssize_t n;
+    do {
+      n = read(0, &go, 1);
+    } while (n < 0 && errno == EINTR);
+    if (n != 1 || go != 'g') {
+      WriteStatus(dir, "started_ns " + std::to_string(started_ns) + "\nfinished_ns " +
+                           std::to_string(NowNs()) + "\nnot_started 1\n");
+      return 0;
+    }
+    started_ns = NowNs();
+  }
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  dup2(null, 0);
+  close(null);
   pid_t pid = 0;
   int rc = SpawnTarget(run_dir, workdir, program, out[1], err[1], &pid);
   close(out[1]);

@@ -146,3 +146,79 @@ TEST_F(ExecTest, AnAttemptWhoseSupervisorDiedIsRetriedAsTheNextAttempt) {
 
 }  // namespace
 }  // namespace bucketd::runner
+
+namespace bucketd::runner {
+namespace {
+
+class HeldStartTest : public ExecTest {
+ protected:
+  // As the trail's append does: the invocation is inserted and handed to an
+  // idle supervisor inside the transaction; the caller decides its end.
+  std::string Stage(const rules::Rule& rule, const events::TrailRecord& rec) {
+    rules::Match m{&rule, &rule.targets[0], &rec, "{}", rec.event_id, std::string("{}"), ""};
+    EXPECT_TRUE(runner_->queue().Begin().ok());
+    EXPECT_TRUE(runner_->Enqueue(m).ok());
+    runner_->PrepareStarts();
+    auto rows = runner_->queue().Find(RunQuery{"", std::nullopt, 0, "", 1});
+    return rows.ok() && !rows->empty() ? rows->front().id : "";
+  }
+  void SetUp() override {
+    ExecTest::SetUp();
+    runner_->OnTick();  // fills the pool of idle supervisors
+  }
+};
+
+TEST_F(HeldStartTest, TheTargetStartsOnlyOnceTheCommitIsDone) {
+  rules::Rule rule = MakeRule("r", Lambda("Record"));
+  std::string id = Stage(rule, Record("a"));
+  std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
+  ASSERT_EQ(ProbeRun(dir), RunState::kRunning) << "handed to a supervisor inside the transaction";
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(testing::Exists(tmp_ / "out/" + id)) << "the target ran before its invocation was durable";
+  ASSERT_TRUE(runner_->queue().Commit().ok());
+  runner_->OnDurable();
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+  EXPECT_EQ(testing::ReadFile(tmp_ / "out/" + id), "1\n");
+}
+
+TEST_F(HeldStartTest, ARolledBackTransactionStartsNothing) {
+  rules::Rule rule = MakeRule("r", Lambda("Record"));
+  std::string id = Stage(rule, Record("a"));
+  std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
+  runner_->queue().Rollback();
+  runner_->OnRollback();
+  ASSERT_TRUE(Until([&] { return ProbeRun(dir) == RunState::kFinished; }));
+  auto outcome = ReadOutcome(dir);
+  ASSERT_TRUE(outcome.ok());
+  EXPECT_TRUE(outcome->not_started);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(testing::Exists(tmp_ / "out/" + id));
+  EXPECT_FALSE(runner_->queue().Get(id)->has_value());
+  EXPECT_EQ(runner_->stats().running + runner_->stats().queued, 0u);
+  // The runner goes on: the next invocation runs normally.
+  std::string next = Once("Record");
+  ASSERT_TRUE(UntilState(next, State::kSucceeded)) << Logs();
+}
+
+TEST_F(HeldStartTest, BucketdDyingBeforeTheReleaseCostsNoRetryAndTheTargetRunsOnce) {
+  rules::Rule rule = MakeRule("r", Lambda("Record"));
+  rule.targets[0].maximum_retry_attempts = 0;
+  std::string id = Stage(rule, Record("a"));
+  ASSERT_TRUE(runner_->queue().Commit().ok());
+  runner_.reset();  // dies between the commit and the release
+  std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
+  for (int i = 0; i < 500 && ProbeRun(dir) != RunState::kFinished; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  MakeRunner(options_);
+  ASSERT_TRUE(runner_->Recover().ok());
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+  EXPECT_EQ(testing::ReadFile(tmp_ / "out/" + id), "2\n") << "ran once, as attempt 2";
+  auto attempts = runner_->queue().Attempts(id);
+  ASSERT_EQ(attempts->size(), 2u);
+  EXPECT_EQ((*attempts)[0].outcome, "not started");
+  EXPECT_EQ((*attempts)[1].outcome, "succeeded");
+}
+
+}  // namespace
+}  // namespace bucketd::runner
