@@ -40,17 +40,23 @@ std::string RunDirName(const std::string& id, int attempt) {
 
 namespace {
 
-// The run directory with its input, event and lock file; the lock is taken
-// before any supervisor exists, so no moment passes in which the directory
-// is there, unlocked and without a status, while the attempt is alive.
-Result<UniqueFd> PrepareRunDir(const ExecSpec& spec) {
+// Inputs and events larger than this go to files written by bucketd, not
+// through the socket (a datagram has to fit the socket's buffer).
+constexpr size_t kMaxInlineBytes = 96 << 10;
+
+// The run directory and its lock file; the lock is taken before any
+// supervisor has the attempt, so no moment passes in which the directory is
+// there, unlocked and without a status, while the attempt is alive.
+Result<UniqueFd> PrepareRunDir(const ExecSpec& spec, bool write_files) {
   if (::mkdir(spec.run_dir.c_str(), 0700) != 0) {
     return Status::FromErrno("mkdir " + spec.run_dir, errno);
   }
   UniqueFd dir(::open(spec.run_dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!dir.valid()) return Status::FromErrno("open " + spec.run_dir, errno);
-  RETURN_IF_ERROR(WriteNewFile(dir.get(), "input", spec.input));
-  RETURN_IF_ERROR(WriteNewFile(dir.get(), "event.json", spec.event_json));
+  if (write_files) {
+    RETURN_IF_ERROR(WriteNewFile(dir.get(), "input", spec.input));
+    RETURN_IF_ERROR(WriteNewFile(dir.get(), "event.json", spec.event_json));
+  }
   UniqueFd lock(::openat(dir.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
   if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return Status::FromErrno("lock " + spec.run_dir + "/lock", errno);
@@ -58,33 +64,32 @@ Result<UniqueFd> PrepareRunDir(const ExecSpec& spec) {
   return lock;
 }
 
-// posix_spawn of the supervisor in its own session, signals as a fresh
-// process has them, stdin `fd0` (or /dev/null), stdout/stderr /dev/null,
-// and `fd3` (when >= 0) as fd 3.
-Result<pid_t> SpawnSupervisor(const std::string& program, std::vector<char*> argv, std::vector<char*> envp,
-                              int fd0, int fd3) {
+void RemoveRunDir(const std::string& dir) {
+  for (const char* f : {"/input", "/event.json", "/lock"}) ::unlink((dir + f).c_str());
+  ::rmdir(dir.c_str());
+}
+
+// "bucketd-supervisor --pool" in its own session, signals as a fresh process
+// has them, the socket as stdin, stdout/stderr /dev/null, no environment.
+Result<pid_t> SpawnIdle(const std::string& program, int socket) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
   posix_spawnattr_init(&attr);
-  if (fd0 >= 0) {
-    posix_spawn_file_actions_adddup2(&fa, fd0, 0);
-  } else {
-    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  }
+  posix_spawn_file_actions_adddup2(&fa, socket, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  if (fd3 >= 0) posix_spawn_file_actions_adddup2(&fa, fd3, 3);
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);  // bucketd blocks what its signalfd reads
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  argv.push_back(nullptr);
-  envp.push_back(nullptr);
+  std::string flag = "--pool";
+  char* argv[] = {const_cast<char*>(program.c_str()), flag.data(), nullptr};
+  char* envp[] = {nullptr};
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, program.c_str(), &fa, &attr, argv.data(), envp.data());
+  int rc = posix_spawn(&pid, program.c_str(), &fa, &attr, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) return Status::FromErrno("cannot start the supervisor " + program, rc);
@@ -93,52 +98,74 @@ Result<pid_t> SpawnSupervisor(const std::string& program, std::vector<char*> arg
 
 std::string ToMs(int64_t ns) { return std::to_string(ns / 1'000'000); }
 
-// A supervisor given the attempt on its command line and in its environment.
-Result<pid_t> SpawnWithArguments(const ExecSpec& spec, int lock_fd) {
-  std::string deadline = ToMs(spec.deadline_ns), grace = ToMs(spec.grace_ns),
-              memory = std::to_string(spec.memory_mb);
-  std::vector<char*> argv = {const_cast<char*>(spec.supervisor.c_str()),
-                             const_cast<char*>(spec.run_dir.c_str()),
-                             deadline.data(),
-                             grace.data(),
-                             memory.data(),
-                             const_cast<char*>(spec.working_directory.c_str()),
-                             const_cast<char*>(spec.program.c_str())};
-  std::vector<char*> envp;
-  for (const auto& e : spec.environment) envp.push_back(const_cast<char*>(e.c_str()));
-  return SpawnSupervisor(spec.supervisor, argv, envp, -1, lock_fd);
+// The job datagram: NUL-terminated fields (mode, run dir, deadline, grace,
+// memory, workdir, program, input length, event length, variable count,
+// variables), then the input and the event bytes; a length of -1 means
+// bucketd wrote that file itself.
+std::string JobPayload(const ExecSpec& spec, bool hold, bool inline_data) {
+  std::string p;
+  auto field = [&p](const std::string& f) {
+    p += f;
+    p.push_back('\0');
+  };
+  field(hold ? "hold" : "run");
+  field(spec.run_dir);
+  field(ToMs(spec.deadline_ns));
+  field(ToMs(spec.grace_ns));
+  field(std::to_string(spec.memory_mb));
+  field(spec.working_directory);
+  field(spec.program);
+  field(inline_data ? std::to_string(spec.input.size()) : "-1");
+  field(inline_data ? std::to_string(spec.event_json.size()) : "-1");
+  field(std::to_string(spec.environment.size()));
+  for (const auto& e : spec.environment) field(e);
+  if (inline_data) p += spec.input + spec.event_json;
+  return p;
+}
+
+bool SendJob(int socket, const std::string& payload, int lock_fd) {
+  char cmsg[CMSG_SPACE(sizeof(int))] = {};
+  struct iovec iov = {const_cast<char*>(payload.data()), payload.size()};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = cmsg;
+  msg.msg_controllen = sizeof cmsg;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &lock_fd, sizeof lock_fd);
+  return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(payload.size());
 }
 
 }  // namespace
-
-Result<pid_t> StartExec(const ExecSpec& spec) {
-  ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec));
-  return SpawnWithArguments(spec, lock.get());
-}
 
 SupervisorPool::~SupervisorPool() {
   for (const auto& i : idle_) ::close(i.socket);  // EOF: they exit
 }
 
+Status SupervisorPool::AddIdle() {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
+    return Status::FromErrno("socketpair", errno);
+  }
+  auto pid = SpawnIdle(supervisor_, sv[1]);
+  ::close(sv[1]);
+  if (!pid.ok()) {
+    ::close(sv[0]);
+    return pid.status();
+  }
+  idle_.push_back({*pid, sv[0]});
+  return Status::OK();
+}
+
 void SupervisorPool::Refill() {
-  while (idle_.size() < size_) {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return;
-    std::string flag = "--pool";
-    auto pid = SpawnSupervisor(supervisor_, {const_cast<char*>(supervisor_.c_str()), flag.data()}, {}, sv[1], -1);
-    ::close(sv[1]);
-    if (!pid.ok()) {
-      ::close(sv[0]);
-      return;
-    }
-    idle_.push_back({*pid, sv[0]});
+  while (idle_.size() < size_ && AddIdle().ok()) {
   }
 }
 
-Result<pid_t> SupervisorPool::Start(const ExecSpec& spec) {
-  if (idle_.empty()) return StartExec(spec);
-  return Hand(spec, false, nullptr);
-}
+Result<pid_t> SupervisorPool::Start(const ExecSpec& spec) { return Hand(spec, false, nullptr); }
 
 Result<SupervisorPool::Held> SupervisorPool::StartHeld(const ExecSpec& spec) {
   if (idle_.empty()) return Status::Unavailable("no idle supervisor");
@@ -153,36 +180,21 @@ void SupervisorPool::Release(UniqueFd control, bool go) {
 }
 
 Result<pid_t> SupervisorPool::Hand(const ExecSpec& spec, bool hold, UniqueFd* control) {
-  ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec));
-  std::string payload;
-  for (const std::string& f : {std::string(hold ? "hold" : "run"), spec.run_dir, ToMs(spec.deadline_ns),
-                               ToMs(spec.grace_ns), std::to_string(spec.memory_mb), spec.working_directory,
-                               spec.program}) {
-    payload += f;
-    payload.push_back('\0');
-  }
-  for (const auto& e : spec.environment) {
-    payload += e;
-    payload.push_back('\0');
-  }
-  while (!idle_.empty()) {
+  bool inline_data = spec.input.size() + spec.event_json.size() <= kMaxInlineBytes;
+  ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec, !inline_data));
+  std::string payload = JobPayload(spec, hold, inline_data);
+  for (int tries = 0; tries < 3; ++tries) {
+    if (idle_.empty()) {
+      // A held start must not wait for a spawn; a plain one starts its own.
+      Status added = hold ? Status::Unavailable("no idle supervisor") : AddIdle();
+      if (!added.ok()) {
+        RemoveRunDir(spec.run_dir);
+        return added;
+      }
+    }
     Idle idle = idle_.back();
     idle_.pop_back();
-    char cmsg[CMSG_SPACE(sizeof(int))] = {};
-    struct iovec iov = {payload.data(), payload.size()};
-    struct msghdr msg = {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cmsg;
-    msg.msg_controllen = sizeof cmsg;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    int fd = lock.get();
-    std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-    ssize_t sent = ::sendmsg(idle.socket, &msg, MSG_NOSIGNAL);
-    if (sent == static_cast<ssize_t>(payload.size())) {
+    if (SendJob(idle.socket, payload, lock.get())) {
       if (control != nullptr) {
         *control = UniqueFd(idle.socket);
       } else {
@@ -190,16 +202,10 @@ Result<pid_t> SupervisorPool::Hand(const ExecSpec& spec, bool hold, UniqueFd* co
       }
       return idle.pid;
     }
-    ::close(idle.socket);  // that one is gone (killed?); the next, or a fresh one, takes it
+    ::close(idle.socket);  // that one is gone (killed?); try another
   }
-  // No idle one took it; the run directory exists, so a direct start is the
-  // only way that does not leave it looking cut off.
-  if (hold) {
-    for (const char* f : {"/input", "/event.json", "/lock"}) ::unlink((spec.run_dir + f).c_str());
-    ::rmdir(spec.run_dir.c_str());
-    return Status::Unavailable("no idle supervisor");
-  }
-  return SpawnWithArguments(spec, lock.get());
+  RemoveRunDir(spec.run_dir);
+  return Status::Unavailable("no supervisor took the attempt");
 }
 
 RunState ProbeRun(const std::string& run_dir) {

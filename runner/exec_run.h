@@ -3,6 +3,8 @@
 //
 //   input       the target's stdin (the final input)
 //   event.json  the event ($BUCKETD_EVENT)
+//               (both written by the supervisor from the job it is handed,
+//               or by bucketd when they are too large for one datagram)
 //   lock        flock'ed by bucketd before the supervisor starts and by the
 //               supervisor until it exits: held = the attempt is running
 //   output      the target's stdout/stderr lines: "<unix ms> <1|2> <text>"
@@ -44,10 +46,6 @@ struct ExecSpec {
   std::string event_json;
 };
 
-// Makes the run directory and starts the supervisor (its own session).
-// Returns the supervisor's pid (a child of this process).
-Result<pid_t> StartExec(const ExecSpec& spec);
-
 // Idle supervisors started ahead of need ("bucketd-supervisor --pool", each
 // waiting on a socket for one attempt), so starting an attempt costs one
 // exec — the target's — instead of two: on this kind of machine an exec
@@ -63,7 +61,9 @@ class SupervisorPool {
   void Refill();
   bool full() const { return idle_.size() >= size_; }
   bool has_idle() const { return !idle_.empty(); }
-  // As StartExec, through an idle supervisor when one waits.
+  // Makes the run directory and hands the attempt to an idle supervisor
+  // (starting one when none waits). Returns the supervisor's pid, a child
+  // of this process in its own session.
   Result<pid_t> Start(const ExecSpec& spec);
   // Hands the attempt to an idle supervisor that prepares everything and
   // then waits: Release(control, true) starts the target, Release(control,
@@ -82,6 +82,7 @@ class SupervisorPool {
     pid_t pid;
     int socket;
   };
+  Status AddIdle();
   Result<pid_t> Hand(const ExecSpec& spec, bool hold, UniqueFd* control);
   std::string supervisor_;
   size_t size_;

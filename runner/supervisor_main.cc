@@ -4,16 +4,19 @@
 // next bucketd re-attaches (the supervisor still holds the run's lock) or
 // collects the status file it left (runner/exec_run.h has the layout).
 //
-//   bucketd-supervisor RUN_DIR DEADLINE_UNIX_MS GRACE_MS MEMORY_MB WORKDIR PROGRAM
+//   bucketd-supervisor --pool
 //
-// fd 3 is the run's lock file, already locked by bucketd; the supervisor
-// keeps it until the status file is in place. Its own environment is the
-// target's (bucketd built it clean). The target gets RUN_DIR/input on stdin;
+// started ahead of need; it waits on its stdin (a socket) for one attempt:
+// the run directory, deadline, grace period, memory cap, working directory,
+// program, the target's (clean) environment, its input and event, and the
+// run's lock file, already locked by bucketd, which the supervisor keeps
+// until the status file is in place. The target gets RUN_DIR/input on stdin;
 // its stdout/stderr lines go to RUN_DIR/output as "<unix ms> <1|2> <text>".
 // At the deadline its process group gets SIGTERM, GRACE_MS later SIGKILL.
 //
-// Linked statically and kept to libc, so starting it costs little more than
-// the target's own exec (it is on the path from an event to its target).
+// Started before it is needed, so its own exec is not on the path from an
+// event to its target; linked statically, so no library upgrade can change
+// under a supervisor that runs for hours.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -155,12 +158,13 @@ struct Job {
   int64_t deadline_ms = 0, grace_ms = 0;
   long memory_mb = 0;
   std::vector<std::string> environment;
+  bool has_data = false;  // input and event came in the job (else bucketd wrote the files)
+  std::string input, event;
 };
 
-// Pool mode: waits on fd 0 (a SOCK_SEQPACKET socket) for one job: its
-// fields NUL-separated ("hold" or "run", run dir, deadline, grace, memory,
-// workdir, program), then the target's environment, with the run's locked
-// lock file as SCM_RIGHTS. EOF (bucketd went away) ends it.
+// Waits on fd 0 (a SOCK_SEQPACKET socket) for one job (the layout is
+// JobPayload's in runner/exec_run.cc) with the run's locked lock file as
+// SCM_RIGHTS. EOF (bucketd went away) ends it.
 bool ReceiveJob(Job* job) {
   static char buf[1 << 20];
   char control[CMSG_SPACE(sizeof(int))];
@@ -180,26 +184,49 @@ bool ReceiveJob(Job* job) {
     if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) std::memcpy(&lock, CMSG_DATA(c), sizeof lock);
   }
   if (lock < 0) return false;
-  if (lock != 3) {  // fd 3, as a lock given at start; held until the status is written
+  if (lock != 3) {  // fd 3, held until the status is written
     if (dup2(lock, 3) != 3) return false;
     close(lock);
   }
-  std::vector<std::string> fields;
-  for (size_t pos = 0; pos < static_cast<size_t>(n);) {
-    size_t len = strnlen(buf + pos, static_cast<size_t>(n) - pos);
-    fields.emplace_back(buf + pos, len);
+  size_t pos = 0, size = static_cast<size_t>(n);
+  auto field = [&](std::string* out) {
+    if (pos >= size) return false;
+    size_t len = strnlen(buf + pos, size - pos);
+    if (pos + len >= size) return false;
+    out->assign(buf + pos, len);
     pos += len + 1;
+    return true;
+  };
+  std::string mode, deadline, grace, memory, input_len, event_len, count;
+  if (!field(&mode) || !field(&job->run_dir) || !field(&deadline) || !field(&grace) || !field(&memory) ||
+      !field(&job->workdir) || !field(&job->program) || !field(&input_len) || !field(&event_len) ||
+      !field(&count)) {
+    return false;
   }
-  if (fields.size() < 7) return false;
-  job->hold = fields[0] == "hold";
-  job->run_dir = fields[1];
-  job->deadline_ms = std::strtoll(fields[2].c_str(), nullptr, 10);
-  job->grace_ms = std::strtoll(fields[3].c_str(), nullptr, 10);
-  job->memory_mb = std::strtol(fields[4].c_str(), nullptr, 10);
-  job->workdir = fields[5];
-  job->program = fields[6];
-  job->environment.assign(fields.begin() + 7, fields.end());
+  job->hold = mode == "hold";
+  job->deadline_ms = std::strtoll(deadline.c_str(), nullptr, 10);
+  job->grace_ms = std::strtoll(grace.c_str(), nullptr, 10);
+  job->memory_mb = std::strtol(memory.c_str(), nullptr, 10);
+  for (long i = std::strtol(count.c_str(), nullptr, 10); i > 0; --i) {
+    std::string e;
+    if (!field(&e)) return false;
+    job->environment.push_back(std::move(e));
+  }
+  long long in = std::strtoll(input_len.c_str(), nullptr, 10), ev = std::strtoll(event_len.c_str(), nullptr, 10);
+  if (in >= 0 && ev >= 0) {
+    if (pos + static_cast<size_t>(in) + static_cast<size_t>(ev) != size) return false;
+    job->has_data = true;
+    job->input.assign(buf + pos, static_cast<size_t>(in));
+    job->event.assign(buf + pos + in, static_cast<size_t>(ev));
+  }
   return true;
+}
+
+void WriteNew(int dir, const char* name, const std::string& data) {
+  int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  WriteAll(fd, data.data(), data.size());
+  close(fd);
 }
 
 int Supervise(const Job& job);
@@ -207,23 +234,14 @@ int Supervise(const Job& job);
 }  // namespace
 
 int main(int argc, char** argv) {
-  Job job;
-  if (argc == 2 && std::strcmp(argv[1], "--pool") == 0) {
-    if (!ReceiveJob(&job)) return 0;
-  } else if (argc == 7) {
-    job.run_dir = argv[1];
-    job.deadline_ms = std::strtoll(argv[2], nullptr, 10);
-    job.grace_ms = std::strtoll(argv[3], nullptr, 10);
-    job.memory_mb = std::strtol(argv[4], nullptr, 10);
-    job.workdir = argv[5];
-    job.program = argv[6];
-    for (char** e = environ; *e != nullptr; ++e) job.environment.push_back(*e);
-  } else {
+  if (argc != 2 || std::strcmp(argv[1], "--pool") != 0) {
     std::fprintf(stderr,
-                 "usage: bucketd-supervisor RUN_DIR DEADLINE_UNIX_MS GRACE_MS MEMORY_MB WORKDIR "
-                 "PROGRAM, or bucketd-supervisor --pool (started by bucketd)\n");
+                 "usage: bucketd-supervisor --pool (started by bucketd, which hands it one attempt "
+                 "of an exec target through the socket on its stdin)\n");
     return 2;
   }
+  Job job;
+  if (!ReceiveJob(&job)) return 0;
   return Supervise(job);
 }
 
@@ -246,6 +264,10 @@ int Supervise(const Job& job) {
   close_range(4, ~0U, 0);
   int dir = open(run_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) return 3;
+  if (job.has_data) {
+    WriteNew(dir, "input", job.input);
+    WriteNew(dir, "event.json", job.event);
+  }
   OutputLog log;
   log.fd = openat(dir, "output", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log.fd < 0) return 3;
