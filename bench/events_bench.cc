@@ -28,20 +28,15 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_check.h"
 #include "events/event_plane.h"
 
 using namespace bucketd;
+using bucketd::bench::Check;
 using SteadyClock = std::chrono::steady_clock;
 extern char** environ;
 
 namespace {
-
-void Check(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "events_bench: %s\n", what.c_str());
-    std::exit(1);
-  }
-}
 
 class TimingSink final : public events::EventSink {
  public:

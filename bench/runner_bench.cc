@@ -36,23 +36,18 @@
 #include <thread>
 #include <vector>
 
+#include "bench/bench_check.h"
 #include "events/trail.h"
 #include "rules/router.h"
 #include "runner/runner.h"
 #include "store/store.h"
 
 using namespace bucketd;
+using bucketd::bench::Check;
 using SteadyClock = std::chrono::steady_clock;
 extern char** environ;
 
 namespace {
-
-void Check(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "runner_bench: %s\n", what.c_str());
-    std::exit(1);
-  }
-}
 
 int64_t RealtimeNs() {
   struct timespec ts;

@@ -19,22 +19,17 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_check.h"
 #include "store/store.h"
 
 using namespace bucketd;
+using bucketd::bench::Check;
 using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
 double Seconds(SteadyClock::time_point a, SteadyClock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
-}
-
-void Check(bool ok, const std::string& what) {
-  if (!ok) {
-    std::fprintf(stderr, "store_bench: %s\n", what.c_str());
-    std::exit(1);
-  }
 }
 
 // The raw pattern the store's put must approach.

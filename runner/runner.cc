@@ -84,9 +84,9 @@ std::string Runner::RunDir(const std::string& id, int attempt) const {
   return options_.state_dir + "/runs/" + RunDirName(id, attempt);
 }
 
-void Runner::Log(events::LogLevel level, const Invocation& v, const std::string& message,
-                 const std::string& error, int64_t duration_ms) {
-  if (!options_.log) return;
+namespace {
+
+LogFields FieldsOf(const Invocation& v, int attempt) {
   LogFields f;
   f.rule = v.rule;
   f.target = v.target;
@@ -94,7 +94,16 @@ void Runner::Log(events::LogLevel level, const Invocation& v, const std::string&
   f.invocation_id = v.id;
   f.bucket = v.bucket;
   f.key = v.key;
-  f.attempt = v.attempts;
+  f.attempt = attempt;
+  return f;
+}
+
+}  // namespace
+
+void Runner::Log(events::LogLevel level, const Invocation& v, const std::string& message,
+                 const std::string& error, int64_t duration_ms) {
+  if (!options_.log) return;
+  LogFields f = FieldsOf(v, v.attempts);
   f.error = error;
   f.duration_ms = duration_ms;
   options_.log(level, f, message);
@@ -491,14 +500,7 @@ void Runner::TailOutput(int64_t n, ActiveRun& run) {
   const Invocation& v = active_.at(n);
   for (auto& line : ReadOutput(RunDir(v.id, run.attempt), &run.output_offset)) {
     if (!options_.log) continue;
-    LogFields f;
-    f.rule = v.rule;
-    f.target = v.target;
-    f.function = v.function;
-    f.invocation_id = v.id;
-    f.bucket = v.bucket;
-    f.key = v.key;
-    f.attempt = run.attempt;
+    LogFields f = FieldsOf(v, run.attempt);
     f.stream = line.stream;
     options_.log(events::LogLevel::kInfo, f, line.text);
   }
