@@ -20,6 +20,7 @@ PACKAGES=(
   libbenchmark-dev      # bench/
   inotify-tools         # bench/: inotifywait as the baseline
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer
+  systemd util-linux    # tests/systemd: a real systemd in a PID namespace (unshare, nsenter)
 )
 
 missing=()

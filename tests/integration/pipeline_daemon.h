@@ -18,8 +18,8 @@ namespace bucketd::testing {
 
 class PipelineDaemon {
  public:
-  explicit PipelineDaemon(const TempDir& tmp)
-      : root_(tmp / "root"), cfg_(tmp / "cfg"), out_(tmp / "out"), log_(tmp / "bucketd.log") {
+  explicit PipelineDaemon(const std::string& base)
+      : root_(base + "/root"), cfg_(base + "/cfg"), out_(base + "/out"), log_(base + "/bucketd.log") {
     for (const auto& d : {cfg_, cfg_ + "/rules.d", cfg_ + "/functions.d", out_}) ::mkdir(d.c_str(), 0755);
   }
   ~PipelineDaemon() {

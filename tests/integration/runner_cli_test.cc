@@ -18,7 +18,7 @@ std::string FirstId(const std::string& json_lines) {
 
 TEST(RunnerCliTest, ADeadInvocationIsListedShownAndRedrivenOnceItsTargetIsFixed) {
   testing::TempDir tmp;
-  PipelineDaemon d(tmp);
+  PipelineDaemon d(tmp.path());
   d.AddRule("etl", "LOGS/", "Etl", R"(,"RetryPolicy":{"MaximumRetryAttempts":0},"DeadLetterConfig":{"Arn":"arn:aws:s3:::dlq/etl/"})");
   d.AddProbeFunction("Etl", "fail", R"(,"FIXED":")" + tmp / "fixed" + "\"");
   ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
@@ -72,7 +72,7 @@ TEST(RunnerCliTest, ADeadInvocationIsListedShownAndRedrivenOnceItsTargetIsFixed)
 
 TEST(RunnerCliTest, AStageThatRetriggersItselfIsStoppedAtTheSeventeenthHop) {
   testing::TempDir tmp;
-  PipelineDaemon d(tmp);
+  PipelineDaemon d(tmp.path());
   d.AddRule("loop", "loop/", "Loop");
   // Writes a new object into the prefix that fired it, through bucketctl,
   // which tags it with the invocation's chain.
@@ -95,7 +95,7 @@ TEST(RunnerCliTest, AStageThatRetriggersItselfIsStoppedAtTheSeventeenthHop) {
 
 TEST(RunnerCliTest, AConfigDirectoryOthersCanWriteIsRefusedWithTheFix) {
   testing::TempDir tmp;
-  PipelineDaemon d(tmp);
+  PipelineDaemon d(tmp.path());
   d.AddProbeFunction("Etl", "record");
   ::chmod((d.cfg() + "/functions.d").c_str(), 0775);
   auto r = testing::Run({testing::BinDir() + "/bucketd", "--root", d.root(), "--config-dir", d.cfg()});

@@ -15,7 +15,7 @@ namespace {
 
 TEST(RunnerCrashTest, FiveHundredInvocationsRunExactlyOnceThroughTwentyKills) {
   testing::TempDir tmp;
-  testing::PipelineDaemon d(tmp);
+  testing::PipelineDaemon d(tmp.path());
   d.AddRule("record", "in/", "Record");
   d.AddProbeFunction("Record", "record", R"(,"DELAY_MS":"30")");
   ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
