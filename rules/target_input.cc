@@ -110,7 +110,20 @@ Result<std::string> TargetInput(const Target& t, const nlohmann::json& event,
   values["aws.events.event.json"] = event;
   values["aws.events.event"] = event;
   values["aws.events.event.ingestion-time"] = events::Rfc3339Seconds(now_ns);
-  return Render(t.transformer->input_template, values);
+  std::string out = Render(t.transformer->input_template, values);
+  size_t first = out.find_first_not_of(" \t\r\n");
+  if (first != std::string::npos && (out[first] == '{' || out[first] == '[')) {
+    // A JSON template must give JSON (an unknown placeholder stays as
+    // "<name>" and breaks it): the target would get what it cannot read.
+    try {
+      nlohmann::json parsed = nlohmann::json::parse(out);
+      (void)parsed;
+    } catch (const nlohmann::json::exception& e) {
+      return Status::InvalidArgument("target '" + t.id + "': InputTemplate does not give valid JSON for this event (" +
+                                     e.what() + "): " + out.substr(0, 200));
+    }
+  }
+  return out;
 }
 
 }  // namespace bucketd::rules

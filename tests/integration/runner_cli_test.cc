@@ -70,6 +70,46 @@ TEST(RunnerCliTest, ADeadInvocationIsListedShownAndRedrivenOnceItsTargetIsFixed)
   EXPECT_EQ(d.Stop(), 0);
 }
 
+TEST(RunnerCliTest, BadInputsEachGiveAClearErrorInTheRunRecordAndTheLogAndOtherWorkRuns) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp.path());
+  d.AddRule("bad-input", "a/", "Good",
+            R"(,"InputTransformer":{"InputPathsMap":{"k":"$.detail.object.key"},"InputTemplate":"{\"k\": <k>, \"m\": <month>}"})");
+  d.AddRule("no-function", "b/", "Nowhere");
+  d.AddRule("no-program", "c/", "Missing");
+  d.AddRule("good", "d/", "Good");
+  d.AddProbeFunction("Good", "record");
+  d.AddFunction("Missing", "/nonexistent/stage", "");
+  ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
+  d.Start();
+  ASSERT_TRUE(d.WaitReady()) << d.Log();
+  EXPECT_NE(d.Log().find("rule no-function target t names function 'Nowhere', which functions.d does not define"),
+            std::string::npos) << d.Log();
+  for (const char* key : {"a/1", "b/1", "c/1", "d/1"}) {
+    ASSERT_EQ(d.Ctl({"cp", "/etc/hostname", std::string("s3://data/") + key}).exit_code, 0);
+  }
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] {
+    return PipelineDaemon::Count(d.Ctl({"runs", "--state", "succeeded", "--json"}).out, "\"rule\":\"good\"") == 1;
+  })) << d.Log();
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return PipelineDaemon::Count(d.Ctl({"dlq", "list", "--json"}).out, "\"id\"") >= 2; }))
+      << d.Log();
+  // The missing program is retried (it may be deployed later): its runs say why.
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] {
+    return d.Ctl({"runs", "--rule", "no-program"}).out.find("cannot execute /nonexistent/stage: No such file or directory") !=
+           std::string::npos;
+  })) << d.Log();
+  auto dead = d.Ctl({"dlq", "list", "--json"}).out;  // the table shortens errors; JSON has them whole
+  EXPECT_NE(dead.find("the target's input could not be built: target 't': InputTemplate does not give valid JSON"),
+            std::string::npos) << dead;
+  EXPECT_NE(dead.find("no function named 'Nowhere'"), std::string::npos) << dead;
+  std::string log = d.Log();
+  EXPECT_NE(log.find("dead: the target's input could not be built"), std::string::npos) << log;
+  EXPECT_NE(log.find("dead: no function named 'Nowhere'"), std::string::npos) << log;
+  EXPECT_NE(log.find("failed: cannot execute /nonexistent/stage: No such file or directory; retry 1 of 185"),
+            std::string::npos) << log;
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 TEST(RunnerCliTest, AStageThatRetriggersItselfIsStoppedAtTheSeventeenthHop) {
   testing::TempDir tmp;
   PipelineDaemon d(tmp.path());

@@ -157,6 +157,21 @@ TEST(TargetInputTest, TransformerFollowsAwsQuotingRules) {
   EXPECT_EQ(nlohmann::json::parse(*TargetInput(t, event, "r", "arn", 0))["event"], event);
 }
 
+TEST(TargetInputTest, AJsonTemplateThatGivesNoJsonIsAnErrorNamingTheTarget) {
+  auto event = S3Event("b", "k");
+  Target t;
+  t.id = "etl";
+  InputTransformer tr;
+  tr.paths = {{"key", "$.detail.object.key"}};
+  tr.input_template = R"J({"key": <key>, "month": <month>})J";  // <month> is no placeholder
+  t.transformer = tr;
+  auto in = TargetInput(t, event, "r", "arn", 0);
+  ASSERT_FALSE(in.ok());
+  EXPECT_NE(in.status().message().find("target 'etl': InputTemplate does not give valid JSON for this event"),
+            std::string::npos) << in.status().message();
+  EXPECT_NE(in.status().message().find(R"J({"key": "k", "month": <month>})J"), std::string::npos);
+}
+
 TEST(RulesDirTest, ScheduleTimezoneIsLoadedAndAnUnknownOneNamesTheFile) {
   testing::TempDir tmp;
   testing::WriteFile(tmp / "tz.json", R"J({"Name": "london-morning", "ScheduleExpression": "cron(0 8 * * ? *)",
