@@ -637,6 +637,10 @@ int64_t Runner::OnTick() {
     }
     for (int64_t n : finished) CollectExec(n);
   }
+  if (now >= next_expiry_ns_) {
+    next_expiry_ns_ = now + 3600 * kSecond;
+    ExpireRunDirs(now);
+  }
   LoadNew();
   Dispatch();
   Flush();
@@ -796,6 +800,30 @@ void Runner::SendToDestination(const Invocation& v, const Destination& d, bool s
   n.id = InvocationId({"destination", v.id, std::to_string(v.attempts), n.target});
   Status s = queue_.Insert(n);
   if (!s.ok()) Log(events::LogLevel::kError, v, "cannot queue the destination " + d.arn + ": " + s.message(), s.message());
+}
+
+void Runner::ExpireRunDirs(int64_t now) {
+  std::string runs = options_.state_dir + "/runs";
+  for (const auto& [id, latest] : LatestRunDirs(runs)) {
+    bool active = false;
+    for (const auto& [n, v] : active_) active = active || v.id == id;
+    if (active) continue;
+    auto v = queue_.Get(id);
+    if (!v.ok() || (*v && !IsTerminal((*v)->state))) continue;
+    int64_t finished = *v ? (*v)->finished_ns : 0;
+    for (int a = 1; a <= latest; ++a) {
+      std::string dir = RunDir(id, a);
+      struct stat st;
+      if (::stat(dir.c_str(), &st) != 0) continue;
+      int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * kSecond + st.st_mtim.tv_nsec;
+      if (now - std::max(finished, mtime) < options_.run_retention_ns) continue;
+      if (ProbeRun(dir) == RunState::kRunning) continue;
+      for (const char* f : {"/input", "/event.json", "/lock", "/output", "/status", "/status.tmp", "/supervisor.pid"}) {
+        ::unlink((dir + f).c_str());
+      }
+      ::rmdir(dir.c_str());
+    }
+  }
 }
 
 void Runner::WorkerLoop() {

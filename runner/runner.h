@@ -77,6 +77,7 @@ struct RunnerOptions {
   int64_t kill_grace_ns = 10'000'000'000;    // SIGTERM at the deadline, SIGKILL this much later
   int64_t poll_ns = 100'000'000;             // output lines and re-attached runs
   size_t idle_supervisors = 2;               // started ahead, so an attempt costs one exec
+  int64_t run_retention_ns = 7LL * 24 * 3600 * 1'000'000'000;  // run directories of finished invocations
   std::function<double()> jitter;            // in [0, 1); empty: random
   RunnerLog log;                             // may be empty
 };
@@ -188,6 +189,9 @@ class Runner {
   void Log(events::LogLevel level, const Invocation& v, const std::string& message,
            const std::string& error = "", int64_t duration_ms = -1);
   void WorkerLoop();
+  // Removes run directories of finished (or unknown) invocations older
+  // than the retention.
+  void ExpireRunDirs(int64_t now);
 
   Env& env_;
   InvocationStore queue_;
@@ -210,6 +214,7 @@ class Runner {
   std::vector<AttemptRecord> attempts_to_save_;
   int64_t next_poll_ns_ = 0;
   int64_t last_start_ns_ = 0;
+  int64_t next_expiry_ns_ = 0;
   RunnerStats stats_;
 
   SupervisorPool pool_;

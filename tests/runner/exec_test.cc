@@ -222,3 +222,35 @@ TEST_F(HeldStartTest, BucketdDyingBeforeTheReleaseCostsNoRetryAndTheTargetRunsOn
 
 }  // namespace
 }  // namespace bucketd::runner
+
+namespace bucketd::runner {
+namespace {
+
+class RunRetentionTest : public RunnerFixture {
+ protected:
+  // Starts at the real time: exec attempts' times come from their
+  // supervisors, which keep real time.
+  RunRetentionTest() {
+    use_fake_clock_ = true;
+    clock_.Set(Env::Default().clock().NowNanos());
+  }
+};
+
+TEST_F(RunRetentionTest, RunDirectoriesOfFinishedInvocationsGoAfterTheRetention) {
+  AddFunction(Exec("Record", {{"MODE", "record"}}));
+  MakeRunner(Options());
+  rules::Rule rule = MakeRule("r", Lambda("Record"));
+  std::string id = Queue(rule, Record("k"));
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+  std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
+  clock_.Advance(6LL * 24 * 3600 * 1'000'000'000);
+  runner_->OnTick();
+  EXPECT_TRUE(testing::Exists(dir)) << "removed before 7 days";
+  clock_.Advance(2LL * 24 * 3600 * 1'000'000'000);
+  runner_->OnTick();
+  EXPECT_FALSE(testing::Exists(dir));
+  EXPECT_EQ(Get(id).state, State::kSucceeded) << "the record stays";
+}
+
+}  // namespace
+}  // namespace bucketd::runner
