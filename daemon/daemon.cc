@@ -15,6 +15,7 @@
 
 #include "daemon/config_file.h"
 #include "daemon/config_permissions.h"
+#include "daemon/logging.h"
 #include "daemon/runner_commands.h"
 #include "daemon/signals_linux.h"
 #include "events/event_plane.h"
@@ -95,7 +96,20 @@ void LogFromRunner(events::LogLevel level, const runner::LogFields& f, const std
     if (f.stream != 0) tag += f.stream == 1 ? " stdout" : " stderr";
     tag += "] ";
   }
-  LogFromEvents(level, tag + message);
+  LogFieldList fields = {{"RULE", f.rule},
+                         {"TARGET", f.target},
+                         {"FUNCTION", f.function},
+                         {"STAGE", f.stage},
+                         {"INVOCATION_ID", f.invocation_id},
+                         {"BUCKET", f.bucket},
+                         {"KEY", f.key},
+                         {"ATTEMPT", f.attempt > 0 ? std::to_string(f.attempt) : ""},
+                         {"DURATION_MS", f.duration_ms >= 0 ? std::to_string(f.duration_ms) : ""},
+                         {"ERROR", f.error},
+                         {"STREAM", f.stream == 1 ? "stdout" : f.stream == 2 ? "stderr" : ""}};
+  static constexpr spdlog::level::level_enum kLevels[] = {spdlog::level::debug, spdlog::level::info,
+                                                          spdlog::level::warn, spdlog::level::err};
+  LogWithFields(kLevels[static_cast<int>(level)], fields, tag + message);
 }
 
 // Loads rules.d and functions.d together and swaps both in only when both

@@ -1,14 +1,14 @@
 // bucketd: the daemon's entry point; parses flags and wires the modules.
 #include <CLI/CLI.hpp>
 #include <cstdio>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "daemon/daemon.h"
+#include "daemon/logging.h"
 
 int main(int argc, char** argv) {
-  // A daemon logs to stderr (systemd captures it); stdout stays unused.
-  spdlog::set_default_logger(spdlog::stderr_logger_mt("bucketd"));
+  // To the journal under systemd, else to stderr; stdout stays unused.
+  bucketd::daemon::InitLogging("bucketd");
   bucketd::daemon::Config config;
   CLI::App app{"bucketd: a local S3-like bucket with CloudTrail/EventBridge-style pipelines"};
   app.add_option("--root", config.root, "store root: buckets live in ROOT/buckets/<bucket>/")

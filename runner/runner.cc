@@ -84,10 +84,12 @@ std::string Runner::RunDir(const std::string& id, int attempt) const {
   return options_.state_dir + "/runs/" + RunDirName(id, attempt);
 }
 
-namespace {
-
-LogFields FieldsOf(const Invocation& v, int attempt) {
+LogFields Runner::Fields(const Invocation& v, int attempt) const {
   LogFields f;
+  auto fn = functions_->find(v.function);
+  f.stage = fn == functions_->end() ? v.function
+            : fn->second.runtime == Runtime::kBuiltin ? fn->second.handler
+                                                      : fn->second.name;
   f.rule = v.rule;
   f.target = v.target;
   f.function = v.function;
@@ -98,12 +100,10 @@ LogFields FieldsOf(const Invocation& v, int attempt) {
   return f;
 }
 
-}  // namespace
-
 void Runner::Log(events::LogLevel level, const Invocation& v, const std::string& message,
                  const std::string& error, int64_t duration_ms) {
   if (!options_.log) return;
-  LogFields f = FieldsOf(v, v.attempts);
+  LogFields f = Fields(v, v.attempts);
   f.error = error;
   f.duration_ms = duration_ms;
   options_.log(level, f, message);
@@ -500,7 +500,7 @@ void Runner::TailOutput(int64_t n, ActiveRun& run) {
   const Invocation& v = active_.at(n);
   for (auto& line : ReadOutput(RunDir(v.id, run.attempt), &run.output_offset)) {
     if (!options_.log) continue;
-    LogFields f = FieldsOf(v, run.attempt);
+    LogFields f = Fields(v, run.attempt);
     f.stream = line.stream;
     options_.log(events::LogLevel::kInfo, f, line.text);
   }

@@ -59,6 +59,7 @@ namespace bucketd::runner {
 // What a log line is about; the daemon turns these into journal fields.
 struct LogFields {
   std::string rule, target, function, invocation_id, bucket, key, error;
+  std::string stage;  // a built-in function's stage, else the function's name
   int attempt = 0;
   int64_t duration_ms = -1;
   int stream = 0;  // output lines: 1 stdout, 2 stderr
@@ -189,6 +190,7 @@ class Runner {
   void Log(events::LogLevel level, const Invocation& v, const std::string& message,
            const std::string& error = "", int64_t duration_ms = -1);
   void WorkerLoop();
+  LogFields Fields(const Invocation& v, int attempt) const;
   // Removes run directories of finished (or unknown) invocations older
   // than the retention.
   void ExpireRunDirs(int64_t now);
