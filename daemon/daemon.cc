@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <ctime>
 
@@ -209,15 +210,25 @@ Status Run(Env& env, const Config& config) {
   (void)sd_notify(0, ("READY=1\nSTATUS=" + StatusLine(plane.stats(), runner.stats())).c_str());
   std::string last_status;
   int64_t next_commands_ns = 0;
+  // WATCHDOG=1 comes from this loop only: a loop that hangs stops it, and
+  // systemd restarts the service.
+  uint64_t watchdog_usec = 0;
+  bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
+  int64_t next_watchdog_ns = 0;
+  bool test_hooks = std::getenv("BUCKETD_TEST_HOOKS") != nullptr;
   for (;;) {
     FireDue(scheduler, router, runner);
     int64_t now = env.clock().NowNanos();
+    if (watchdog && now >= next_watchdog_ns) {
+      (void)sd_notify(0, "WATCHDOG=1");
+      next_watchdog_ns = now + static_cast<int64_t>(watchdog_usec) * 1000 / 2;
+    }
     if (now >= next_commands_ns) {
       ApplyRunnerCommands(env, *trail, router, runner);
       next_commands_ns = now + kCommandPollNs;
     }
     int64_t wait_ns = std::min({plane.OnTick(), scheduler.NanosUntilNext(), runner.OnTick(),
-                                next_commands_ns - now});
+                                next_commands_ns - now, watchdog ? next_watchdog_ns - now : INT64_MAX});
     std::string status = StatusLine(plane.stats(), runner.stats());
     if (status != last_status) {
       (void)sd_notify(0, ("STATUS=" + status).c_str());
@@ -233,6 +244,13 @@ Status Run(Env& env, const Config& config) {
     if (sig == SIGCHLD) {
       runner.OnChildExit();
       continue;
+    }
+    if (sig == SIGUSR1) {
+      if (!test_hooks) continue;
+      // Test hook (BUCKETD_TEST_HOOKS set): the main loop hangs, as a
+      // deadlock would, so a test can watch the watchdog act.
+      spdlog::warn("test hook: the main loop hangs now");
+      for (;;) ::pause();
     }
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("received {}, stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");

@@ -15,6 +15,7 @@ Result<UniqueFd> OpenSignalFd() {
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
   sigaddset(&mask, SIGCHLD);  // exec targets' supervisors
+  sigaddset(&mask, SIGUSR1);  // test hook (daemon.cc)
   if (sigprocmask(SIG_BLOCK, &mask, nullptr) != 0) return Status::FromErrno("sigprocmask", errno);
   int fd = ::signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
   if (fd < 0) return Status::FromErrno("signalfd", errno);

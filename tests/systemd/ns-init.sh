@@ -49,4 +49,4 @@ DefaultDependencies=no
 AllowIsolate=yes
 T
 export container=other
-exec /lib/systemd/systemd --system --unit=bucketd-test.target --log-target=console --log-level=notice
+exec /lib/systemd/systemd --system --unit=bucketd-test.target --log-target=journal --log-level=notice
