@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
                  "bucketd's configuration (rules.d/, functions.d/); default $CONFIGURATION_DIRECTORY");
   app.add_option("--state-dir", ctx.state_dir_flag(),
                  "bucketd's state directory (default $STATE_DIRECTORY, else ROOT/.bucketd)");
+  app.add_option("--socket", ctx.socket_flag(),
+                 "bucketd's control socket (default $BUCKETD_SOCKET, /run/bucketd/control.sock, STATE_DIR/control.sock)");
   app.require_subcommand(1);
   std::function<int(Context&)> handler;
   auto add = [&handler](CLI::App* parent, const std::vector<Command>& table) {

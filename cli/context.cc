@@ -2,7 +2,13 @@
 
 #include <fcntl.h>
 
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 
 namespace bucketd::cli {
@@ -49,6 +55,47 @@ Result<std::unique_ptr<events::Trail>> Context::OpenTrail(bool read_only) {
     return Status::NotFound("no trail in '" + dir + "' (has bucketd run with this state directory?)");
   }
   return events::Trail::Open(env_, dir, read_only);
+}
+
+Result<nlohmann::json> Context::Control(const nlohmann::json& request) {
+  std::string path = socket_;
+  if (path.empty()) {
+    if (const char* env = std::getenv("BUCKETD_SOCKET"); env != nullptr && *env != '\0') path = env;
+  }
+  if (path.empty()) {
+    struct stat st;
+    if (::stat("/run/bucketd/control.sock", &st) == 0) {
+      path = "/run/bucketd/control.sock";
+    } else {
+      ASSIGN_OR_RETURN(std::string dir, StateDir());
+      path = dir + "/control.sock";
+    }
+  }
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return Status::InvalidArgument("socket path too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return Status::FromErrno("socket", errno);
+  if (::connect(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
+    int err = errno;
+    if (err == EACCES) return Status::PermissionDenied("permission denied: cannot connect to " + path);
+    return Status::Unavailable("no bucketd answers at " + path + " (" + std::strerror(err) + ")");
+  }
+  std::string line = request.dump() + "\n";
+  if (::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(line.size())) {
+    return Status::FromErrno("send to " + path, errno);
+  }
+  std::string reply;
+  char buf[65536];
+  while (reply.find('\n') == std::string::npos) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n <= 0) return Status::IOError("bucketd closed " + path + " without an answer");
+    reply.append(buf, static_cast<size_t>(n));
+  }
+  auto j = nlohmann::json::parse(reply.substr(0, reply.find('\n')), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::IOError("bucketd's answer is not JSON: " + reply);
+  return j;
 }
 
 }  // namespace bucketd::cli

@@ -126,8 +126,29 @@ int Show(Context& ctx, const std::string& id) {
   return 0;
 }
 
-// Leaves a request for bucketd and waits (bounded) for its answer.
+void PrintAnswer(const std::string& kind, const nlohmann::json& result) {
+  if (kind == "redrive") {
+    std::printf("redriven: %d invocation(s)\n", result.value("redriven", 0));
+  } else {
+    std::printf("replay %s: %d record(s) in the window, %d new invocation(s)\n", result.value("name", "").c_str(),
+                result.value("records", 0), result.value("invocations", 0));
+  }
+}
+
+// Asks the running bucketd over its control socket; when none answers,
+// leaves the request in the queue database and waits (bounded) for an answer.
 int Request(Context& ctx, const std::string& kind, const nlohmann::json& args, int wait_seconds) {
+  nlohmann::json request = args;
+  request["command"] = kind;
+  auto answer = ctx.Control(request);
+  if (answer.ok()) {
+    if (!answer->value("ok", false)) {
+      return Context::Fail(Status::InvalidArgument(answer->value("error", std::string("bucketd refused"))));
+    }
+    PrintAnswer(kind, *answer);
+    return 0;
+  }
+  if (answer.status().code() != StatusCode::kUnavailable) return Context::Fail(answer.status());
   auto trail = ctx.OpenTrail(/*read_only=*/false);
   if (!trail.ok()) return Context::Fail(trail.status());
   Status tables = InvocationStore::CreateTables((*trail)->db());
@@ -143,12 +164,7 @@ int Request(Context& ctx, const std::string& kind, const nlohmann::json& args, i
       if (result.is_object() && result.contains("error")) {
         return Context::Fail(Status::InvalidArgument(result["error"].get<std::string>()));
       }
-      if (kind == "redrive") {
-        std::printf("redriven: %d invocation(s)\n", result.value("redriven", 0));
-      } else {
-        std::printf("replay %s: %d record(s) in the window, %d new invocation(s)\n",
-                    result.value("name", "").c_str(), result.value("records", 0), result.value("invocations", 0));
-      }
+      PrintAnswer(kind, result);
       return 0;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -206,6 +222,27 @@ std::vector<Command> DlqCommands() {
 
 std::vector<Command> ReplayCommands() {
   std::vector<Command> cmds;
+  cmds.push_back({"status", "what the running bucketd is doing (over its control socket)", [](CLI::App* app) {
+                    auto json = std::make_shared<bool>(false);
+                    app->add_flag("--json", *json, "the whole answer as JSON");
+                    return [json](Context& ctx) {
+                      auto a = ctx.Control({{"command", "status"}});
+                      if (!a.ok()) return Context::Fail(a.status());
+                      if (!a->value("ok", false)) return Context::Fail(Status::PermissionDenied(a->value("error", std::string())));
+                      std::printf("%s\n", *json ? a->dump().c_str() : a->value("status", std::string()).c_str());
+                      return 0;
+                    };
+                  }});
+  cmds.push_back({"reload", "make the running bucketd re-read its rules and functions", [](CLI::App* app) {
+                    (void)app;
+                    return [](Context& ctx) {
+                      auto a = ctx.Control({{"command", "reload"}});
+                      if (!a.ok()) return Context::Fail(a.status());
+                      if (!a->value("ok", false)) return Context::Fail(Status::InvalidArgument(a->value("error", std::string())));
+                      std::printf("reloaded\n");
+                      return 0;
+                    };
+                  }});
   cmds.push_back({"replay", "send the trail's events of a time window to one rule again (EventBridge replay)",
                   [](CLI::App* app) {
                     struct Flags {

@@ -16,6 +16,7 @@
 
 #include "daemon/config_file.h"
 #include "daemon/config_permissions.h"
+#include "daemon/control_socket.h"
 #include "daemon/logging.h"
 #include "daemon/runner_commands.h"
 #include "daemon/signals_linux.h"
@@ -46,6 +47,11 @@ Status ResolveConfig(Config* c) {
       c->state_dir = c->root + "/.bucketd";
     }
   }
+  if (c->socket.empty()) {
+    const char* rd = std::getenv("RUNTIME_DIRECTORY");
+    c->socket = (rd != nullptr && *rd != '\0' ? std::string(rd).substr(0, std::string(rd).find(':'))
+                                               : c->state_dir) + "/control.sock";
+  }
   if (c->supervisor.empty()) {
     // Installed in <prefix>/lib/bucketd/, built beside bucketd.
     char self[4096];
@@ -59,7 +65,12 @@ Status ResolveConfig(Config* c) {
         break;
       }
     }
-    if (c->supervisor.empty()) {
+    if (c->socket.empty()) {
+    const char* rd = std::getenv("RUNTIME_DIRECTORY");
+    c->socket = (rd != nullptr && *rd != '\0' ? std::string(rd).substr(0, std::string(rd).find(':'))
+                                               : c->state_dir) + "/control.sock";
+  }
+  if (c->supervisor.empty()) {
       return Status::InvalidArgument("bucketd-supervisor not found beside bucketd (" + dir +
                                      ") or in " + dir + "/../lib/bucketd/");
     }
@@ -199,13 +210,54 @@ Status Run(Env& env, const Config& config) {
   RETURN_IF_ERROR(scheduler.Load());
   RETURN_IF_ERROR(LoadRules(env, config.config_dir, &router, &scheduler, &runner));
   RETURN_IF_ERROR(runner.Recover());
+  auto reload = [&]() -> Status {
+    // systemd ≥ 253 wants the reload's start time to tell it from a stale one.
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    uint64_t usec = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+    (void)sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec)).c_str());
+    Status reloaded = LoadRules(env, config.config_dir, &router, &scheduler, &runner);
+    if (!reloaded.ok()) {
+      spdlog::error("reload failed, keeping the {} rules in force: {}",
+                    router.rules() ? router.rules()->rules().size() : 0, reloaded.message());
+    }
+    (void)sd_notify(0, "READY=1");
+    return reloaded;
+  };
   auto watcher = events::NewInotifyWatcher();
   events::EventPlane plane(env, *store, *trail, *watcher, plane_options, &router);
   RETURN_IF_ERROR(plane.Start());
+  ASSIGN_OR_RETURN(auto control, ControlServer::Open(config.socket, [&](const nlohmann::json& request) {
+    std::string command = request.value("command", "");
+    if (command == "status") {
+      auto r = runner.stats();
+      return nlohmann::json{{"ok", true},
+                            {"status", StatusLine(plane.stats(), r)},
+                            {"watches", plane.stats().watches},
+                            {"records", plane.stats().records},
+                            {"running", r.running},
+                            {"queued", r.queued},
+                            {"succeeded", r.succeeded},
+                            {"dead", r.dead},
+                            {"rules", router.rules() ? router.rules()->rules().size() : 0}};
+    }
+    if (command == "reload") {
+      Status s = reload();
+      return s.ok() ? nlohmann::json{{"ok", true}} : nlohmann::json{{"ok", false}, {"error", s.message()}};
+    }
+    if (command == "redrive" || command == "replay") {
+      nlohmann::json out = RunnerRequest(command, request, *trail, router, runner);
+      if (out.contains("error")) return nlohmann::json{{"ok", false}, {"error", out["error"]}};
+      out["ok"] = true;
+      return out;
+    }
+    return nlohmann::json{{"ok", false},
+                          {"error", "unknown command '" + command + "'; expected status, reload, redrive or replay"}};
+  }));
   FireDue(scheduler, router, runner);  // firings missed while down, once
-  spdlog::info("bucketd serving store {} (state {}, config {}); trail in s3://{}/{}AWSLogs/",
+  spdlog::info("bucketd serving store {} (state {}, config {}, control {}); trail in s3://{}/{}AWSLogs/",
                config.root, config.state_dir,
-               config.config_dir.empty() ? "none" : config.config_dir, plane_options.trail_bucket,
+               config.config_dir.empty() ? "none" : config.config_dir, control->path(), plane_options.trail_bucket,
                plane_options.trail_prefix);
   (void)sd_notify(0, ("READY=1\nSTATUS=" + StatusLine(plane.stats(), runner.stats())).c_str());
   std::string last_status;
@@ -234,11 +286,13 @@ Status Run(Env& env, const Config& config) {
       (void)sd_notify(0, ("STATUS=" + status).c_str());
       last_status = status;
     }
-    struct pollfd p[3] = {{signals.get(), POLLIN, 0}, {plane.wake_fd(), POLLIN, 0},
-                          {runner.wake_fd(), POLLIN, 0}};
+    std::vector<struct pollfd> p = {{signals.get(), POLLIN, 0}, {plane.wake_fd(), POLLIN, 0},
+                                    {runner.wake_fd(), POLLIN, 0}};
+    control->AddPollFds(&p);
     int timeout_ms = static_cast<int>(std::min<int64_t>(wait_ns / 1'000'000 + 1, 60'000));
-    if (::poll(p, 3, timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
+    if (::poll(p.data(), p.size(), timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
     if (p[1].revents & POLLIN) (void)plane.ProcessHints();  // failures are logged and retried
+    control->Handle(std::vector<struct pollfd>(p.begin() + 3, p.end()), env.clock().NowNanos());
     if (!(p[0].revents & POLLIN)) continue;
     ASSIGN_OR_RETURN(int sig, ReadSignal(signals.get()));
     if (sig == SIGCHLD) {
@@ -264,19 +318,7 @@ Status Run(Env& env, const Config& config) {
       runner.Shutdown();
       return Status::OK();
     }
-    if (sig == SIGHUP) {
-      // systemd ≥ 253 wants the reload's start time to tell it from a stale one.
-      struct timespec ts;
-      clock_gettime(CLOCK_MONOTONIC, &ts);
-      uint64_t usec = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
-      (void)sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec)).c_str());
-      Status reloaded = LoadRules(env, config.config_dir, &router, &scheduler, &runner);
-      if (!reloaded.ok()) {
-        spdlog::error("reload failed, keeping the {} rules in force: {}",
-                      router.rules() ? router.rules()->rules().size() : 0, reloaded.message());
-      }
-      (void)sd_notify(0, "READY=1");
-    }
+    if (sig == SIGHUP) (void)reload();
   }
 }
 

@@ -19,6 +19,7 @@ struct Config {
   std::string config_dir;  // empty: no rules, no functions
   std::string state_dir;   // resolved: flag, else $STATE_DIRECTORY, else <root>/.bucketd
   std::string supervisor;  // resolved: bucketd-supervisor beside bucketd or in ../lib/bucketd
+  std::string socket;      // resolved: flag, else $RUNTIME_DIRECTORY/control.sock, else <state>/control.sock
 };
 
 // Fills the defaults that depend on the environment. InvalidArgument names

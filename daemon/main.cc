@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   app.add_option("--root", config.root, "store root: buckets live in ROOT/buckets/<bucket>/")
       ->envname("BUCKETD_ROOT");
   app.add_option("--config-dir", config.config_dir, "rules.d/ and functions.d/ (none: no rules)");
+  app.add_option("--socket", config.socket,
+                 "control socket (default $RUNTIME_DIRECTORY/control.sock, else STATE_DIR/control.sock)");
   app.add_option("--state-dir", config.state_dir,
                  "state directory (default $STATE_DIRECTORY, else ROOT/.bucketd)");
   try {

@@ -55,6 +55,19 @@ Result<nlohmann::json> Replay(events::Trail& trail, rules::Router& router, runne
 
 }  // namespace
 
+nlohmann::json RunnerRequest(const std::string& kind, const nlohmann::json& args, events::Trail& trail,
+                             rules::Router& router, runner::Runner& runner) {
+  Result<nlohmann::json> result = Status::InvalidArgument("unknown command '" + kind + "'");
+  if (!args.is_object()) {
+    result = Status::InvalidArgument("command arguments are not a JSON object");
+  } else if (kind == "redrive") {
+    result = Redrive(runner, args);
+  } else if (kind == "replay") {
+    result = Replay(trail, router, runner, args);
+  }
+  return result.ok() ? *result : nlohmann::json{{"error", result.status().message()}};
+}
+
 void ApplyRunnerCommands(Env& env, events::Trail& trail, rules::Router& router,
                          runner::Runner& runner) {
   auto pending = runner.queue().PendingCommands();
@@ -63,16 +76,7 @@ void ApplyRunnerCommands(Env& env, events::Trail& trail, rules::Router& router,
     return;
   }
   for (const auto& c : *pending) {
-    auto args = nlohmann::json::parse(c.args, nullptr, false);
-    Result<nlohmann::json> result = Status::InvalidArgument("unknown command '" + c.kind + "'");
-    if (args.is_discarded() || !args.is_object()) {
-      result = Status::InvalidArgument("command arguments are not a JSON object");
-    } else if (c.kind == "redrive") {
-      result = Redrive(runner, args);
-    } else if (c.kind == "replay") {
-      result = Replay(trail, router, runner, args);
-    }
-    nlohmann::json out = result.ok() ? *result : nlohmann::json{{"error", result.status().message()}};
+    nlohmann::json out = RunnerRequest(c.kind, nlohmann::json::parse(c.args, nullptr, false), trail, router, runner);
     spdlog::info("{} {}: {}", c.kind, c.args, out.dump());
     Status s = runner.queue().FinishCommand(c.n, out.dump(), env.clock().NowNanos());
     if (!s.ok()) spdlog::error("runner commands: {}", s.message());

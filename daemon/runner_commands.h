@@ -10,6 +10,11 @@
 
 namespace bucketd::daemon {
 
+// One request ("redrive" {"ids": [...]}, or "replay" {"rule", "from_ns",
+// "to_ns", "name"}); the answer, or {"error": "..."}.
+nlohmann::json RunnerRequest(const std::string& kind, const nlohmann::json& args, events::Trail& trail,
+                             rules::Router& router, runner::Runner& runner);
+
 // Applies every pending command; errors become the command's result.
 void ApplyRunnerCommands(Env& env, events::Trail& trail, rules::Router& router,
                          runner::Runner& runner);
