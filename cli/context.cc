@@ -15,8 +15,10 @@ namespace bucketd::cli {
 
 Result<store::Store*> Context::Store() {
   if (!store_) {
+    struct stat st;
+    if (root_.empty() && ::stat("/srv/bucketd", &st) == 0) root_ = "/srv/bucketd";  // as the unit runs bucketd
     if (root_.empty()) {
-      return Status::InvalidArgument("no store given: pass --root DIR or set BUCKETD_ROOT");
+      return Status::InvalidArgument("no store given: pass --root DIR or set BUCKETD_ROOT (/srv/bucketd does not exist)");
     }
     // Safe beside a running daemon: Open only removes temp files whose
     // writer is gone (their lock is free).
@@ -29,6 +31,8 @@ Result<std::string> Context::StateDir() {
   if (!state_dir_.empty()) return state_dir_;
   const char* sd = std::getenv("STATE_DIRECTORY");
   if (sd != nullptr && *sd != '\0') return std::string(sd).substr(0, std::string(sd).find(':'));
+  struct stat st;
+  if (root_.empty() && ::stat("/var/lib/bucketd", &st) == 0) return std::string("/var/lib/bucketd");
   if (root_.empty()) {
     return Status::InvalidArgument("no state directory: pass --state-dir DIR or --root DIR");
   }

@@ -1,6 +1,7 @@
 #include "daemon/daemon.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <poll.h>
 #include <signal.h>
 #include <systemd/sd-daemon.h>
@@ -36,7 +37,17 @@ constexpr int64_t kCommandPollNs = 500'000'000;  // bucketctl's redrive/replay r
 }  // namespace
 
 Status ResolveConfig(Config* c) {
-  if (c->root.empty()) return Status::InvalidArgument("--root is required (the store's directory)");
+  if (c->root.empty()) c->root = "/srv/bucketd";
+  if (c->config_dir.empty()) {
+    // Under systemd ConfigurationDirectory=; else /etc/bucketd when there is one.
+    const char* cd = std::getenv("CONFIGURATION_DIRECTORY");
+    struct stat st;
+    if (cd != nullptr && *cd != '\0') {
+      c->config_dir = std::string(cd).substr(0, std::string(cd).find(':'));
+    } else if (::stat("/etc/bucketd", &st) == 0 && S_ISDIR(st.st_mode)) {
+      c->config_dir = "/etc/bucketd";
+    }
+  }
   while (c->root.size() > 1 && c->root.back() == '/') c->root.pop_back();
   if (c->state_dir.empty()) {
     const char* sd = std::getenv("STATE_DIRECTORY");

@@ -11,9 +11,11 @@ int main(int argc, char** argv) {
   bucketd::daemon::InitLogging("bucketd");
   bucketd::daemon::Config config;
   CLI::App app{"bucketd: a local S3-like bucket with CloudTrail/EventBridge-style pipelines"};
-  app.add_option("--root", config.root, "store root: buckets live in ROOT/buckets/<bucket>/")
+  app.add_option("--root", config.root, "store root: buckets live in ROOT/buckets/<bucket>/ (default /srv/bucketd)")
       ->envname("BUCKETD_ROOT");
-  app.add_option("--config-dir", config.config_dir, "rules.d/ and functions.d/ (none: no rules)");
+  app.add_option("--config-dir", config.config_dir,
+                 "bucketd.json, rules.d/, functions.d/ (default $CONFIGURATION_DIRECTORY, else /etc/bucketd "
+                 "when it exists, else none: no rules)");
   app.add_option("--socket", config.socket,
                  "control socket (default $RUNTIME_DIRECTORY/control.sock, else STATE_DIR/control.sock)");
   app.add_option("--state-dir", config.state_dir,

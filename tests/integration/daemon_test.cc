@@ -72,9 +72,10 @@ TEST(DaemonTest, StateDirectoryFromSystemdEnvironment) {
 
 TEST(DaemonTest, StartupErrorsAreOneLineAndNonZero) {
   TempDir tmp;
-  auto no_root = testing::Run({Bucketd()});
-  EXPECT_EQ(no_root.exit_code, 2);
-  EXPECT_NE(no_root.err.find("--root is required"), std::string::npos) << no_root.err;
+  auto bad_root = testing::Run({Bucketd(), "--root", "/proc/1/no-store-here"});
+  EXPECT_NE(bad_root.exit_code, 0);
+  EXPECT_NE(bad_root.err.find("/proc/1/no-store-here"), std::string::npos) << bad_root.err;
+  EXPECT_EQ(std::count(bad_root.err.begin(), bad_root.err.end(), '\n'), 1) << bad_root.err;
   auto bad_config = testing::Run({Bucketd(), "--root", tmp / "r", "--config-dir", tmp / "missing"});
   EXPECT_EQ(bad_config.exit_code, 2);
   EXPECT_NE(bad_config.err.find("'" + (tmp / "missing") + "'"), std::string::npos) << bad_config.err;
