@@ -34,6 +34,7 @@ namespace bucketd::daemon {
 
 namespace {
 constexpr int64_t kCommandPollNs = 500'000'000;  // bucketctl's redrive/replay requests
+constexpr int64_t kRatePeriodNs = 10'000'000'000;  // events/s in the status line
 }  // namespace
 
 Status ResolveConfig(Config* c) {
@@ -100,14 +101,20 @@ void LogFromEvents(events::LogLevel level, const std::string& message) {
   }
 }
 
-std::string StatusLine(const events::EventPlaneStats& s, const runner::RunnerStats& r) {
+// What `systemctl status` shows. `events_per_second` is over the last
+// status period (negative: not measured yet).
+std::string StatusLine(const events::EventPlaneStats& s, const runner::RunnerStats& r,
+                       double events_per_second = -1) {
+  char rate[32] = "";
+  if (events_per_second >= 0) std::snprintf(rate, sizeof rate, " (%.1f/s)", events_per_second);
   std::string line = "watching " + std::to_string(s.watches) + " directories, " +
-                     std::to_string(s.records) + " events recorded; " + std::to_string(r.running) +
+                     std::to_string(s.records) + " events recorded" + rate + "; " + std::to_string(r.running) +
                      " running, " + std::to_string(r.queued) + " queued, " +
                      std::to_string(r.succeeded) + " succeeded, " + std::to_string(r.dead) + " dead";
   if (s.degraded) line += ", NOT TAKING NEW WORK (trail appends fail)";
   if (s.watch_limited) line += ", watch limit reached (rescanning)";
   if (!s.last_error.empty()) line += "; last error: " + s.last_error;
+  if (!r.last_error.empty()) line += "; last failed invocation: " + r.last_error;
   return line;
 }
 
@@ -279,6 +286,9 @@ Status Run(Env& env, const Config& config) {
   bool watchdog = sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0;
   int64_t next_watchdog_ns = 0;
   bool test_hooks = std::getenv("BUCKETD_TEST_HOOKS") != nullptr;
+  int64_t rate_since_ns = env.clock().NowNanos();
+  uint64_t rate_records = plane.stats().records;
+  double events_per_second = -1;
   for (;;) {
     FireDue(scheduler, router, runner);
     int64_t now = env.clock().NowNanos();
@@ -292,7 +302,13 @@ Status Run(Env& env, const Config& config) {
     }
     int64_t wait_ns = std::min({plane.OnTick(), scheduler.NanosUntilNext(), runner.OnTick(),
                                 next_commands_ns - now, watchdog ? next_watchdog_ns - now : INT64_MAX});
-    std::string status = StatusLine(plane.stats(), runner.stats());
+    if (now - rate_since_ns >= kRatePeriodNs) {
+      events_per_second = static_cast<double>(plane.stats().records - rate_records) * 1e9 /
+                          static_cast<double>(now - rate_since_ns);
+      rate_since_ns = now;
+      rate_records = plane.stats().records;
+    }
+    std::string status = StatusLine(plane.stats(), runner.stats(), events_per_second);
     if (status != last_status) {
       (void)sd_notify(0, ("STATUS=" + status).c_str());
       last_status = status;

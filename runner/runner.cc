@@ -456,6 +456,7 @@ void Runner::Kill(Invocation& v, const std::string& error) {
   v.error = error;
   v.finished_ns = env_.clock().NowNanos();
   ++stats_.dead;
+  stats_.last_error = (v.function.empty() ? v.target : v.function) + " " + v.id + ": " + error;
   Log(events::LogLevel::kError, v, "dead: " + error, error);
   DeadLetter(v);
   auto fn = functions_->find(v.function);

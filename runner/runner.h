@@ -87,6 +87,7 @@ struct RunnerStats {
   size_t queued = 0;    // pending or waiting for a retry
   size_t running = 0;
   uint64_t succeeded = 0, failed_attempts = 0, dead = 0;
+  std::string last_error;  // "<function> <id>: <error>" of the latest dead invocation
 };
 
 class Runner {
