@@ -130,5 +130,23 @@ TEST_F(DaemonSystemdTest, AHungMainLoopIsRestartedByTheWatchdog) {
   EXPECT_TRUE(Drop("after-watchdog.json")) << Journal();
 }
 
+TEST_F(DaemonSystemdTest, TheControlSocketInTheRuntimeDirectoryAnswersRootAndRefusesOthers) {
+  ASSERT_TRUE(Install("RuntimeDirectory=bucketd-test\n").ok());
+  ASSERT_EQ(sd_->Systemctl({"start", kUnit}).exit_code, 0) << Journal();
+  std::string sock = "/run/bucketd-test/control.sock";  // the namespace's own /run
+  std::string ctl = testing::BinDir() + "/bucketctl";
+  auto root = sd_->Inside({ctl, "--socket", sock, "status"});
+  EXPECT_EQ(root.exit_code, 0) << root.err;
+  EXPECT_EQ(root.out.rfind("watching ", 0), 0u) << root.out;
+  EXPECT_EQ(sd_->Inside({"chmod", "0755", "/run/bucketd-test"}).exit_code, 0);
+  EXPECT_EQ(sd_->Inside({"chmod", "0666", sock}).exit_code, 0);
+  auto nobody = sd_->Inside({"setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", ctl, "--socket", sock,
+                             "status"});
+  EXPECT_EQ(nobody.exit_code, 1);
+  EXPECT_NE(nobody.err.find("permission denied: uid 65534 is neither root nor in the group bucketd"),
+            std::string::npos) << nobody.err;
+  EXPECT_EQ(Show("ActiveState"), "active");
+}
+
 }  // namespace
 }  // namespace bucketd
