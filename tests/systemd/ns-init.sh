@@ -10,6 +10,20 @@
 #  * units under test go to /run/systemd/system (this namespace's tmpfs) with
 #    DefaultDependencies=no.
 set -e
+# With BUCKETD_NS_OVERLAY=DIR the namespace gets a copy-on-write view of the
+# host's / (changes go to DIR/upper), so a test may install packages and
+# create users without touching the host.
+if [ -n "${BUCKETD_NS_OVERLAY:-}" ]; then
+  o=$BUCKETD_NS_OVERLAY
+  unset BUCKETD_NS_OVERLAY
+  mount --make-rprivate /
+  mkdir -p "$o/upper" "$o/work" "$o/root"
+  mount -t overlay overlay -o "lowerdir=/,upperdir=$o/upper,workdir=$o/work" "$o/root"
+  mount --rbind /dev "$o/root/dev"
+  mount --rbind /sys "$o/root/sys"
+  mount -t proc proc "$o/root/proc"
+  exec chroot "$o/root" /bin/bash "$0"
+fi
 mount --make-rprivate /
 mount -t tmpfs tmpfs /run
 mkdir -p /run/lock /run/systemd/system /run/systemd/system.conf.d

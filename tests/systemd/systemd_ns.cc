@@ -54,12 +54,13 @@ int FindNamespaceInit(int ancestor) {
 
 }  // namespace
 
-Result<std::unique_ptr<SystemdNamespace>> SystemdNamespace::Boot(const std::string& log) {
+Result<std::unique_ptr<SystemdNamespace>> SystemdNamespace::Boot(const std::string& log, const std::string& overlay) {
   std::unique_ptr<SystemdNamespace> ns(new SystemdNamespace());
   std::string script = std::string(BUCKETD_SOURCE_DIR) + "/tests/systemd/ns-init.sh";
+  std::string env = overlay.empty() ? "" : "BUCKETD_NS_OVERLAY=" + overlay + " ";
   ns->unshare_pid_ = Spawn({"/bin/sh", "-c",
-                            "exec setsid -w unshare --pid --fork --mount --mount-proc bash " + script + " >" +
-                                log + " 2>&1"});
+                            "exec env " + env + "setsid -w unshare --pid --fork --mount --mount-proc bash " + script +
+                                " >" + log + " 2>&1"});
   for (int i = 0; i < 500 && ns->systemd_pid_ < 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
     ns->systemd_pid_ = FindNamespaceInit(ns->unshare_pid_);
@@ -94,7 +95,8 @@ SystemdNamespace::~SystemdNamespace() {
 }
 
 RunResult SystemdNamespace::Inside(std::vector<std::string> argv, const std::string& input) const {
-  std::vector<std::string> full = {"/usr/bin/nsenter", "-t", std::to_string(systemd_pid_), "-m", "-p"};
+  // -r: its root too (the overlay's, when there is one).
+  std::vector<std::string> full = {"/usr/bin/nsenter", "-t", std::to_string(systemd_pid_), "-m", "-p", "-r"};
   full.insert(full.end(), argv.begin(), argv.end());
   return Run(full, input);
 }

@@ -16,7 +16,10 @@ namespace bucketd::testing {
 class SystemdNamespace {
  public:
   // Boots systemd and waits until it runs; `log` gets its console output.
-  static Result<std::unique_ptr<SystemdNamespace>> Boot(const std::string& log);
+  // With `overlay` (a directory outside /tmp), the namespace sees a
+  // copy-on-write view of / whose changes land there: a test may install a
+  // package in it.
+  static Result<std::unique_ptr<SystemdNamespace>> Boot(const std::string& log, const std::string& overlay = "");
   // Powers it off (systemctl poweroff), also when the test failed.
   ~SystemdNamespace();
 
