@@ -1,5 +1,6 @@
 #include "runner/runner.h"
 
+#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -66,15 +67,41 @@ void Runner::SetFunctions(std::shared_ptr<const FunctionSet> functions) {
 }
 
 void Runner::Shutdown() {
+  std::deque<BuiltinJob> never_started;
   {
     std::lock_guard<std::mutex> l(mu_);
     if (stopping_ && workers_.empty()) return;
-    stopping_ = true;
-  }
-  for (auto& [n, run] : running_) {
-    if (run.cancelled) *run.cancelled = true;
+    stopping_ = true;  // workers take no new job
+    never_started.swap(jobs_);
   }
   cv_.notify_all();
+  // Queued for a worker but not begun: pending again, no attempt spent.
+  for (const auto& job : never_started) {
+    auto it = active_.find(job.n);
+    if (it == active_.end()) continue;
+    Invocation& v = it->second;
+    running_.erase(job.n);
+    auto f = running_per_function_.find(v.function);
+    if (f != running_per_function_.end() && --f->second <= 0) running_per_function_.erase(f);
+    v.attempts -= 1;
+    v.state = State::kPending;
+    MarkDirty(v);
+  }
+  // Built-in stages at work get until their deadline, then are asked to
+  // stop. (Exec targets go on under their supervisors.)
+  for (;;) {
+    CollectBuiltins();
+    int64_t now = env_.clock().NowNanos();
+    bool busy = false;
+    for (auto& [n, run] : running_) {
+      if (!run.builtin) continue;
+      busy = true;
+      if (now >= run.deadline_ns && run.cancelled) *run.cancelled = true;
+    }
+    if (!busy) break;
+    struct pollfd p = {wake_.get(), POLLIN, 0};
+    (void)::poll(&p, 1, 100);
+  }
   for (auto& t : workers_) t.join();
   workers_.clear();
   Flush();
@@ -603,7 +630,7 @@ Status Runner::Recover() {
   return Status::OK();
 }
 
-int64_t Runner::OnTick() {
+void Runner::CollectBuiltins() {
   uint64_t ignored;
   (void)!::read(wake_.get(), &ignored, sizeof ignored);
   std::vector<BuiltinDone> done;
@@ -611,7 +638,6 @@ int64_t Runner::OnTick() {
     std::lock_guard<std::mutex> l(mu_);
     done.swap(done_);
   }
-  int64_t now = env_.clock().NowNanos();
   for (auto& d : done) {
     auto run = running_.find(d.n);
     bool late = run != running_.end() && d.finished_ns > run->second.deadline_ns;
@@ -623,6 +649,11 @@ int64_t Runner::OnTick() {
     r.finished_ns = d.finished_ns;
     Complete(d.n, std::move(r));
   }
+}
+
+int64_t Runner::OnTick() {
+  int64_t now = env_.clock().NowNanos();
+  CollectBuiltins();
   if (now >= next_poll_ns_) {
     next_poll_ns_ = now + options_.poll_ns;
     std::vector<int64_t> finished;

@@ -131,8 +131,9 @@ class Runner {
   // Makes dead invocations pending again with a fresh retry budget (all
   // dead ones when `ids` is empty). Returns how many.
   Result<int> Redrive(const std::vector<std::string>& ids);
-  // Saves state and stops the worker threads (running stages are asked to
-  // stop; running exec targets keep running under their supervisors).
+  // Stops taking work: built-in stages at work get until their deadline
+  // (then are asked to stop), queued ones stay pending; exec targets keep
+  // running under their supervisors. Saves state.
   void Shutdown();
 
   RunnerStats stats() const {
@@ -172,6 +173,7 @@ class Runner {
   };
 
   void LoadNew();
+  void CollectBuiltins();
   void LogQueued(const Invocation& v);
   void Admit(Invocation v);
   // held: only invocations queued in the open transaction, as held starts.

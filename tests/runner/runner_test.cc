@@ -214,6 +214,19 @@ TEST_F(GateTest, ReservedConcurrencyCapsAFunctionAcrossKeys) {
   EXPECT_EQ(max_running_, 1);
 }
 
+TEST_F(GateTest, ShutdownLetsAWorkingStageFinishBeforeItsDeadline) {
+  rules::Rule gate = MakeRule("gate", Lambda("Gate"));  // Timeout 3 s
+  std::string id = Queue(gate, Record("k"));
+  ASSERT_TRUE(Until([&] { return Get(id).state == State::kRunning; }));
+  std::thread opener([this] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    open_ = true;
+  });
+  runner_->Shutdown();  // as on SIGTERM
+  opener.join();
+  EXPECT_EQ(Get(id).state, State::kSucceeded) << "the stage was stopped before its deadline\n" << Logs();
+}
+
 class DestinationTest : public RetryTest {};
 
 TEST_F(DestinationTest, SuccessWritesALambdaShapedRecordAndFailureInvokesTheNotifier) {
