@@ -67,12 +67,18 @@ Result<nlohmann::json> Context::Control(const nlohmann::json& request) {
     if (const char* env = std::getenv("BUCKETD_SOCKET"); env != nullptr && *env != '\0') path = env;
   }
   if (path.empty()) {
+    // A foreground bucketd keeps its socket in its state directory; an
+    // installed one in /run/bucketd.
     struct stat st;
-    if (::stat("/run/bucketd/control.sock", &st) == 0) {
+    auto dir = StateDir();
+    bool given = !state_dir_.empty() || !root_.empty();
+    if (given && dir.ok() && ::stat((*dir + "/control.sock").c_str(), &st) == 0) {
+      path = *dir + "/control.sock";
+    } else if (::stat("/run/bucketd/control.sock", &st) == 0) {
       path = "/run/bucketd/control.sock";
     } else {
-      ASSIGN_OR_RETURN(std::string dir, StateDir());
-      path = dir + "/control.sock";
+      if (!dir.ok()) return dir.status();
+      path = *dir + "/control.sock";
     }
   }
   struct sockaddr_un addr = {};

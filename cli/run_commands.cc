@@ -3,6 +3,7 @@
 // daemon); redrive and replay leave a request there that bucketd applies
 // (within half a second when it runs, else at its next start).
 #include <chrono>
+#include <map>
 #include <cstdio>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "common/time_format.h"
 #include "runner/exec_run.h"
 #include "runner/invocation.h"
+#include "runner/invocation_json.h"
 
 namespace bucketd::cli {
 
@@ -78,14 +80,29 @@ void PrintTable(const std::vector<Invocation>& rows) {
   }
 }
 
+// The running bucketd answers over its control socket; without one, the
+// queue database is read directly.
+Result<std::vector<Invocation>> FindRuns(Context& ctx, const runner::RunQuery& q) {
+  nlohmann::json request = runner::QueryToJson(q);
+  request["command"] = "runs";
+  auto answer = ctx.Control(request);
+  if (answer.ok()) {
+    if (!answer->value("ok", false)) return Status::InvalidArgument(answer->value("error", std::string()));
+    std::vector<Invocation> rows;
+    for (const auto& j : (*answer)["runs"]) rows.push_back(runner::InvocationFromJson(j));
+    return rows;
+  }
+  if (answer.status().code() != StatusCode::kUnavailable) return answer.status();
+  ASSIGN_OR_RETURN(auto trail, ctx.OpenTrail(/*read_only=*/true));
+  InvocationStore queue(trail->db());
+  return queue.Find(q);
+}
+
 int List(Context& ctx, const RunsFlags& f, bool dead_only) {
-  auto trail = ctx.OpenTrail(/*read_only=*/true);
-  if (!trail.ok()) return Context::Fail(trail.status());
   auto q = Query(ctx, f);
   if (!q.ok()) return Context::Fail(q.status());
   if (dead_only) q->state = runner::State::kDead;
-  InvocationStore queue((*trail)->db());
-  auto rows = queue.Find(*q);
+  auto rows = FindRuns(ctx, *q);
   if (!rows.ok()) return Context::Fail(rows.status());
   if (f.json) {
     for (const auto& v : *rows) std::printf("%s\n", ToJson(v).dump().c_str());
@@ -95,30 +112,56 @@ int List(Context& ctx, const RunsFlags& f, bool dead_only) {
   return 0;
 }
 
+struct RunDetail {
+  Invocation run;
+  std::vector<runner::AttemptRecord> attempts;
+  std::map<int, std::vector<runner::OutputLine>> output;  // by attempt
+};
+
+Result<RunDetail> GetRun(Context& ctx, const std::string& id) {
+  RunDetail d;
+  auto answer = ctx.Control({{"command", "run"}, {"id", id}});
+  if (answer.ok()) {
+    if (!answer->value("ok", false)) return Status::NotFound(answer->value("error", std::string()));
+    d.run = runner::InvocationFromJson((*answer)["run"]);
+    for (const auto& a : (*answer)["attempts"]) {
+      d.attempts.push_back(runner::AttemptFromJson(id, a));
+      for (const auto& l : a["output"]) {
+        d.output[a.value("attempt", 0)].push_back({l.value("ms", int64_t{0}), l.value("stream", 1), l.value("text", "")});
+      }
+    }
+    return d;
+  }
+  if (answer.status().code() != StatusCode::kUnavailable) return answer.status();
+  ASSIGN_OR_RETURN(auto trail, ctx.OpenTrail(/*read_only=*/true));
+  InvocationStore queue(trail->db());
+  ASSIGN_OR_RETURN(auto v, queue.Get(id));
+  if (!v) return Status::NotFound("no invocation " + id);
+  d.run = *v;
+  ASSIGN_OR_RETURN(d.attempts, queue.Attempts(id));
+  auto dir = ctx.StateDir();
+  for (int a = 1; dir.ok() && a <= d.run.attempts; ++a) {
+    uint64_t offset = 0;
+    d.output[a] = runner::ReadOutput(*dir + "/runs/" + runner::RunDirName(id, a), &offset);
+  }
+  return d;
+}
+
 int Show(Context& ctx, const std::string& id) {
-  auto trail = ctx.OpenTrail(/*read_only=*/true);
-  if (!trail.ok()) return Context::Fail(trail.status());
-  InvocationStore queue((*trail)->db());
-  auto v = queue.Get(id);
-  if (!v.ok()) return Context::Fail(v.status());
-  if (!*v) return Context::Fail(Status::NotFound("no invocation " + id));
-  const Invocation& inv = **v;
+  auto d = GetRun(ctx, id);
+  if (!d.ok()) return Context::Fail(d.status());
+  const Invocation& inv = d->run;
   std::printf("%s\n", ToJson(inv).dump(2).c_str());
   std::printf("\ninput:\n%s\n", inv.input_error.empty() ? inv.input.c_str() : ("(none: " + inv.input_error + ")").c_str());
   auto event = nlohmann::json::parse(inv.event_json, nullptr, false);
   std::printf("\nevent:\n%s\n", event.is_discarded() ? inv.event_json.c_str() : event.dump(2).c_str());
-  auto attempts = queue.Attempts(id);
-  if (!attempts.ok()) return Context::Fail(attempts.status());
-  auto dir = ctx.StateDir();
   for (int a = 1; a <= inv.attempts; ++a) {
     std::string outcome = "(running or not recorded yet)";
-    for (const auto& r : *attempts) {
-      if (r.attempt == a) outcome = r.outcome + (r.error.empty() ? "" : ": " + r.error);
+    for (const auto& r : d->attempts) {
+      if (r.attempt == a && !r.outcome.empty()) outcome = r.outcome + (r.error.empty() ? "" : ": " + r.error);
     }
     std::printf("\nattempt %d: %s\n", a, outcome.c_str());
-    if (!dir.ok()) continue;
-    uint64_t offset = 0;
-    for (const auto& line : runner::ReadOutput(*dir + "/runs/" + runner::RunDirName(id, a), &offset)) {
+    for (const auto& line : d->output[a]) {
       std::printf("  %s %s %s\n", FormatRfc3339Millis(line.unix_ms * 1'000'000).c_str(),
                   line.stream == 1 ? "stdout" : "stderr", line.text.c_str());
     }

@@ -26,6 +26,7 @@
 #include "events/watcher.h"
 #include "rules/router.h"
 #include "rules/scheduler.h"
+#include "runner/invocation_json.h"
 #include "runner/runner.h"
 #include "daemon/state_dir.h"
 #include "store/store.h"
@@ -263,6 +264,35 @@ Status Run(Env& env, const Config& config) {
       Status s = reload();
       return s.ok() ? nlohmann::json{{"ok", true}} : nlohmann::json{{"ok", false}, {"error", s.message()}};
     }
+    if (command == "runs") {
+      auto rows = runner.queue().Find(runner::QueryFromJson(request));
+      if (!rows.ok()) return nlohmann::json{{"ok", false}, {"error", rows.status().message()}};
+      nlohmann::json list = nlohmann::json::array();
+      for (const auto& v : *rows) list.push_back(runner::InvocationToJson(v));
+      return nlohmann::json{{"ok", true}, {"runs", list}};
+    }
+    if (command == "run") {
+      std::string id = request.value("id", "");
+      auto v = runner.queue().Get(id);
+      if (!v.ok()) return nlohmann::json{{"ok", false}, {"error", v.status().message()}};
+      if (!*v) return nlohmann::json{{"ok", false}, {"error", "no invocation " + id}};
+      auto attempts = runner.queue().Attempts(id);
+      nlohmann::json list = nlohmann::json::array();
+      for (int a = 1; a <= (*v)->attempts; ++a) {
+        nlohmann::json item = {{"attempt", a}, {"outcome", ""}, {"error", ""}};
+        for (const auto& r : attempts.ok() ? *attempts : std::vector<runner::AttemptRecord>()) {
+          if (r.attempt == a) item = runner::AttemptToJson(r);
+        }
+        nlohmann::json output = nlohmann::json::array();
+        uint64_t offset = 0;
+        for (const auto& line : runner::ReadOutput(runner.RunDir(id, a), &offset)) {
+          output.push_back({{"ms", line.unix_ms}, {"stream", line.stream}, {"text", line.text}});
+        }
+        item["output"] = output;
+        list.push_back(item);
+      }
+      return nlohmann::json{{"ok", true}, {"run", runner::InvocationToJson(**v)}, {"attempts", list}};
+    }
     if (command == "redrive" || command == "replay") {
       nlohmann::json out = RunnerRequest(command, request, *trail, router, runner);
       if (out.contains("error")) return nlohmann::json{{"ok", false}, {"error", out["error"]}};
@@ -270,7 +300,7 @@ Status Run(Env& env, const Config& config) {
       return out;
     }
     return nlohmann::json{{"ok", false},
-                          {"error", "unknown command '" + command + "'; expected status, reload, redrive or replay"}};
+                          {"error", "unknown command '" + command + "'; expected status, reload, runs, run, redrive or replay"}};
   }));
   FireDue(scheduler, router, runner);  // firings missed while down, once
   spdlog::info("bucketd serving store {} (state {}, config {}, control {}); trail in s3://{}/{}AWSLogs/",
