@@ -35,11 +35,13 @@ Status CheckOne(const std::string& path) {
 
 }  // namespace
 
-Status CheckConfigPermissions(const std::string& config_dir) {
-  RETURN_IF_ERROR(CheckOne(config_dir));
-  RETURN_IF_ERROR(CheckOne(config_dir + "/bucketd.json"));
-  for (const char* sub : {"rules.d", "functions.d"}) {
-    std::string dir = config_dir + "/" + sub;
+Status CheckConfigPermissions(const std::string& config_dir, const std::vector<std::string>& dirs) {
+  if (!config_dir.empty()) {
+    RETURN_IF_ERROR(CheckOne(config_dir));
+    RETURN_IF_ERROR(CheckOne(config_dir + "/bucketd.json"));
+  }
+  for (const std::string& dir : dirs) {
+    if (dir.empty()) continue;
     RETURN_IF_ERROR(CheckOne(dir));
     DIR* d = ::opendir(dir.c_str());
     if (d == nullptr) continue;

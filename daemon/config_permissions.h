@@ -5,6 +5,7 @@
 #define BUCKETD_DAEMON_CONFIG_PERMISSIONS_H_
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 
@@ -13,7 +14,9 @@ namespace bucketd::daemon {
 // PermissionDenied naming the path, its mode or owner, and the fix, when
 // `config_dir` or what bucketd reads in it is writable by group or others or
 // owned by someone other than bucketd's user or root.
-Status CheckConfigPermissions(const std::string& config_dir);
+// `config_dir` may be empty; the rule and function directories are checked
+// wherever they are.
+Status CheckConfigPermissions(const std::string& config_dir, const std::vector<std::string>& dirs);
 
 }  // namespace bucketd::daemon
 

@@ -60,6 +60,8 @@ Status ResolveConfig(Config* c) {
       c->state_dir = c->root + "/.bucketd";
     }
   }
+  if (c->rules_dir.empty() && !c->config_dir.empty()) c->rules_dir = c->config_dir + "/rules.d";
+  if (c->functions_dir.empty() && !c->config_dir.empty()) c->functions_dir = c->config_dir + "/functions.d";
   if (c->socket.empty()) {
     const char* rd = std::getenv("RUNTIME_DIRECTORY");
     c->socket = (rd != nullptr && *rd != '\0' ? std::string(rd).substr(0, std::string(rd).find(':'))
@@ -78,7 +80,9 @@ Status ResolveConfig(Config* c) {
         break;
       }
     }
-    if (c->socket.empty()) {
+    if (c->rules_dir.empty() && !c->config_dir.empty()) c->rules_dir = c->config_dir + "/rules.d";
+  if (c->functions_dir.empty() && !c->config_dir.empty()) c->functions_dir = c->config_dir + "/functions.d";
+  if (c->socket.empty()) {
     const char* rd = std::getenv("RUNTIME_DIRECTORY");
     c->socket = (rd != nullptr && *rd != '\0' ? std::string(rd).substr(0, std::string(rd).find(':'))
                                                : c->state_dir) + "/control.sock";
@@ -145,17 +149,21 @@ void LogFromRunner(events::LogLevel level, const runner::LogFields& f, const std
 
 // Loads rules.d and functions.d together and swaps both in only when both
 // are good; on error the running configuration stays.
-Status LoadRules(Env& env, const std::string& config_dir, rules::Router* router,
-                 rules::Scheduler* scheduler, runner::Runner* runner) {
+Status LoadRules(Env& env, const Config& config, rules::Router* router, rules::Scheduler* scheduler,
+                 runner::Runner* runner) {
   std::vector<rules::Rule> list;
   auto functions = std::make_shared<runner::FunctionSet>();
-  if (!config_dir.empty()) {
-    RETURN_IF_ERROR(CheckConfigPermissions(config_dir));
-    ASSIGN_OR_RETURN(list, rules::LoadRulesDir(env, config_dir + "/rules.d"));
-    ASSIGN_OR_RETURN(*functions, runner::LoadFunctionsDir(env, config_dir + "/functions.d",
-                                                          runner->builtins().Names()));
-    spdlog::info("loaded {} rule(s) from {}/rules.d, {} function(s) from {}/functions.d", list.size(),
-                 config_dir, functions->size(), config_dir);
+  RETURN_IF_ERROR(CheckConfigPermissions(config.config_dir, {config.rules_dir, config.functions_dir}));
+  if (!config.rules_dir.empty()) {
+    ASSIGN_OR_RETURN(list, rules::LoadRulesDir(env, config.rules_dir));
+  }
+  if (!config.functions_dir.empty()) {
+    ASSIGN_OR_RETURN(*functions, runner::LoadFunctionsDir(env, config.functions_dir, runner->builtins().Names()));
+  }
+  if (!config.rules_dir.empty() || !config.functions_dir.empty()) {
+    spdlog::info("loaded {} rule(s) from {}, {} function(s) from {}", list.size(),
+                 config.rules_dir.empty() ? "nowhere" : config.rules_dir, functions->size(),
+                 config.functions_dir.empty() ? "nowhere" : config.functions_dir);
     for (const auto& r : list) {
       for (const auto& t : r.targets) {
         if (!t.function.empty() && functions->count(t.function) == 0) {
@@ -227,7 +235,7 @@ Status Run(Env& env, const Config& config) {
   rules::Scheduler scheduler(env, config.state_dir + "/schedules.json", plane_options.identity,
                              file_config.schedules_persistent);
   RETURN_IF_ERROR(scheduler.Load());
-  RETURN_IF_ERROR(LoadRules(env, config.config_dir, &router, &scheduler, &runner));
+  RETURN_IF_ERROR(LoadRules(env, config, &router, &scheduler, &runner));
   RETURN_IF_ERROR(runner.Recover());
   auto reload = [&]() -> Status {
     // systemd ≥ 253 wants the reload's start time to tell it from a stale one.
@@ -235,7 +243,7 @@ Status Run(Env& env, const Config& config) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     uint64_t usec = static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
     (void)sd_notify(0, ("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(usec)).c_str());
-    Status reloaded = LoadRules(env, config.config_dir, &router, &scheduler, &runner);
+    Status reloaded = LoadRules(env, config, &router, &scheduler, &runner);
     if (!reloaded.ok()) {
       spdlog::error("reload failed, keeping the {} rules in force: {}",
                     router.rules() ? router.rules()->rules().size() : 0, reloaded.message());

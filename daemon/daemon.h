@@ -17,6 +17,8 @@ namespace bucketd::daemon {
 struct Config {
   std::string root;        // the store root; default /srv/bucketd
   std::string config_dir;  // default $CONFIGURATION_DIRECTORY, else /etc/bucketd if it exists; empty: no rules
+  std::string rules_dir;      // default CONFIG_DIR/rules.d (none without a config dir)
+  std::string functions_dir;  // default CONFIG_DIR/functions.d
   std::string state_dir;   // resolved: flag, else $STATE_DIRECTORY, else <root>/.bucketd
   std::string supervisor;  // resolved: bucketd-supervisor beside bucketd or in ../lib/bucketd
   std::string socket;      // resolved: flag, else $RUNTIME_DIRECTORY/control.sock, else <state>/control.sock

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   app.add_option("--config-dir", config.config_dir,
                  "bucketd.json, rules.d/, functions.d/ (default $CONFIGURATION_DIRECTORY, else /etc/bucketd "
                  "when it exists, else none: no rules)");
+  app.add_option("--rules-dir", config.rules_dir, "rule files (default CONFIG_DIR/rules.d)");
+  app.add_option("--functions-dir", config.functions_dir, "function files (default CONFIG_DIR/functions.d)");
   app.add_option("--socket", config.socket,
                  "control socket (default $RUNTIME_DIRECTORY/control.sock, else STATE_DIR/control.sock)");
   app.add_option("--state-dir", config.state_dir,

@@ -52,9 +52,10 @@ class PipelineDaemon {
                   R"(","Timeout":30,"Environment":{"Variables":{)" + vars + "}}}");
   }
 
-  void Start() {
-    pid_ = Spawn({"/bin/sh", "-c", "exec " + BinDir() + "/bucketd --root " + root_ + " --config-dir " + cfg_ +
-                                       " 2>>" + log_});
+  // `where` replaces "--config-dir CFG" when given.
+  void Start(const std::string& where = "") {
+    pid_ = Spawn({"/bin/sh", "-c", "exec " + BinDir() + "/bucketd --root " + root_ + " " +
+                                       (where.empty() ? "--config-dir " + cfg_ : where) + " 2>>" + log_});
     ++starts_;
   }
   bool WaitReady() {

@@ -133,6 +133,25 @@ TEST(RunnerCliTest, AStageThatRetriggersItselfIsStoppedAtTheSeventeenthHop) {
   EXPECT_EQ(d.Stop(), 0);
 }
 
+TEST(RunnerCliTest, RulesAndFunctionsDirectoriesAreFlagsOfTheirOwn) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp.path());
+  d.AddRule("etl", "LOGS/", "Etl");
+  d.AddProbeFunction("Etl", "record");
+  ASSERT_EQ(::rename((d.cfg() + "/rules.d").c_str(), (tmp / "my-rules").c_str()), 0);
+  ASSERT_EQ(::rename((d.cfg() + "/functions.d").c_str(), (tmp / "my-functions").c_str()), 0);
+  ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
+  d.Start("--rules-dir " + tmp / "my-rules" + " --functions-dir " + tmp / "my-functions");
+  ASSERT_TRUE(d.WaitReady()) << d.Log();
+  EXPECT_NE(d.Log().find("loaded 1 rule(s) from " + tmp / "my-rules" + ", 1 function(s) from " + tmp / "my-functions"),
+            std::string::npos) << d.Log();
+  ASSERT_EQ(d.Ctl({"cp", "/etc/hostname", "s3://data/LOGS/x"}).exit_code, 0);
+  EXPECT_TRUE(PipelineDaemon::WaitFor([&] {
+    return d.Ctl({"runs", "--state", "succeeded"}).out.find("LOGS/x") != std::string::npos;
+  })) << d.Log();
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 TEST(RunnerCliTest, AConfigDirectoryOthersCanWriteIsRefusedWithTheFix) {
   testing::TempDir tmp;
   PipelineDaemon d(tmp.path());

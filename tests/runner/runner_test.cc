@@ -217,7 +217,11 @@ TEST_F(GateTest, ReservedConcurrencyCapsAFunctionAcrossKeys) {
 TEST_F(GateTest, ShutdownLetsAWorkingStageFinishBeforeItsDeadline) {
   rules::Rule gate = MakeRule("gate", Lambda("Gate"));  // Timeout 3 s
   std::string id = Queue(gate, Record("k"));
-  ASSERT_TRUE(Until([&] { return Get(id).state == State::kRunning; }));
+  // Until the stage itself runs (queued for a worker is not yet at work).
+  ASSERT_TRUE(Until([&] {
+    std::lock_guard<std::mutex> l(mu_);
+    return !order_.empty();
+  }));
   std::thread opener([this] {
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     open_ = true;
