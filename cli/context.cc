@@ -1,5 +1,7 @@
 #include "cli/context.h"
 
+#include "common/file_util.h"
+
 #include <fcntl.h>
 
 #include <sys/socket.h>
@@ -29,8 +31,7 @@ Result<store::Store*> Context::Store() {
 
 Result<std::string> Context::StateDir() {
   if (!state_dir_.empty()) return state_dir_;
-  const char* sd = std::getenv("STATE_DIRECTORY");
-  if (sd != nullptr && *sd != '\0') return std::string(sd).substr(0, std::string(sd).find(':'));
+  if (std::string sd = SystemdDirectory("STATE_DIRECTORY"); !sd.empty()) return sd;
   struct stat st;
   if (root_.empty() && ::stat("/var/lib/bucketd", &st) == 0) return std::string("/var/lib/bucketd");
   if (root_.empty()) {
@@ -41,8 +42,7 @@ Result<std::string> Context::StateDir() {
 
 Result<std::string> Context::ConfigDir() {
   if (!config_dir_.empty()) return config_dir_;
-  const char* cd = std::getenv("CONFIGURATION_DIRECTORY");
-  if (cd != nullptr && *cd != '\0') return std::string(cd).substr(0, std::string(cd).find(':'));
+  if (std::string cd = SystemdDirectory("CONFIGURATION_DIRECTORY"); !cd.empty()) return cd;
   return Status::InvalidArgument("no configuration directory: pass --config-dir DIR");
 }
 

@@ -1,5 +1,7 @@
 #include "common/file_util.h"
 
+#include <cstdlib>
+
 #include <fcntl.h>
 
 namespace bucketd {
@@ -13,6 +15,13 @@ Result<std::string> ReadFileToString(Fs& fs, int dir, const std::string& path) {
     if (n == 0) return out;
     out.append(buf, n);
   }
+}
+
+std::string SystemdDirectory(const char* variable) {
+  const char* v = std::getenv(variable);
+  if (v == nullptr) return "";
+  std::string all(v);
+  return all.substr(0, all.find(':'));
 }
 
 }  // namespace bucketd

@@ -12,6 +12,11 @@ namespace bucketd {
 // NotFound when it does not exist.
 Result<std::string> ReadFileToString(Fs& fs, int dir, const std::string& path);
 
+// The first directory systemd names in `variable` (STATE_DIRECTORY,
+// RUNTIME_DIRECTORY, CONFIGURATION_DIRECTORY are ':'-separated lists), or ""
+// when it is unset.
+std::string SystemdDirectory(const char* variable);
+
 }  // namespace bucketd
 
 #endif  // BUCKETD_COMMON_FILE_UTIL_H_

@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/file_util.h"
 #include "daemon/config_file.h"
 #include "daemon/config_permissions.h"
 #include "daemon/control_socket.h"
@@ -40,32 +41,22 @@ constexpr int64_t kRatePeriodNs = 10'000'000'000;  // events/s in the status lin
 
 Status ResolveConfig(Config* c) {
   if (c->root.empty()) c->root = "/srv/bucketd";
+  while (c->root.size() > 1 && c->root.back() == '/') c->root.pop_back();
   if (c->config_dir.empty()) {
     // Under systemd ConfigurationDirectory=; else /etc/bucketd when there is one.
-    const char* cd = std::getenv("CONFIGURATION_DIRECTORY");
     struct stat st;
-    if (cd != nullptr && *cd != '\0') {
-      c->config_dir = std::string(cd).substr(0, std::string(cd).find(':'));
-    } else if (::stat("/etc/bucketd", &st) == 0 && S_ISDIR(st.st_mode)) {
+    c->config_dir = SystemdDirectory("CONFIGURATION_DIRECTORY");
+    if (c->config_dir.empty() && ::stat("/etc/bucketd", &st) == 0 && S_ISDIR(st.st_mode)) {
       c->config_dir = "/etc/bucketd";
     }
   }
-  while (c->root.size() > 1 && c->root.back() == '/') c->root.pop_back();
-  if (c->state_dir.empty()) {
-    const char* sd = std::getenv("STATE_DIRECTORY");
-    // systemd may pass several directories separated by ':'; the first is ours.
-    if (sd != nullptr && *sd != '\0') {
-      c->state_dir = std::string(sd).substr(0, std::string(sd).find(':'));
-    } else {
-      c->state_dir = c->root + "/.bucketd";
-    }
-  }
+  if (c->state_dir.empty()) c->state_dir = SystemdDirectory("STATE_DIRECTORY");
+  if (c->state_dir.empty()) c->state_dir = c->root + "/.bucketd";
   if (c->rules_dir.empty() && !c->config_dir.empty()) c->rules_dir = c->config_dir + "/rules.d";
   if (c->functions_dir.empty() && !c->config_dir.empty()) c->functions_dir = c->config_dir + "/functions.d";
   if (c->socket.empty()) {
-    const char* rd = std::getenv("RUNTIME_DIRECTORY");
-    c->socket = (rd != nullptr && *rd != '\0' ? std::string(rd).substr(0, std::string(rd).find(':'))
-                                               : c->state_dir) + "/control.sock";
+    std::string runtime = SystemdDirectory("RUNTIME_DIRECTORY");
+    c->socket = (runtime.empty() ? c->state_dir : runtime) + "/control.sock";
   }
   if (c->supervisor.empty()) {
     // Installed in <prefix>/lib/bucketd/, built beside bucketd.
@@ -80,14 +71,7 @@ Status ResolveConfig(Config* c) {
         break;
       }
     }
-    if (c->rules_dir.empty() && !c->config_dir.empty()) c->rules_dir = c->config_dir + "/rules.d";
-  if (c->functions_dir.empty() && !c->config_dir.empty()) c->functions_dir = c->config_dir + "/functions.d";
-  if (c->socket.empty()) {
-    const char* rd = std::getenv("RUNTIME_DIRECTORY");
-    c->socket = (rd != nullptr && *rd != '\0' ? std::string(rd).substr(0, std::string(rd).find(':'))
-                                               : c->state_dir) + "/control.sock";
-  }
-  if (c->supervisor.empty()) {
+    if (c->supervisor.empty()) {
       return Status::InvalidArgument("bucketd-supervisor not found beside bucketd (" + dir +
                                      ") or in " + dir + "/../lib/bucketd/");
     }

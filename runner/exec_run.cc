@@ -34,6 +34,13 @@ Status WriteNewFile(int dir, const char* name, const std::string& data) {
 
 }  // namespace
 
+void RemoveRunDir(const std::string& dir) {
+  for (const char* f : {"/input", "/event.json", "/lock", "/output", "/status", "/status.tmp", "/supervisor.pid"}) {
+    ::unlink((dir + f).c_str());
+  }
+  ::rmdir(dir.c_str());
+}
+
 std::string RunDirName(const std::string& id, int attempt) {
   return id + "." + std::to_string(attempt);
 }
@@ -62,11 +69,6 @@ Result<UniqueFd> PrepareRunDir(const ExecSpec& spec, bool write_files) {
     return Status::FromErrno("lock " + spec.run_dir + "/lock", errno);
   }
   return lock;
-}
-
-void RemoveRunDir(const std::string& dir) {
-  for (const char* f : {"/input", "/event.json", "/lock"}) ::unlink((dir + f).c_str());
-  ::rmdir(dir.c_str());
 }
 
 // "bucketd-supervisor --pool" in its own session, signals as a fresh process

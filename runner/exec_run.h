@@ -120,6 +120,8 @@ struct OutputLine {
 std::vector<OutputLine> ReadOutput(const std::string& run_dir, uint64_t* offset);
 
 std::string RunDirName(const std::string& id, int attempt);
+// Removes a run directory and the files above.
+void RemoveRunDir(const std::string& dir);
 // The highest attempt with a run directory, per invocation id.
 std::map<std::string, int> LatestRunDirs(const std::string& runs_dir);
 

@@ -80,9 +80,7 @@ void Runner::Shutdown() {
     auto it = active_.find(job.n);
     if (it == active_.end()) continue;
     Invocation& v = it->second;
-    running_.erase(job.n);
-    auto f = running_per_function_.find(v.function);
-    if (f != running_per_function_.end() && --f->second <= 0) running_per_function_.erase(f);
+    ReleaseRun(job.n);
     v.attempts -= 1;
     v.state = State::kPending;
     MarkDirty(v);
@@ -212,22 +210,11 @@ void Runner::OnRollback() {
   for (int64_t n : staged_) {
     auto it = active_.find(n);
     if (it == active_.end()) continue;
-    auto run = running_.find(n);
-    if (run != running_.end()) {
-      if (run->second.pid != 0) children_.erase(run->second.pid);
-      running_.erase(run);
-      auto f = running_per_function_.find(it->second.function);
-      if (f != running_per_function_.end() && --f->second <= 0) running_per_function_.erase(f);
-    } else {
+    if (!ReleaseRun(n)) {
       --stats_.queued;
       ready_.erase({it->second.next_ns, n});
     }
-    auto lane = lanes_.find(it->second.Lane());
-    if (lane != lanes_.end()) {
-      auto& q = lane->second;
-      q.erase(std::remove(q.begin(), q.end(), n), q.end());
-      if (q.empty()) lanes_.erase(lane);
-    }
+    LeaveLane(it->second);
     dirty_.erase(n);
     active_.erase(it);
   }
@@ -306,7 +293,7 @@ void Runner::Dispatch(bool held) {
       // Inside the transaction only exec starts are handed over; the rest
       // (errors, built-ins, older work) waits for the commit.
       bool eligible = staged_.count(v.n) && error.empty() && fn->runtime == Runtime::kExec && pool_.has_idle() &&
-                      !(fn->reserved_concurrency && running_per_function_[fn->name] >= *fn->reserved_concurrency);
+                      !AtConcurrencyLimit(*fn);
       if (!eligible) {
         ++it;
         continue;
@@ -321,7 +308,7 @@ void Runner::Dispatch(bool held) {
       it = ready_.begin();  // Kill may have readied the lane's next invocation
       continue;
     }
-    if (fn->reserved_concurrency && running_per_function_[fn->name] >= *fn->reserved_concurrency) {
+    if (AtConcurrencyLimit(*fn)) {
       ++it;  // this function is at its limit; others may start
       continue;
     }
@@ -341,7 +328,6 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
   run.attempt = v.attempts;
   run.started_ns = now;
   run.deadline_ns = now + static_cast<int64_t>(fn.timeout_seconds) * kSecond;
-  ++running_per_function_[fn.name];
   std::string chain = v.chain + ":" + std::to_string(v.hop);
   if (fn.runtime == Runtime::kBuiltin) {
     run.builtin = true;
@@ -397,8 +383,7 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
     }
     // No supervisor took it: as if it had not been tried; the commit's
     // dispatch starts it.
-    running_.erase(v.n);
-    if (--running_per_function_[fn.name] <= 0) running_per_function_.erase(fn.name);
+    ReleaseRun(v.n);
     v.attempts -= 1;
     v.state = State::kPending;
     ++stats_.queued;
@@ -421,13 +406,7 @@ void Runner::Complete(int64_t n, AttemptResult r) {
   auto it = active_.find(n);
   if (it == active_.end()) return;
   Invocation& v = it->second;
-  auto run = running_.find(n);
-  if (run != running_.end()) {
-    if (run->second.pid != 0) children_.erase(run->second.pid);
-    running_.erase(run);
-    auto f = running_per_function_.find(v.function);
-    if (f != running_per_function_.end() && --f->second <= 0) running_per_function_.erase(f);
-  }
+  ReleaseRun(n);
   attempts_to_save_.push_back({v.id, v.attempts, r.started_ns, r.finished_ns, r.outcome, r.error});
   if (r.not_started) {
     // Handed over, never started (bucketd stopped before its commit was
@@ -494,18 +473,48 @@ void Runner::Kill(Invocation& v, const std::string& error) {
 void Runner::Retire(Invocation& v) {
   MarkDirty(v);
   int64_t n = v.n;
-  auto lane = lanes_.find(v.Lane());
-  if (lane != lanes_.end()) {
-    auto& q = lane->second;
-    q.erase(std::remove(q.begin(), q.end(), n), q.end());
-    if (q.empty()) {
-      lanes_.erase(lane);
-    } else {
-      const Invocation& next = active_.at(q.front());
-      if (next.state != State::kRunning) ready_.insert({next.next_ns, next.n});
-    }
+  if (const Invocation* next = LeaveLane(v); next != nullptr && next->state != State::kRunning) {
+    ready_.insert({next->next_ns, next->n});
   }
   active_.erase(n);
+}
+
+const Invocation* Runner::LeaveLane(const Invocation& v) {
+  auto lane = lanes_.find(v.Lane());
+  if (lane == lanes_.end()) return nullptr;
+  auto& q = lane->second;
+  q.erase(std::remove(q.begin(), q.end(), v.n), q.end());
+  if (q.empty()) {
+    lanes_.erase(lane);
+    return nullptr;
+  }
+  return &active_.at(q.front());
+}
+
+bool Runner::ReleaseRun(int64_t n) {
+  auto run = running_.find(n);
+  if (run == running_.end()) return false;
+  if (run->second.pid != 0) children_.erase(run->second.pid);
+  running_.erase(run);
+  return true;
+}
+
+int64_t Runner::AdoptRunning(Invocation v) {
+  int64_t n = v.n;
+  v.state = State::kRunning;
+  ActiveRun& run = running_[n];
+  run.attempt = v.attempts;
+  run.started_ns = v.started_ns;
+  Admit(std::move(v));
+  return n;
+}
+
+bool Runner::AtConcurrencyLimit(const Function& fn) const {
+  if (!fn.reserved_concurrency) return false;
+  // At most Workers runs exist: counting them is cheaper than keeping count.
+  int running = 0;
+  for (const auto& [n, run] : running_) running += active_.at(n).function == fn.name;
+  return running >= *fn.reserved_concurrency;
 }
 
 int64_t Runner::Backoff(int attempt_in_budget) {
@@ -583,15 +592,8 @@ Status Runner::Recover() {
     // attempt the queue says is running, has the truth about that attempt.
     if (latest > 0 && (latest > v.attempts || (latest == v.attempts && was_running))) {
       v.attempts = latest;
-      v.state = State::kRunning;
-      int64_t n = v.n;
-      std::string dir = RunDir(v.id, latest);
-      Admit(v);
-      ActiveRun& run = running_[n];
-      run.attempt = latest;
-      run.started_ns = v.started_ns;
-      ++running_per_function_[v.function];
-      RunState state = ProbeRun(dir);
+      int64_t n = AdoptRunning(std::move(v));
+      RunState state = ProbeRun(RunDir(active_.at(n).id, latest));
       if (state == RunState::kRunning) {
         ++reattached;
         Log(events::LogLevel::kInfo, active_.at(n), "re-attached to attempt " + std::to_string(latest) +
@@ -605,13 +607,10 @@ Status Runner::Recover() {
     if (was_running) {
       // A built-in stage (or an attempt that never got its run directory)
       // was cut off by bucketd's own stop.
-      v.state = State::kRunning;
-      int64_t n = v.n;
-      Admit(v);
-      running_[n].attempt = v.attempts;
-      ++running_per_function_[v.function];
+      int64_t started = v.started_ns;
+      int64_t n = AdoptRunning(std::move(v));
       int64_t now = env_.clock().NowNanos();
-      Complete(n, {false, "interrupted", "bucketd stopped while the attempt ran", v.started_ns, now, false});
+      Complete(n, {false, "interrupted", "bucketd stopped while the attempt ran", started, now, false});
       continue;
     }
     Admit(std::move(v));
@@ -741,7 +740,6 @@ Result<int> Runner::Redrive(const std::vector<std::string>& ids) {
     Log(events::LogLevel::kInfo, v, "redriven from the dead-letter list");
     Admit(v);
   }
-  Flush();
   Dispatch();
   Flush();
   return static_cast<int>(dead.size());
@@ -835,11 +833,10 @@ void Runner::SendToDestination(const Invocation& v, const Destination& d, bool s
 }
 
 void Runner::ExpireRunDirs(int64_t now) {
-  std::string runs = options_.state_dir + "/runs";
-  for (const auto& [id, latest] : LatestRunDirs(runs)) {
-    bool active = false;
-    for (const auto& [n, v] : active_) active = active || v.id == id;
-    if (active) continue;
+  std::set<std::string> active;
+  for (const auto& [n, v] : active_) active.insert(v.id);
+  for (const auto& [id, latest] : LatestRunDirs(options_.state_dir + "/runs")) {
+    if (active.count(id)) continue;
     auto v = queue_.Get(id);
     if (!v.ok() || (*v && !IsTerminal((*v)->state))) continue;
     int64_t finished = *v ? (*v)->finished_ns : 0;
@@ -850,10 +847,7 @@ void Runner::ExpireRunDirs(int64_t now) {
       int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * kSecond + st.st_mtim.tv_nsec;
       if (now - std::max(finished, mtime) < options_.run_retention_ns) continue;
       if (ProbeRun(dir) == RunState::kRunning) continue;
-      for (const char* f : {"/input", "/event.json", "/lock", "/output", "/status", "/status.tmp", "/supervisor.pid"}) {
-        ::unlink((dir + f).c_str());
-      }
-      ::rmdir(dir.c_str());
+      RemoveRunDir(dir);
     }
   }
 }

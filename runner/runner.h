@@ -183,6 +183,13 @@ class Runner {
   void Complete(int64_t n, AttemptResult result);
   void Kill(Invocation& v, const std::string& error);
   void Retire(Invocation& v);
+  // Takes v out of its lane; the lane's new head, if any.
+  const Invocation* LeaveLane(const Invocation& v);
+  // Frees n's run slot; false when it had none.
+  bool ReleaseRun(int64_t n);
+  // Admits v as running its attempt v.attempts (at recovery). Returns v.n.
+  int64_t AdoptRunning(Invocation v);
+  bool AtConcurrencyLimit(const Function& fn) const;
   void CollectExec(int64_t n);
   void TailOutput(int64_t n, ActiveRun& run);
   void DeadLetter(const Invocation& v);
@@ -214,7 +221,6 @@ class Runner {
   std::map<pid_t, int64_t> children_;                     // supervisor pid -> n
   std::set<int64_t> staged_;                              // queued in the open transaction
   std::map<int64_t, UniqueFd> held_;                      // held starts -> their supervisor's socket
-  std::map<std::string, int> running_per_function_;
   std::map<int64_t, Invocation> dirty_;                   // to save
   std::vector<AttemptRecord> attempts_to_save_;
   int64_t next_poll_ns_ = 0;

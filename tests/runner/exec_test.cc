@@ -125,16 +125,11 @@ TEST_F(ExecTest, AnAttemptWhoseSupervisorDiedIsRetriedAsTheNextAttempt) {
   runner_.reset();
   // kill -9 the supervisor (and its target's group): the attempt is cut off.
   std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
-  for (int i = 0; i < 500 && !testing::Exists(dir + "/supervisor.pid"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitWithoutRunner([&] { return testing::Exists(dir + "/supervisor.pid"); });
   int supervisor = std::atoi(testing::ReadFile(dir + "/supervisor.pid").c_str());
   ASSERT_GT(supervisor, 1);
   ::kill(supervisor, SIGKILL);
-  for (int i = 0; i < 500 && ProbeRun(dir) != RunState::kInterrupted; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ASSERT_EQ(ProbeRun(dir), RunState::kInterrupted);
+  ASSERT_TRUE(WaitWithoutRunner([&] { return ProbeRun(dir) == RunState::kInterrupted; }));
   MakeRunner(options_);
   ASSERT_TRUE(runner_->Recover().ok());
   ASSERT_TRUE(UntilState(id, State::kSucceeded, 20000)) << Logs();
@@ -144,11 +139,6 @@ TEST_F(ExecTest, AnAttemptWhoseSupervisorDiedIsRetriedAsTheNextAttempt) {
   EXPECT_EQ((*attempts)[0].outcome, "interrupted");
 }
 
-}  // namespace
-}  // namespace bucketd::runner
-
-namespace bucketd::runner {
-namespace {
 
 class HeldStartTest : public ExecTest {
  protected:
@@ -207,9 +197,7 @@ TEST_F(HeldStartTest, BucketdDyingBeforeTheReleaseCostsNoRetryAndTheTargetRunsOn
   ASSERT_TRUE(runner_->queue().Commit().ok());
   runner_.reset();  // dies between the commit and the release
   std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
-  for (int i = 0; i < 500 && ProbeRun(dir) != RunState::kFinished; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  WaitWithoutRunner([&] { return ProbeRun(dir) == RunState::kFinished; });
   MakeRunner(options_);
   ASSERT_TRUE(runner_->Recover().ok());
   ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
@@ -220,11 +208,6 @@ TEST_F(HeldStartTest, BucketdDyingBeforeTheReleaseCostsNoRetryAndTheTargetRunsOn
   EXPECT_EQ((*attempts)[1].outcome, "succeeded");
 }
 
-}  // namespace
-}  // namespace bucketd::runner
-
-namespace bucketd::runner {
-namespace {
 
 class RunRetentionTest : public RunnerFixture {
  protected:

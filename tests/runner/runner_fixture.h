@@ -135,6 +135,14 @@ class RunnerFixture : public ::testing::Test {
     }
     return false;
   }
+  // Polls pred (bounded) while no runner exists, e.g. between a runner's
+  // end and the next one's start.
+  static bool WaitWithoutRunner(const std::function<bool()>& pred, int timeout_ms = 5000) {
+    for (int waited = 0; waited < timeout_ms && !pred(); waited += 10) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return pred();
+  }
   bool UntilState(const std::string& id, State s, int timeout_ms = 15000) {
     return Until([&] { return Get(id).state == s; }, timeout_ms);
   }
