@@ -35,7 +35,8 @@ Status WriteNewFile(int dir, const char* name, const std::string& data) {
 }  // namespace
 
 void RemoveRunDir(const std::string& dir) {
-  for (const char* f : {"/input", "/event.json", "/lock", "/output", "/status", "/status.tmp", "/supervisor.pid"}) {
+  for (const char* f : {"/input", "/event.json", "/lock", "/output", "/status", "/status.tmp",
+                        "/supervisor.pid", "/supervisor.pid.tmp"}) {
     ::unlink((dir + f).c_str());
   }
   ::rmdir(dir.c_str());

@@ -113,14 +113,21 @@ struct Stream {
 
 // Writes the status file atomically and durably: what bucketd reads to learn
 // the attempt's outcome, also after it crashed.
-void WriteStatus(int dir, const std::string& text) {
-  int fd = openat(dir, "status.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) _exit(4);
+// Written under a temporary name and renamed, so a reader sees the whole
+// file or none; `durable` adds the fsyncs the status file needs.
+bool ReplaceFile(int dir, const char* name, const std::string& text, bool durable) {
+  std::string tmp = std::string(name) + ".tmp";
+  int fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
   WriteAll(fd, text.data(), text.size());
-  if (fsync(fd) != 0) _exit(4);
+  bool ok = !durable || fsync(fd) == 0;
   close(fd);
-  if (renameat(dir, "status.tmp", dir, "status") != 0) _exit(4);
-  if (fsync(dir) != 0) _exit(4);
+  ok = ok && renameat(dir, tmp.c_str(), dir, name) == 0;
+  return ok && (!durable || fsync(dir) == 0);
+}
+
+void WriteStatus(int dir, const std::string& text) {
+  if (!ReplaceFile(dir, "status", text, true)) _exit(4);
 }
 
 // posix_spawn (a vfork, not a fork): the target starts sooner, and an exec
@@ -314,14 +321,7 @@ int Supervise(const Job& job) {
     return 0;
   }
   std::string exec_error;
-  {
-    std::string text = std::to_string(getpid()) + "\n";
-    int fd = openat(dir, "supervisor.pid", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd >= 0) {
-      WriteAll(fd, text.data(), text.size());
-      close(fd);
-    }
-  }
+  ReplaceFile(dir, "supervisor.pid", std::to_string(getpid()) + "\n", false);
 
   Stream streams[2];
   streams[0].fd = out[0];
