@@ -21,6 +21,11 @@ PACKAGES=(
   inotify-tools         # bench/: inotifywait as the baseline
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer
   systemd util-linux    # tests/systemd: a real systemd in a PID namespace (unshare, nsenter)
+  libarchive-dev        # extract stage, bucketgen's zip/7z/tar.gz
+  libssh-dev            # fetch stage (SFTP)
+  openssh-server openssh-client  # fetch tests: a real sshd on 127.0.0.1; bench: sftp baseline
+  unar                  # tests: RAR files checked by a second reader
+  libarchive-tools      # bench/: bsdtar as the extraction baseline
 )
 
 missing=()
