@@ -29,6 +29,7 @@
 #include "rules/scheduler.h"
 #include "runner/invocation_json.h"
 #include "runner/runner.h"
+#include "stages/stages.h"
 #include "daemon/state_dir.h"
 #include "store/store.h"
 
@@ -211,7 +212,7 @@ Status Run(Env& env, const Config& config) {
   runner_options.store_root = config.root;
   runner_options.identity = plane_options.identity;
   runner_options.log = LogFromRunner;
-  runner::Runner runner(env, trail->db(), *store, runner_options, runner::DefaultBuiltins());
+  runner::Runner runner(env, trail->db(), *store, runner_options, stages::SeedBuiltins());
   rules::Router router(
       env, plane_options.identity, [&runner](const rules::Match& m) { return runner.Enqueue(m); },
       rules::Router::Hooks{[&runner] { runner.PrepareStarts(); }, [&runner] { runner.OnDurable(); },

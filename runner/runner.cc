@@ -340,6 +340,7 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
     ctx->event_json = v.event_json;
     ctx->chain = chain;
     ctx->store = &store_;
+    ctx->state_dir = options_.state_dir;
     ctx->cancelled = run.cancelled.get();
     Invocation tag = v;
     ctx->log = [this, tag](const std::string& line) {

@@ -107,6 +107,15 @@ Result<ObjectInfo> StoreImpl::HeadObject(const std::string& bucket, const std::s
   return MakeObjectInfo(key, obj.stat, obj.meta);
 }
 
+Result<ObjectReader> StoreImpl::OpenObjectForRead(const std::string& bucket, const std::string& key) {
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
+  ASSIGN_OR_RETURN(OpenedObject obj, OpenObject(bfd.get(), bucket, key));
+  ObjectReader reader;
+  reader.info = MakeObjectInfo(key, obj.stat, obj.meta);
+  reader.fd = std::move(obj.fd);
+  return reader;
+}
+
 Result<ObjectInfo> StoreImpl::GetObject(const std::string& bucket, const std::string& key,
                                         ByteSink& sink, const GetOptions& options) {
   ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));

@@ -42,6 +42,7 @@
 
 #include "common/env.h"
 #include "common/status.h"
+#include "common/unique_fd.h"
 
 namespace bucketd::store {
 
@@ -130,6 +131,14 @@ struct ObjectStat {
   uint32_t uid = 0;  // owner of the file: who wrote it, as far as the disk knows
 };
 
+// An object opened for reading: for readers that pull bytes (libarchive)
+// rather than take them pushed through a ByteSink. The descriptor keeps
+// reading this version of the object even if the key is replaced meanwhile.
+struct ObjectReader {
+  UniqueFd fd;
+  ObjectInfo info;
+};
+
 struct DeleteError {
   std::string key;
   Status status;
@@ -180,6 +189,8 @@ class Store {
   // Writes the object's bytes (or the range) to `sink`; returns its info.
   virtual Result<ObjectInfo> GetObject(const std::string& bucket, const std::string& key,
                                        ByteSink& sink, const GetOptions& options = {}) = 0;
+  virtual Result<ObjectReader> OpenObjectForRead(const std::string& bucket,
+                                                const std::string& key) = 0;
   virtual Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
                                         const std::string& dst_bucket, const std::string& dst_key,
                                         const CopyOptions& options = {}) = 0;

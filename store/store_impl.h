@@ -33,6 +33,7 @@ class StoreImpl final : public Store {
   Result<ObjectInfo> PutObjectFromString(const std::string& bucket, const std::string& key,
                                          std::string_view data, const PutOptions& options) override;
   Result<ObjectInfo> HeadObject(const std::string& bucket, const std::string& key) override;
+  Result<ObjectReader> OpenObjectForRead(const std::string& bucket, const std::string& key) override;
   Result<ObjectInfo> GetObject(const std::string& bucket, const std::string& key, ByteSink& sink,
                                const GetOptions& options) override;
   Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,

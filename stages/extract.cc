@@ -1,0 +1,310 @@
+#include "stages/extract.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "stages/delivery.h"
+#include "stages/stage_input.h"
+
+namespace bucketd::stages {
+namespace {
+
+constexpr char kRawPrefix[] = "DATA/RAW_DATA/";
+constexpr char kMetaSourceEtag[] = "source-etag";
+
+struct ArchiveReadDeleter {
+  void operator()(archive* a) const { archive_read_free(a); }
+};
+using ArchiveReader = std::unique_ptr<archive, ArchiveReadDeleter>;
+
+struct ExtractOptions {
+  uint64_t max_bytes = 16ULL << 30;
+  double max_ratio = 200;
+  std::vector<std::string> tables;
+};
+
+struct Target {
+  ObjectRef archive;
+  std::string delivery, stamp, table;
+  std::string unzip_key, append_all_key, marker_key;
+};
+
+Result<ExtractOptions> ReadOptions(const nlohmann::json& in) {
+  ExtractOptions o;
+  ASSIGN_OR_RETURN(int64_t max_bytes, IntOption(in, "max_bytes", static_cast<int64_t>(o.max_bytes)));
+  ASSIGN_OR_RETURN(o.max_ratio, NumberOption(in, "max_ratio", o.max_ratio));
+  if (max_bytes <= 0 || o.max_ratio <= 0) {
+    return Status::InvalidArgument("input fields \"max_bytes\" and \"max_ratio\": expected positive numbers");
+  }
+  o.max_bytes = static_cast<uint64_t>(max_bytes);
+  if (in.contains("tables")) {
+    if (!in["tables"].is_array() || in["tables"].empty()) {
+      return Status::InvalidArgument("input field \"tables\": expected a non-empty list of table names");
+    }
+    for (const auto& t : in["tables"]) {
+      if (!t.is_string()) return Status::InvalidArgument("input field \"tables\": expected strings");
+      o.tables.push_back(t.get<std::string>());
+    }
+  } else {
+    for (const auto& t : DeliveryTables()) o.tables.push_back(t.name);
+  }
+  return o;
+}
+
+Result<Target> ParseTarget(const ObjectRef& archive, const ExtractOptions& o) {
+  const std::string& key = archive.key;
+  auto bad = [&](const std::string& why) {
+    return Status::InvalidArgument("s3://" + archive.bucket + "/" + key + ": " + why +
+                                   "; expected DATA/RAW_DATA/UKLTD_M_YYYYMM01/<TABLE>_M_YYYYMM01.<archive>");
+  };
+  if (key.rfind(kRawPrefix, 0) != 0) return bad("not under DATA/RAW_DATA/");
+  std::string rest = key.substr(sizeof kRawPrefix - 1);
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos || rest.find('/', slash + 1) != std::string::npos) {
+    return bad("not one folder deep");
+  }
+  Target t;
+  t.archive = archive;
+  t.delivery = rest.substr(0, slash);
+  auto stamp = ParseDeliveryName(t.delivery);
+  if (!stamp) return bad("folder \"" + t.delivery + "\" is not UKLTD_M_YYYYMM01");
+  auto file = ParseDeliveryFileName(rest.substr(slash + 1));
+  if (!file) return bad("file name is not <TABLE>_M_YYYYMM01.<archive>");
+  if (file->stamp != *stamp) return bad("file is dated " + file->stamp + ", its folder " + *stamp);
+  bool known = false;
+  for (const auto& name : o.tables) known = known || name == file->table;
+  if (!known) return bad("table " + file->table + " is not one of the delivery's tables");
+  t.stamp = *stamp;
+  t.table = file->table;
+  std::string txt = TableFileName(t.table, t.stamp);
+  t.unzip_key = "DATA/UNZIP_DATA/" + t.delivery + "/" + t.table + "/" + txt;
+  t.append_all_key = "DATA/UNZIP_DATA_APPEND_ALL/" + t.table + "/" + txt;
+  t.marker_key = "LOGS_FTP_EXECUTION/LOG_" + t.delivery + ".json";
+  return t;
+}
+
+// Why an entry may not be unpacked, or "" when it is a plain file with a
+// path that stays inside the folder.
+std::string RefusalReason(archive_entry* e, const std::string& path) {
+  if (path.empty()) return "it has no name";
+  if (path[0] == '/' || path[0] == '\\' || (path.size() > 1 && path[1] == ':')) return "its path is absolute";
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find_first_of("/\\", start);
+    if (end == std::string::npos) end = path.size();
+    if (path.compare(start, end - start, "..") == 0) return "its path leaves the folder (\"..\")";
+    start = end + 1;
+  }
+  if (archive_entry_hardlink(e) != nullptr) return "it is a hard link";
+  switch (archive_entry_filetype(e)) {
+    case AE_IFREG:
+      return "";
+    case AE_IFLNK:
+      return "it is a symbolic link";
+    case AE_IFCHR:
+    case AE_IFBLK:
+      return "it is a device";
+    case AE_IFDIR:
+      return "it is a directory";
+    default:
+      return "it is not a regular file";
+  }
+}
+
+// The bytes of the current entry, checked as they pass: the limits, the
+// header row, cancellation; rows are counted.
+class EntrySource : public store::ByteSource {
+ public:
+  EntrySource(archive* a, std::string where, const TableSpec* spec, uint64_t limit, std::string limit_why,
+              const std::atomic<bool>* cancelled)
+      : a_(a), where_(std::move(where)), limit_(limit), limit_why_(std::move(limit_why)), cancelled_(cancelled) {
+    if (spec) {
+      for (const auto& c : spec->columns) header_ += (header_.empty() ? "" : "|") + c;
+    }
+  }
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (cancelled_ && cancelled_->load()) return Status::Cancelled(where_ + ": cancelled (deadline or shutdown)");
+    la_ssize_t got = archive_read_data(a_, buf, n);
+    if (got < 0) {
+      return Status::Corruption(where_ + ": " + (archive_error_string(a_) ? archive_error_string(a_) : "read error"));
+    }
+    // libarchive ends a truncated stored RAR entry without an error; the
+    // size its header promised is what catches it.
+    if (got == 0 && expected_size_ >= 0 && bytes_ != static_cast<uint64_t>(expected_size_)) {
+      return Status::Corruption(where_ + ": ends after " + std::to_string(bytes_) + " of its " +
+                                std::to_string(expected_size_) + " bytes (truncated archive)");
+    }
+    bytes_ += static_cast<uint64_t>(got);
+    if (bytes_ > limit_) return Status::InvalidArgument(where_ + ": refused as an archive bomb: " + limit_why_);
+    for (la_ssize_t i = 0; i < got; ++i) {
+      if (buf[i] != '\n') {
+        if (lines_ == 0 && first_line_.size() <= header_.size()) first_line_ += buf[i];
+        continue;
+      }
+      if (lines_++ == 0 && !header_.empty() && first_line_ != header_) {
+        return Status::InvalidArgument(where_ + ": line 1: expected the header \"" + header_ + "\", found \"" +
+                                       first_line_.substr(0, 200) + "\"");
+      }
+    }
+    return static_cast<size_t>(got);
+  }
+  void ExpectSize(int64_t size) { expected_size_ = size; }
+  uint64_t bytes() const { return bytes_; }
+  uint64_t rows() const { return lines_ > 0 ? lines_ - 1 : 0; }
+
+ private:
+  archive* a_;
+  std::string where_;
+  uint64_t limit_;
+  std::string limit_why_;
+  const std::atomic<bool>* cancelled_;
+  std::string header_, first_line_;
+  uint64_t bytes_ = 0, lines_ = 0;
+  int64_t expected_size_ = -1;
+};
+
+struct Unpacked {
+  uint64_t rows = 0, bytes = 0;
+};
+
+Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const ExtractOptions& o,
+                        store::ObjectReader& reader) {
+  const std::string where = "s3://" + t.archive.bucket + "/" + t.archive.key;
+  ArchiveReader a(archive_read_new());
+  archive_read_support_filter_all(a.get());
+  archive_read_support_format_all(a.get());
+  if (archive_read_open_fd(a.get(), reader.fd.get(), 1 << 16) != ARCHIVE_OK) {
+    return Status::Corruption(where + ": " + archive_error_string(a.get()));
+  }
+  const std::string expected = TableFileName(t.table, t.stamp);
+  // The ratio is taken against the archive's size, with 1 MiB of slack so a
+  // tiny archive of a small table is not a "bomb".
+  uint64_t by_ratio = static_cast<uint64_t>(o.max_ratio * static_cast<double>(std::max<uint64_t>(reader.info.size, 1 << 20)));
+  uint64_t limit = std::min(o.max_bytes, by_ratio);
+  std::string limit_why = o.max_bytes <= by_ratio
+                              ? "it expands past max_bytes " + std::to_string(o.max_bytes)
+                              : "it expands past " + std::to_string(by_ratio) + " bytes, max_ratio " +
+                                    std::to_string(static_cast<int64_t>(o.max_ratio)) + " times the archive's " +
+                                    std::to_string(reader.info.size) + " bytes";
+  std::optional<Unpacked> out;
+  for (int index = 1;; ++index) {
+    archive_entry* e = nullptr;
+    int rc = archive_read_next_header(a.get(), &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc < ARCHIVE_WARN) return Status::Corruption(where + ": " + archive_error_string(a.get()));
+    const char* raw = archive_entry_pathname(e);
+    std::string path = raw ? raw : "";
+    std::string entry = "entry " + std::to_string(index) + " \"" + path + "\"";
+    std::string refusal = RefusalReason(e, path);
+    if (archive_entry_filetype(e) == AE_IFDIR && refusal == "it is a directory") continue;
+    if (!refusal.empty()) return Status::PermissionDenied(where + ": " + entry + " refused: " + refusal);
+    std::string base = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+    if (base != expected) {
+      return Status::InvalidArgument(where + ": " + entry + " is not the table's file; expected " + expected);
+    }
+    if (out) return Status::InvalidArgument(where + ": " + entry + ": " + expected + " appears twice");
+    EntrySource src(a.get(), where + ": " + entry, FindTable(t.table), limit, limit_why, ctx.cancelled);
+    if (archive_entry_size_is_set(e)) src.ExpectSize(archive_entry_size(e));
+    store::PutOptions put = ctx.PutOptions();
+    put.content_type = "text/plain; charset=utf-8";
+    put.user_metadata[kMetaSourceEtag] = reader.info.etag;
+    RETURN_IF_ERROR(ctx.store->PutObject(t.archive.bucket, t.unzip_key, src, put).status());
+    out = Unpacked{src.rows(), src.bytes()};
+  }
+  if (!out) return Status::InvalidArgument(where + ": the archive holds no " + expected);
+  return *out;
+}
+
+// Writes the marker when every table's APPEND_ALL file is there.
+Status MaybeAnnounce(runner::StageContext& ctx, const Target& t, const ExtractOptions& o) {
+  nlohmann::json tables = nlohmann::json::array();
+  std::vector<std::string> missing;
+  uint64_t rows = 0, bytes = 0;
+  for (const auto& name : o.tables) {
+    std::string txt = TableFileName(name, t.stamp);
+    auto info = ctx.store->HeadObject(t.archive.bucket, "DATA/UNZIP_DATA_APPEND_ALL/" + name + "/" + txt);
+    if (!info.ok()) {
+      if (!info.status().IsNotFound()) return info.status();
+      missing.push_back(name);
+      continue;
+    }
+    auto meta = [&](const char* k) {
+      auto it = info->user_metadata.find(k);
+      return it == info->user_metadata.end() ? std::string() : it->second;
+    };
+    uint64_t r = std::stoull("0" + meta("rows"));
+    rows += r;
+    bytes += info->size;
+    tables.push_back({{"table", name},
+                      {"archive", meta("source-key")},
+                      {"archive_etag", meta(kMetaSourceEtag)},
+                      {"unzip_key", "DATA/UNZIP_DATA/" + t.delivery + "/" + name + "/" + txt},
+                      {"append_all_key", info->key},
+                      {"rows", r},
+                      {"bytes", info->size},
+                      {"md5", info->etag.substr(1, info->etag.size() - 2)},
+                      {"duration_ms", std::stoll("0" + meta("duration-ms"))}});
+  }
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    ctx.log(t.delivery + ": " + std::to_string(o.tables.size() - missing.size()) + " of " +
+            std::to_string(o.tables.size()) + " tables extracted; no marker until " + list +
+            (missing.size() == 1 ? " is" : " are"));
+    return Status::OK();
+  }
+  nlohmann::json marker{{"delivery", t.delivery}, {"bucket", t.archive.bucket}, {"date", t.stamp},
+                        {"tables", tables},       {"rows", rows},                {"bytes", bytes},
+                        {"invocation_id", ctx.invocation_id}};
+  store::PutOptions put = ctx.PutOptions();
+  put.content_type = "application/json";
+  put.if_none_match = true;
+  auto written = ctx.store->PutObjectFromString(t.archive.bucket, t.marker_key, marker.dump(2) + "\n", put);
+  if (written.ok()) {
+    ctx.log(t.delivery + ": every table extracted; wrote " + t.marker_key);
+  } else if (written.status().code() == StatusCode::kPreconditionFailed) {
+    ctx.log(t.delivery + ": " + t.marker_key + " was already written");
+  } else {
+    return written.status();
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status ExtractStage(runner::StageContext& ctx) {
+  auto started = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(nlohmann::json in, ParseStageInput(ctx.input));
+  ASSIGN_OR_RETURN(ObjectRef archive, ObjectFromInput(in));
+  ASSIGN_OR_RETURN(ExtractOptions options, ReadOptions(in));
+  ASSIGN_OR_RETURN(Target t, ParseTarget(archive, options));
+  ASSIGN_OR_RETURN(store::ObjectReader reader, ctx.store->OpenObjectForRead(archive.bucket, archive.key));
+
+  auto done = ctx.store->HeadObject(archive.bucket, t.append_all_key);
+  if (done.ok() && done->user_metadata.count(kMetaSourceEtag) &&
+      done->user_metadata.at(kMetaSourceEtag) == reader.info.etag) {
+    ctx.log(t.table + " of " + t.delivery + " was already extracted from this archive");
+    return MaybeAnnounce(ctx, t, options);
+  }
+  ASSIGN_OR_RETURN(Unpacked unpacked, Unpack(ctx, t, options, reader));
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  store::CopyOptions copy;
+  copy.directive = store::MetadataDirective::kReplace;
+  copy.put = ctx.PutOptions();
+  copy.put.content_type = "text/plain; charset=utf-8";
+  copy.put.user_metadata[kMetaSourceEtag] = reader.info.etag;
+  copy.put.user_metadata["source-key"] = archive.key;
+  copy.put.user_metadata["rows"] = std::to_string(unpacked.rows);
+  copy.put.user_metadata["duration-ms"] = std::to_string(ms.count());
+  RETURN_IF_ERROR(ctx.store->CopyObject(archive.bucket, t.unzip_key, archive.bucket, t.append_all_key, copy).status());
+  ctx.log(t.table + " of " + t.delivery + ": " + std::to_string(unpacked.rows) + " rows, " +
+          std::to_string(unpacked.bytes) + " bytes in " + std::to_string(ms.count()) + " ms");
+  return MaybeAnnounce(ctx, t, options);
+}
+
+}  // namespace bucketd::stages

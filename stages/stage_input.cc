@@ -1,0 +1,68 @@
+#include "stages/stage_input.h"
+
+#include <utility>
+#include <vector>
+
+namespace bucketd::stages {
+namespace {
+
+using JsonPath = std::vector<const char*>;
+
+const nlohmann::json* Path(const nlohmann::json& j, const JsonPath& path) {
+  const nlohmann::json* at = &j;
+  for (const char* p : path) {
+    if (!at->is_object() || !at->contains(p)) return nullptr;
+    at = &(*at)[p];
+  }
+  return at->is_string() ? at : nullptr;
+}
+
+}  // namespace
+
+Result<nlohmann::json> ParseStageInput(const std::string& input) {
+  auto j = nlohmann::json::parse(input, nullptr, false);
+  if (j.is_discarded()) return Status::InvalidArgument("the target input is not JSON");
+  if (!j.is_object()) return Status::InvalidArgument("the target input is not a JSON object");
+  return j;
+}
+
+Result<ObjectRef> ObjectFromInput(const nlohmann::json& in) {
+  static const std::pair<JsonPath, JsonPath> kShapes[] = {
+      {{"bucket"}, {"key"}},
+      {{"detail", "bucket", "name"}, {"detail", "object", "key"}},
+      {{"detail", "requestParameters", "bucketName"}, {"detail", "requestParameters", "key"}}};
+  for (const auto& [b, k] : kShapes) {
+    const auto* bucket = Path(in, b);
+    const auto* key = Path(in, k);
+    if (bucket && key) return ObjectRef{bucket->get<std::string>(), key->get<std::string>()};
+  }
+  return Status::InvalidArgument(
+      "the target input names no object: expected {\"bucket\", \"key\"}, an \"Object Created\" event "
+      "(detail.bucket.name, detail.object.key) or a CloudTrail event (detail.requestParameters)");
+}
+
+Result<std::string> StringOption(const nlohmann::json& in, const char* name, std::string fallback) {
+  if (!in.contains(name)) return fallback;
+  if (!in[name].is_string()) {
+    return Status::InvalidArgument(std::string("input field \"") + name + "\": expected a string");
+  }
+  return in[name].get<std::string>();
+}
+
+Result<double> NumberOption(const nlohmann::json& in, const char* name, double fallback) {
+  if (!in.contains(name)) return fallback;
+  if (!in[name].is_number()) {
+    return Status::InvalidArgument(std::string("input field \"") + name + "\": expected a number");
+  }
+  return in[name].get<double>();
+}
+
+Result<int64_t> IntOption(const nlohmann::json& in, const char* name, int64_t fallback) {
+  if (!in.contains(name)) return fallback;
+  if (!in[name].is_number_integer()) {
+    return Status::InvalidArgument(std::string("input field \"") + name + "\": expected an integer");
+  }
+  return in[name].get<int64_t>();
+}
+
+}  // namespace bucketd::stages
