@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   dlq->require_subcommand(1);
   add(dlq, bucketd::cli::DlqCommands());
   add(&app, bucketd::cli::ReplayCommands());
+  add(&app, bucketd::cli::FetchCommands());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -38,6 +38,8 @@ std::vector<Command> RunCommands();
 std::vector<Command> DlqCommands();
 // replay (top level).
 std::vector<Command> ReplayCommands();
+// fetch (top level): the fetch stage run by hand.
+std::vector<Command> FetchCommands();
 
 }  // namespace bucketd::cli
 

@@ -220,5 +220,27 @@ TEST_F(FetchTest, AServerThatIsDownForAMomentIsRetried) {
   EXPECT_NE(Logs().find("; retrying in 300 ms (1 of 6 retries)"), std::string::npos) << Logs();
 }
 
+TEST_F(FetchTest, BucketctlFetchRunsItByHandWithAProgressBarOnATerminal) {
+  ASSERT_TRUE(server_->Start()) << server_->error();
+  // A delivery big enough (> 4 MiB) for the bar.
+  fs::remove_all(tmp_ / "gen");
+  Generate(15000, 1, "rar");
+  fs::remove_all(tmp_ / "remote");
+  fs::create_directories(tmp_ / "remote");
+  Serve("UKLTD_M_20240101");
+  json in = Input({{"stock", "TRUE"}});
+  in.erase("key_file");
+  testing::WriteFile(tmp_ / "fetch.json", in.dump());
+  std::string cmd = testing::BinDir() + "/bucketctl --root " + tmp_ / "root" + " --state-dir " + tmp_ / "state" +
+                    " fetch --input @" + tmp_ / "fetch.json" + " --key-file " + server_->client_key();
+  // script(1) gives bucketctl a terminal, as a person at a shell has.
+  auto r = testing::Run({"/usr/bin/script", "-qec", cmd, "/dev/null"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("AC01_M_20240101.rar"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\r["), std::string::npos) << "no progress bar:\n" << r.out;
+  EXPECT_NE(r.out.find("fetched 11 files"), std::string::npos) << r.out;
+  ExpectSameAsRemote("UKLTD_M_20240101");
+}
+
 }  // namespace
 }  // namespace bucketd::stages
