@@ -67,13 +67,15 @@ SshdServer::~SshdServer() { Stop(); }
 bool SshdServer::Start() {
   // sshd insists on its privilege separation directory.
   if (::geteuid() == 0) ::mkdir("/run/sshd", 0755);
-  pid_ = Spawn({"/usr/sbin/sshd", "-D", "-e", "-f", dir_ + "/sshd_config"});
+  // Its log (including the readiness probe's dropped connection) goes to a
+  // file beside its config.
+  pid_ = Spawn({"/bin/sh", "-c", "exec /usr/sbin/sshd -D -e -f " + dir_ + "/sshd_config 2>>" + dir_ + "/sshd.log"});
   for (int i = 0; i < 500; ++i) {
     if (Accepts(port_)) return true;
     if (::kill(pid_, 0) != 0) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  error_ = "sshd did not start listening on 127.0.0.1:" + std::to_string(port_);
+  error_ = "sshd did not start listening on 127.0.0.1:" + std::to_string(port_) + ": " + ReadFile(dir_ + "/sshd.log");
   return false;
 }
 
