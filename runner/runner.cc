@@ -60,6 +60,18 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
 
 Runner::~Runner() { Shutdown(); }
 
+// A stage that throws fails its attempt; it must not take bucketd down.
+Status Runner::RunStage(BuiltinJob& job) {
+  if (job.stage == nullptr) return Status::NotFound("the built-in stage is gone");
+  try {
+    return (*job.stage)(*job.ctx);
+  } catch (const std::exception& e) {
+    return Status::IOError(std::string("the stage threw an exception: ") + e.what());
+  } catch (...) {
+    return Status::IOError("the stage threw an exception");
+  }
+}
+
 void Runner::SetFunctions(std::shared_ptr<const FunctionSet> functions) {
   functions_ = std::move(functions);
   has_exec_ = std::any_of(functions_->begin(), functions_->end(),
@@ -864,7 +876,7 @@ void Runner::WorkerLoop() {
       jobs_.pop_front();
     }
     int64_t start = env_.clock().NowNanos();
-    Status s = job.stage != nullptr ? (*job.stage)(*job.ctx) : Status::NotFound("the built-in stage is gone");
+    Status s = RunStage(job);
     int64_t end = env_.clock().NowNanos();
     {
       std::lock_guard<std::mutex> l(mu_);

@@ -233,6 +233,7 @@ class Runner {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<BuiltinJob> jobs_;     // guarded by mu_
+  static Status RunStage(BuiltinJob& job);
   std::vector<BuiltinDone> done_;   // guarded by mu_
   bool stopping_ = false;           // guarded by mu_
   std::vector<std::thread> workers_;

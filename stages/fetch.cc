@@ -39,7 +39,8 @@ bool Pause(int64_t ms, const std::atomic<bool>* cancelled) {
   return !(cancelled && cancelled->load());
 }
 
-// A secret file must be bucketd's own and unreadable to anyone else.
+// A secret file must be bucketd's (or root's: systemd's credential copies)
+// and unreadable to group and others.
 Result<std::string> ReadSecretFile(const std::string& path, const char* what) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
   struct stat st;
@@ -47,12 +48,13 @@ Result<std::string> ReadSecretFile(const std::string& path, const char* what) {
     return Status::NotFound(std::string(what) + " " + path + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(std::string(what) + " " + path + " is not a file");
-  if (st.st_uid != geteuid() || (st.st_mode & 077) != 0) {
+  if ((st.st_uid != geteuid() && st.st_uid != 0) || (st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", st.st_mode & 07777);
     return Status::PermissionDenied(std::string(what) + " " + path + " has mode " + mode + " and owner uid " +
                                     std::to_string(st.st_uid) + "; it must belong to uid " +
-                                    std::to_string(geteuid()) + " with no access for group and others (chmod 600)");
+                                    std::to_string(geteuid()) + " (or root) with no access for group and others "
+                                    "(chmod 600)");
   }
   std::string text;
   char buf[4096];
@@ -227,7 +229,8 @@ Result<FetchRequest> ParseFetchRequest(const nlohmann::json& in, const std::stri
     }
     r.stock = stock == "TRUE";
   }
-  std::string default_known = credentials_dir.empty() || !std::filesystem::exists(credentials_dir + "/known_hosts")
+  std::error_code ec;
+  std::string default_known = credentials_dir.empty() || !std::filesystem::exists(credentials_dir + "/known_hosts", ec)
                                   ? "/etc/bucketd/known_hosts"
                                   : credentials_dir + "/known_hosts";
   ASSIGN_OR_RETURN(r.endpoint.known_hosts, StringOption(in, "known_hosts", default_known));

@@ -197,7 +197,14 @@ Result<ObjectInfo> StoreImpl::PutFolder(int bucket_fd, const std::string& key,
 }
 
 Result<ObjectInfo> StoreImpl::PutObject(const std::string& bucket, const std::string& key,
-                                        ByteSource& data, const PutOptions& in_options) {
+                                        ByteSource& data, const PutOptions& options) {
+  return PutBytes(bucket, key, data, options, nullptr);
+}
+
+Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::string& key,
+                                       ByteSource& data, const PutOptions& in_options,
+                                       const std::string* known_etag,
+                                       const std::function<Status()>& still_valid) {
   ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
   RETURN_IF_ERROR(ValidateKey(key));
   PutOptions options = in_options;
@@ -220,16 +227,17 @@ Result<ObjectInfo> StoreImpl::PutObject(const std::string& bucket, const std::st
     ASSIGN_OR_RETURN(size_t n, data.Read(buf.get(), options_.io_chunk_size));
     if (n == 0) break;
     std::string_view chunk(buf.get(), n);
-    md5.Update(chunk);
+    if (!known_etag) md5.Update(chunk);
     RETURN_IF_ERROR(fs_.WriteAll(tmp.get(), chunk));
     written += n;
     if (options.progress) options.progress(written);
   }
+  if (still_valid) RETURN_IF_ERROR(still_valid());
   ASSIGN_OR_RETURN(FileStat st, fs_.Stat(tmp.get()));
   StoredMeta meta;
   meta.size = st.size;
   meta.mtime_ns = st.mtime_ns;
-  meta.etag = "\"" + md5.HexDigest() + "\"";
+  meta.etag = known_etag ? *known_etag : "\"" + md5.HexDigest() + "\"";
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
   RETURN_IF_ERROR(fs_.SetXattr(tmp.get(), kMetaXattr, EncodeMeta(meta)));
@@ -280,7 +288,15 @@ Result<ObjectInfo> StoreImpl::CopyObject(const std::string& src_bucket, const st
   }
   if (src.meta.folder) return PutObjectFromString(dst_bucket, dst_key, "", put);
   FdSource source(fs_, src.fd.get());
-  return PutObject(dst_bucket, dst_key, source, put);
+  // The source's ETag was checked against its size and mtime when it was
+  // opened; it holds for the copy if the file did not change while read.
+  return PutBytes(dst_bucket, dst_key, source, put, &src.meta.etag, [&]() -> Status {
+    ASSIGN_OR_RETURN(FileStat after, fs_.Stat(src.fd.get()));
+    if (after.size != src.stat.size || after.mtime_ns != src.stat.mtime_ns) {
+      return Status::Unavailable("'" + src_key + "' changed while it was being copied; copy it again");
+    }
+    return Status::OK();
+  });
 }
 
 void StoreImpl::PruneEmptyDirs(int bucket_fd, std::string dir) {

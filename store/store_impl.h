@@ -74,6 +74,13 @@ class StoreImpl final : public Store {
   Status MakeDirChild(int dir_fd, const std::string& name, const std::string& key,
                       const std::string& path_so_far);
   Result<ObjectInfo> PutFolder(int bucket_fd, const std::string& key, const PutOptions& options);
+  // PutObject's work. `known_etag`: the bytes' ETag is already known (a copy
+  // of an object whose cached ETag is valid), so they are not hashed again;
+  // `still_valid` is asked once all bytes are read, before anything becomes
+  // visible, whether that ETag still holds.
+  Result<ObjectInfo> PutBytes(const std::string& bucket, const std::string& key, ByteSource& data,
+                              const PutOptions& options, const std::string* known_etag,
+                              const std::function<Status()>& still_valid = {});
   Status PlaceTempFile(int bucket_fd, const std::string& key, const std::string& temp_name,
                        const PutOptions& options);
   // Removes `dir` and its ancestors while they are empty and not folders.

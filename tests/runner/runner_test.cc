@@ -23,7 +23,9 @@ class RetryTest : public RunnerFixture {
       if (fixed_) return Status::OK();
       return Status::IOError("flaky failure #" + std::to_string(ctx.attempt));
     });
+    b.Add("throws", [](StageContext&) -> Status { throw std::runtime_error("stat: Permission denied"); });
     AddFunction(Builtin("Flaky", "flaky"));
+    AddFunction(Builtin("Throws", "throws"));
     AddFunction(Builtin("Noop", "noop"));
     RunnerOptions o = Options();
     o.retry_base_ns = 1000 * kMs;
@@ -59,6 +61,17 @@ TEST_F(RetryTest, RetriesWaitForExponentialBackoffOnTheInjectedClock) {
   ASSERT_EQ(attempts->size(), 6u);
   EXPECT_EQ((*attempts)[0].error, "flaky failure #1");
   EXPECT_EQ((*attempts)[5].outcome, "succeeded");
+}
+
+TEST_F(RetryTest, AStageThatThrowsFailsItsAttemptAndOtherWorkRuns) {
+  rules::Rule rule = MakeRule("r", Lambda("Throws"));
+  rule.targets[0].maximum_retry_attempts = 0;
+  std::string bad = Queue(rule, Record("k"));
+  std::string good = Queue(MakeRule("ok", Lambda("Noop")), Record("k2"));
+  ASSERT_TRUE(UntilState(bad, State::kDead)) << Logs();
+  EXPECT_NE(Get(bad).error.find("the stage threw an exception: stat: Permission denied"), std::string::npos)
+      << Get(bad).error;
+  ASSERT_TRUE(UntilState(good, State::kSucceeded)) << Logs();
 }
 
 TEST_F(RetryTest, OutOfAttemptsIsDeadWithADeadLetterRecordAndRedriveRunsItOnceFixed) {

@@ -176,6 +176,18 @@ TEST_F(StoreTest, CopyKeepsOrReplacesMetadata) {
   EXPECT_TRUE(store_->CopyObject("bkt", "missing", "bkt", "x").status().IsNotFound());
 }
 
+TEST_F(StoreTest, ACopyTakesTheSourcesETagOnlyWhileItMatchesTheBytes) {
+  // Dropped in by hand, its ETag cached, then rewritten in place by hand.
+  testing::WriteFile(BucketDir() + "/drop.txt", "first");
+  ASSERT_EQ(store_->HeadObject("bkt", "drop.txt")->etag, "\"8b04d5e3775d298e78455efc5ca404d5\"");
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  testing::WriteFile(BucketDir() + "/drop.txt", "other");
+  auto c = store_->CopyObject("bkt", "drop.txt", "bkt", "copy.txt");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->etag, "\"795f3202b17cb6bc3d4b771d8c6c9eaf\"") << "the copy carries a stale ETag";
+  EXPECT_EQ(store_->HeadObject("bkt", "copy.txt")->etag, c->etag);
+}
+
 TEST_F(StoreTest, DeleteIsIdempotentAndPrunesEmptyDirectories) {
   ASSERT_TRUE(Put("a/b/c/one", "1").ok());
   ASSERT_TRUE(Put("a/keep", "k").ok());

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/integration/pipeline_daemon.h"
+#include "tests/stages/sshd_server.h"
 #include "tests/systemd/systemd_ns.h"
 
 namespace bucketd {
@@ -68,6 +69,53 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_EQ(status.out.rfind("watching ", 0), 0u) << status.out;
   EXPECT_NE(sd.Systemctl({"show", "-p", "StatusText", "--value", "bucketd"}).out.find("1 succeeded"), std::string::npos);
+
+  // The seed's fetch and extract under the hardened unit: SFTP to a real sshd
+  // on 127.0.0.1, the key and known_hosts as systemd credentials (a drop-in,
+  // as docs/systemd.md tells a user).
+  ::mkdir((dir / "sshd").c_str(), 0755);
+  testing::SshdServer server(dir / "sshd");
+  ASSERT_TRUE(server.Start()) << server.error();
+  auto gen = testing::Run({testing::BinDir() + "/bucketgen", "--out", dir / "gen", "--companies", "200", "--months",
+                           "1", "--format", "rar"});
+  ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  auto put_file = [&](const std::string& path, const std::string& mode, const std::string& text) {
+    return sd.Inside({"/bin/sh", "-c", "umask 077; cat > " + path + " && chmod " + mode + " " + path}, text).exit_code;
+  };
+  ASSERT_EQ(put_file("/etc/bucketd/credentials/sftp", "600", testing::ReadFile(server.client_key())), 0);
+  ASSERT_EQ(put_file("/etc/bucketd/credentials/known_hosts", "600", server.KnownHostsLine()), 0);
+  ASSERT_EQ(sd.Inside({"mkdir", "-p", "/etc/systemd/system/bucketd.service.d"}).exit_code, 0);
+  ASSERT_EQ(put_file("/etc/systemd/system/bucketd.service.d/credentials.conf", "644",
+                     "[Service]\nLoadCredential=sftp:/etc/bucketd/credentials/sftp\n"
+                     "LoadCredential=known_hosts:/etc/bucketd/credentials/known_hosts\n"),
+            0);
+  for (const char* f : {"functions.d/fetch.json", "functions.d/extract.json", "rules.d/extract.json"}) {
+    ASSERT_EQ(put_file(std::string("/etc/bucketd/") + f, "644",
+                       testing::ReadFile(std::string(BUCKETD_SOURCE_DIR) + "/etc/seed/" + f)), 0);
+  }
+  std::string input = R"({"host":"127.0.0.1","port":)" + std::to_string(server.port()) + R"(,"user":")" +
+                      server.user() + R"(","remote_dir":")" + dir / "gen/out" + R"(","stock":"TRUE"})";
+  std::string escaped;
+  for (char c : input) escaped += c == '"' ? std::string("\\\"") : std::string(1, c);
+  ASSERT_EQ(put_file("/etc/bucketd/rules.d/fetch-now.json", "644",
+                     R"({"Name":"fetch-now","EventPattern":{"detail-type":["Object Created"],)"
+                     R"("detail":{"object":{"key":[{"prefix":"TRIGGER/"}]}}},)"
+                     R"("Targets":[{"Id":"f","Arn":"arn:aws:lambda:local:000000000000:function:fetch","Input":")" +
+                         escaped + R"("}]})"),
+            0);
+  ASSERT_EQ(sd.Systemctl({"daemon-reload"}).exit_code, 0);
+  auto restart = sd.Systemctl({"restart", "bucketd"});
+  ASSERT_EQ(restart.exit_code, 0) << restart.err << sd.Journalctl({"-u", "bucketd"}).out;
+  ASSERT_EQ(as_bucketd({"mb", "s3://creditsafedata"}).exit_code, 0);
+  ASSERT_EQ(as_bucketd({"cp", "/etc/hostname", "s3://creditsafedata/TRIGGER/go"}).exit_code, 0);
+  std::string marker = "/srv/bucketd/buckets/creditsafedata/LOGS_FTP_EXECUTION/LOG_UKLTD_M_20240101.json";
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return sd.Inside({"test", "-s", marker}).exit_code == 0; }, 60000))
+      << sd.Inside({ctl, "runs"}).out << sd.Journalctl({"-u", "bucketd"}).out
+      << sd.Inside({"/bin/sh", "-c", "ls -la /run/credentials /run/credentials/bucketd.service; getfacl -R /run/credentials; id bucketd"}).out;
+  EXPECT_NE(sd.Journalctl({"-u", "bucketd", "STAGE=fetch"}).out.find("fetched 11 files"), std::string::npos)
+      << sd.Journalctl({"-u", "bucketd"}).out;
+  std::string journal = sd.Journalctl({"-u", "bucketd", "-o", "cat"}).out;
+  EXPECT_EQ(journal.find("PRIVATE KEY"), std::string::npos) << "the key reached the journal";
   EXPECT_EQ(sd.Systemctl({"stop", "bucketd"}).exit_code, 0);
 }
 
