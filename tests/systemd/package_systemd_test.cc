@@ -71,8 +71,8 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
   EXPECT_NE(sd.Systemctl({"show", "-p", "StatusText", "--value", "bucketd"}).out.find("1 succeeded"), std::string::npos);
 
   // The seed's fetch and extract under the hardened unit: SFTP to a real sshd
-  // on 127.0.0.1, the key and known_hosts as systemd credentials (a drop-in,
-  // as docs/systemd.md tells a user).
+  // on 127.0.0.1 with the key and known_hosts in /etc/bucketd/sftp/ (made by
+  // tmpfiles for the bucketd user), as docs/systemd.md tells a user.
   ::mkdir((dir / "sshd").c_str(), 0755);
   testing::SshdServer server(dir / "sshd");
   ASSERT_TRUE(server.Start()) << server.error();
@@ -82,19 +82,20 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
   auto put_file = [&](const std::string& path, const std::string& mode, const std::string& text) {
     return sd.Inside({"/bin/sh", "-c", "umask 077; cat > " + path + " && chmod " + mode + " " + path}, text).exit_code;
   };
-  ASSERT_EQ(put_file("/etc/bucketd/credentials/sftp", "600", testing::ReadFile(server.client_key())), 0);
-  ASSERT_EQ(put_file("/etc/bucketd/credentials/known_hosts", "600", server.KnownHostsLine()), 0);
-  ASSERT_EQ(sd.Inside({"mkdir", "-p", "/etc/systemd/system/bucketd.service.d"}).exit_code, 0);
-  ASSERT_EQ(put_file("/etc/systemd/system/bucketd.service.d/credentials.conf", "644",
-                     "[Service]\nLoadCredential=sftp:/etc/bucketd/credentials/sftp\n"
-                     "LoadCredential=known_hosts:/etc/bucketd/credentials/known_hosts\n"),
+  EXPECT_EQ(sd.Inside({"stat", "-c", "%U %a", "/etc/bucketd/sftp"}).out, "bucketd 700\n");
+  ASSERT_EQ(put_file("/etc/bucketd/sftp/id_ed25519", "600", testing::ReadFile(server.client_key())), 0);
+  ASSERT_EQ(put_file("/etc/bucketd/sftp/known_hosts", "600", server.KnownHostsLine()), 0);
+  ASSERT_EQ(sd.Inside({"chown", "bucketd:bucketd", "/etc/bucketd/sftp/id_ed25519", "/etc/bucketd/sftp/known_hosts"})
+                .exit_code,
             0);
   for (const char* f : {"functions.d/fetch.json", "functions.d/extract.json", "rules.d/extract.json"}) {
     ASSERT_EQ(put_file(std::string("/etc/bucketd/") + f, "644",
                        testing::ReadFile(std::string(BUCKETD_SOURCE_DIR) + "/etc/seed/" + f)), 0);
   }
   std::string input = R"({"host":"127.0.0.1","port":)" + std::to_string(server.port()) + R"(,"user":")" +
-                      server.user() + R"(","remote_dir":")" + dir / "gen/out" + R"(","stock":"TRUE"})";
+                      server.user() + R"(","remote_dir":")" + dir / "gen/out" +
+                      R"(","stock":"TRUE","key_file":"/etc/bucketd/sftp/id_ed25519",)"
+                      R"("known_hosts":"/etc/bucketd/sftp/known_hosts"})";
   std::string escaped;
   for (char c : input) escaped += c == '"' ? std::string("\\\"") : std::string(1, c);
   ASSERT_EQ(put_file("/etc/bucketd/rules.d/fetch-now.json", "644",
@@ -103,15 +104,15 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
                      R"("Targets":[{"Id":"f","Arn":"arn:aws:lambda:local:000000000000:function:fetch","Input":")" +
                          escaped + R"("}]})"),
             0);
-  ASSERT_EQ(sd.Systemctl({"daemon-reload"}).exit_code, 0);
-  auto restart = sd.Systemctl({"restart", "bucketd"});
-  ASSERT_EQ(restart.exit_code, 0) << restart.err << sd.Journalctl({"-u", "bucketd"}).out;
+  ASSERT_EQ(sd.Systemctl({"reload", "bucketd"}).exit_code, 0);
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] {
+    return sd.Journalctl({"-u", "bucketd"}).out.find("loaded 3 rule(s)") != std::string::npos;
+  })) << sd.Journalctl({"-u", "bucketd"}).out;
   ASSERT_EQ(as_bucketd({"mb", "s3://creditsafedata"}).exit_code, 0);
   ASSERT_EQ(as_bucketd({"cp", "/etc/hostname", "s3://creditsafedata/TRIGGER/go"}).exit_code, 0);
   std::string marker = "/srv/bucketd/buckets/creditsafedata/LOGS_FTP_EXECUTION/LOG_UKLTD_M_20240101.json";
   ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return sd.Inside({"test", "-s", marker}).exit_code == 0; }, 60000))
-      << sd.Inside({ctl, "runs"}).out << sd.Journalctl({"-u", "bucketd"}).out
-      << sd.Inside({"/bin/sh", "-c", "ls -la /run/credentials /run/credentials/bucketd.service; getfacl -R /run/credentials; id bucketd"}).out;
+      << sd.Inside({ctl, "runs"}).out << sd.Journalctl({"-u", "bucketd"}).out;
   EXPECT_NE(sd.Journalctl({"-u", "bucketd", "STAGE=fetch"}).out.find("fetched 11 files"), std::string::npos)
       << sd.Journalctl({"-u", "bucketd"}).out;
   std::string journal = sd.Journalctl({"-u", "bucketd", "-o", "cat"}).out;
