@@ -59,6 +59,12 @@ SqliteStatement& SqliteStatement::Bind(int index, std::string_view value) {
   return *this;
 }
 
+SqliteStatement& SqliteStatement::Bind(int index, double value) {
+  int rc = sqlite3_bind_double(stmt_, index, value);
+  if (rc != SQLITE_OK && bind_error_.ok()) bind_error_ = SqliteError(db_, rc, "bind");
+  return *this;
+}
+
 SqliteStatement& SqliteStatement::BindNull(int index) {
   int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK && bind_error_.ok()) bind_error_ = SqliteError(db_, rc, "bind");
@@ -92,6 +98,15 @@ std::string SqliteStatement::ColumnText(int col) const {
   const unsigned char* t = sqlite3_column_text(stmt_, col);
   int n = sqlite3_column_bytes(stmt_, col);
   return t ? std::string(reinterpret_cast<const char*>(t), static_cast<size_t>(n)) : std::string();
+}
+
+double SqliteStatement::ColumnDouble(int col) const { return sqlite3_column_double(stmt_, col); }
+
+int SqliteStatement::ColumnCount() const { return sqlite3_column_count(stmt_); }
+
+std::string SqliteStatement::ColumnName(int col) const {
+  const char* n = sqlite3_column_name(stmt_, col);
+  return n ? n : "";
 }
 
 bool SqliteStatement::ColumnIsNull(int col) const {
@@ -139,5 +154,7 @@ Result<SqliteStatement> SqliteDb::Prepare(std::string_view sql) {
 }
 
 int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+
+int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_); }
 
 }  // namespace bucketd

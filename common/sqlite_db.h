@@ -28,6 +28,7 @@ class SqliteStatement {
   // Parameters are 1-based, as in SQLite.
   SqliteStatement& Bind(int index, int64_t value);
   SqliteStatement& Bind(int index, std::string_view value);
+  SqliteStatement& Bind(int index, double value);
   SqliteStatement& BindNull(int index);
   // true: a row is ready; false: done. Errors name the statement.
   Result<bool> Step();
@@ -38,7 +39,10 @@ class SqliteStatement {
 
   int64_t ColumnInt(int col) const;
   std::string ColumnText(int col) const;
+  double ColumnDouble(int col) const;
   bool ColumnIsNull(int col) const;
+  int ColumnCount() const;
+  std::string ColumnName(int col) const;
 
  private:
   sqlite3* db_;
@@ -59,6 +63,11 @@ class SqliteDb {
   Status Exec(std::string_view sql);
   Result<SqliteStatement> Prepare(std::string_view sql);
   int64_t LastInsertRowId() const;
+  // Rows changed by the last statement.
+  int64_t Changes() const;
+  // The handle, for what this wrapper does not cover (user functions, the
+  // statement-by-statement run of a script).
+  sqlite3* handle() { return db_; }
   const std::string& path() const { return path_; }
 
  private:

@@ -208,6 +208,7 @@ Status Run(Env& env, const Config& config) {
   RETURN_IF_ERROR(runner::InvocationStore::CreateTables(trail->db()));
   runner::RunnerOptions& runner_options = file_config.runner;
   runner_options.state_dir = config.state_dir;
+  runner_options.config_dir = config.config_dir;
   runner_options.supervisor = config.supervisor;
   runner_options.store_root = config.root;
   runner_options.identity = plane_options.identity;

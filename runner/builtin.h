@@ -32,7 +32,8 @@ struct StageContext {
   std::string event_json;
   std::string chain;        // "<chain id>:<hop>"
   store::Store* store = nullptr;
-  std::string state_dir;  // bucketd's state directory: a stage keeps private work here
+  std::string state_dir;   // bucketd's state directory: a stage keeps private work here
+  std::string config_dir;  // bucketd's configuration directory (empty: none)
   std::function<void(const std::string&)> log;  // a progress line, tagged with the invocation
   const std::atomic<bool>* cancelled = nullptr;  // set at the deadline or shutdown
   // Options for a put of the stage's output: carries the chain.

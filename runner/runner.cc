@@ -353,6 +353,7 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
     ctx->chain = chain;
     ctx->store = &store_;
     ctx->state_dir = options_.state_dir;
+    ctx->config_dir = options_.config_dir;
     ctx->cancelled = run.cancelled.get();
     Invocation tag = v;
     ctx->log = [this, tag](const std::string& line) {

@@ -68,6 +68,7 @@ using RunnerLog = std::function<void(events::LogLevel, const LogFields&, const s
 
 struct RunnerOptions {
   std::string state_dir;   // run directories go in <state_dir>/runs
+  std::string config_dir;  // built-in stages find their files (SQL, lists) here
   std::string supervisor;  // the bucketd-supervisor program
   std::string store_root;  // $BUCKETD_ROOT for exec targets
   events::TrailIdentity identity;

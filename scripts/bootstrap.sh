@@ -26,6 +26,9 @@ PACKAGES=(
   openssh-server openssh-client  # fetch tests: a real sshd on 127.0.0.1; bench: sftp baseline
   unar                  # tests: RAR files checked by a second reader
   libarchive-tools      # bench/: bsdtar as the extraction baseline
+  libxgboost-dev        # train and predict stages
+  chromium              # tests: the insights page rendered in a real browser
+  python3-pandas python3-xgboost  # bench/: the same ETL and training in Python, the ratio to beat
 )
 
 missing=()

@@ -65,4 +65,37 @@ Result<int64_t> IntOption(const nlohmann::json& in, const char* name, int64_t fa
   return in[name].get<int64_t>();
 }
 
+Result<ObjectRef> MarkerFromInput(const nlohmann::json& in, store::Store& store, const std::string& default_bucket,
+                                  const std::string& prefix) {
+  auto named = ObjectFromInput(in);
+  if (named.ok() && named->key.rfind(prefix, 0) == 0) return *named;
+  std::string bucket = named.ok() ? named->bucket : default_bucket;
+  if (in.contains("bucket") && in["bucket"].is_string()) bucket = in["bucket"].get<std::string>();
+  store::ListRequest req;
+  req.prefix = prefix;
+  std::string newest;
+  for (;;) {
+    ASSIGN_OR_RETURN(store::ListResult page, store.ListObjectsV2(bucket, req));
+    for (const auto& o : page.contents) {
+      if (MarkerDate(o.key) > MarkerDate(newest)) newest = o.key;
+    }
+    if (!page.is_truncated) break;
+    req.continuation_token = page.next_continuation_token;
+  }
+  if (newest.empty()) {
+    return Status::NotFound("no marker under s3://" + bucket + "/" + prefix + " to work from (the input names none)");
+  }
+  return ObjectRef{bucket, newest};
+}
+
+std::string MarkerDate(const std::string& key) {
+  size_t dot = key.rfind(".json");
+  if (dot == std::string::npos || dot < 8) return "";
+  std::string d = key.substr(dot - 8, 8);
+  for (char c : d) {
+    if (c < '0' || c > '9') return "";
+  }
+  return d;
+}
+
 }  // namespace bucketd::stages

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "store/store.h"
 
 namespace bucketd::stages {
 
@@ -28,6 +29,15 @@ Result<ObjectRef> ObjectFromInput(const nlohmann::json& input);
 Result<std::string> StringOption(const nlohmann::json& input, const char* name, std::string fallback);
 Result<double> NumberOption(const nlohmann::json& input, const char* name, double fallback);
 Result<int64_t> IntOption(const nlohmann::json& input, const char* name, int64_t fallback);
+
+// The marker a stage works from: the event's object when it lies under
+// `prefix`, else (an input without an event, as the seed's constant Input)
+// the newest object under `prefix`. NotFound when there is none.
+Result<ObjectRef> MarkerFromInput(const nlohmann::json& input, store::Store& store, const std::string& default_bucket,
+                                  const std::string& prefix);
+
+// "YYYYMMDD" at the end of a marker's name ("…_YYYYMMDD.json"), or empty.
+std::string MarkerDate(const std::string& key);
 
 }  // namespace bucketd::stages
 

@@ -1,5 +1,6 @@
 // The built-in stages of the seed workflow, registered under their function
-// handler names: "extract", "fetch" (and "noop").
+// handler names: "fetch", "extract", "etl", "insights", "train", "predict",
+// "RunNotebook" (the seed's dispatcher on the input's "input_path"), "noop".
 #ifndef BUCKETD_STAGES_STAGES_H_
 #define BUCKETD_STAGES_STAGES_H_
 

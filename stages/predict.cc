@@ -1,0 +1,111 @@
+#include "stages/predict.h"
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "stages/feature_table.h"
+#include "stages/stage_input.h"
+#include "stages/xgb_model.h"
+
+namespace bucketd::stages {
+namespace {
+
+using nlohmann::json;
+
+class StringSink : public store::ByteSink {
+ public:
+  Status Write(std::string_view d) override {
+    data.append(d);
+    return Status::OK();
+  }
+  std::string data;
+};
+
+Result<XgbBooster> LoadModel(runner::StageContext& ctx, const std::string& bucket, const std::string& key,
+                             const std::string& name) {
+  StringSink sink;
+  RETURN_IF_ERROR(ctx.store->GetObject(bucket, key, sink).status());
+  std::error_code ec;
+  std::filesystem::create_directories(ctx.state_dir + "/predict", ec);
+  std::string local = ctx.state_dir + "/predict/" + ctx.invocation_id + "_" + name + ".json";
+  {
+    std::FILE* f = std::fopen(local.c_str(), "wb");
+    if (!f) return Status::IOError("cannot write " + local);
+    bool ok = std::fwrite(sink.data.data(), 1, sink.data.size(), f) == sink.data.size();
+    ok = std::fclose(f) == 0 && ok;
+    if (!ok) return Status::IOError("cannot write " + local);
+  }
+  auto booster = XgbBooster::Load(local);
+  std::filesystem::remove(local, ec);
+  return booster;
+}
+
+std::string Prob(float p) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", p);
+  return buf;
+}
+
+}  // namespace
+
+Status PredictStage(runner::StageContext& ctx) {
+  ASSIGN_OR_RETURN(json in, ParseStageInput(ctx.input));
+  ASSIGN_OR_RETURN(ObjectRef marker, MarkerFromInput(in, *ctx.store, "creditsafedata", "ALGORITHM/EVALUATION/"));
+  const std::string date = MarkerDate(marker.key);
+  if (date.empty()) return Status::InvalidArgument(marker.key + ": expected evaluation_YYYYMMDD.json");
+  const std::string& bucket = marker.bucket;
+  const std::string users_key = "DATA/LIST_USERS_PREDICTED/list_users_predicted_" + date + ".csv";
+  if (ctx.store->HeadObject(bucket, users_key).ok()) {
+    ctx.log(users_key + " exists: the predictions of " + date + " are written; nothing to do");
+    return Status::OK();
+  }
+  ASSIGN_OR_RETURN(double threshold, NumberOption(in, "threshold", 0.75));
+  StringSink eval_text;
+  RETURN_IF_ERROR(ctx.store->GetObject(bucket, marker.key, eval_text).status());
+  json evaluation = json::parse(eval_text.data, nullptr, false);
+  if (evaluation.is_discarded() || !evaluation.contains("features") || !evaluation.contains("models")) {
+    return Status::InvalidArgument(marker.key + ": expected the train stage's evaluation (features, models)");
+  }
+  std::vector<std::string> features = evaluation["features"].get<std::vector<std::string>>();
+  ASSIGN_OR_RETURN(std::string table_key, StringOption(in, "prediction_table", "DATA/TABLES/prediction_" + date + ".csv"));
+  ASSIGN_OR_RETURN(FeatureTable t, ReadFeatureTable(*ctx.store, bucket, table_key, {}, &features));
+  ASSIGN_OR_RETURN(XgbMatrix m, XgbMatrix::Create(t.matrix, t.rows(), t.features, {}));
+  std::map<std::string, std::vector<float>> p;
+  for (const char* name : {"precision", "recall"}) {
+    std::string key = evaluation["models"][name].value("model_key", "");
+    ASSIGN_OR_RETURN(XgbBooster booster, LoadModel(ctx, bucket, key, name));
+    ASSIGN_OR_RETURN(p[name], booster.Predict(m));
+  }
+
+  std::string header;
+  for (const auto& c : t.columns) header += (header.empty() ? "" : ",") + c;
+  std::string full = header + ",PROBA_PRECISION,PROBA_RECALL\n";
+  std::string above = full;
+  std::string regs = "REGNUMBER,PROBA_RECALL\n";
+  std::string users = "REGNUMBER\n";
+  size_t positives = 0;
+  for (size_t r = 0; r < t.rows(); ++r) {
+    std::string line = t.lines[r] + "," + Prob(p["precision"][r]) + "," + Prob(p["recall"][r]) + "\n";
+    full += line;
+    if (p["recall"][r] >= threshold) {
+      above += line;
+      regs += t.regnumber[r] + "," + Prob(p["recall"][r]) + "\n";
+      users += t.regnumber[r] + "\n";
+      ++positives;
+    }
+  }
+  const std::string dir = "ALGORITHM/" + date + "/DATA/PREDICT/LIST_POSITIVE_CLASS/";
+  store::PutOptions put = ctx.PutOptions();
+  put.content_type = "text/csv";
+  RETURN_IF_ERROR(ctx.store->PutObjectFromString(bucket, dir + "full_prediction.csv", full, put).status());
+  RETURN_IF_ERROR(ctx.store->PutObjectFromString(bucket, dir + "full_prediction_proba_75.csv", above, put).status());
+  RETURN_IF_ERROR(ctx.store->PutObjectFromString(bucket, dir + "reg_prediction_proba_75.csv", regs, put).status());
+  put.if_none_match = true;
+  auto written = ctx.store->PutObjectFromString(bucket, users_key, users, put);
+  if (!written.ok() && written.status().code() != StatusCode::kPreconditionFailed) return written.status();
+  ctx.log("scored " + std::to_string(t.rows()) + " companies; " + std::to_string(positives) +
+          " predicted users (recall model >= " + std::to_string(threshold) + ") -> s3://" + bucket + "/" + users_key);
+  return Status::OK();
+}
+
+}  // namespace bucketd::stages
