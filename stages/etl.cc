@@ -82,6 +82,15 @@ Status EtlStage(runner::StageContext& ctx) {
     ctx.log(out_marker + " exists: the ETL of " + stamp + " is done; nothing to do");
     return Status::OK();
   }
+  // Deliveries landing together (a stock fetch with its monthly files) each
+  // fire the ETL; the run of the newest includes the others.
+  ASSIGN_OR_RETURN(auto complete, CompleteDeliveries(*ctx.store, bucket, "99999999"));
+  ASSIGN_OR_RETURN(bool rerun, BoolOption(in, "rerun", false));
+  if (!rerun && !complete.empty() && complete.back() > stamp) {
+    ctx.log("delivery " + complete.back() + " is complete too: its run includes " + stamp +
+            "; skipping (\"rerun\": true runs it anyway)");
+    return Status::OK();
+  }
   std::string default_params = ctx.config_dir.empty() ? "" : ctx.config_dir + "/sql/parameters_ETL.json";
   ASSIGN_OR_RETURN(std::string params_path, StringOption(in, "parameters", default_params));
   if (params_path.empty()) {

@@ -14,7 +14,9 @@
 //    LOGS_QUERY_EXECUTION/logs_tables_YYYYMMDD.json (create-only): every
 //    query with its file, line, rows and duration; the exported tables.
 // YYYYMMDD is the newest delivery included. A marker that exists already
-// means the work is done: the stage changes nothing.
+// means the work is done: the stage changes nothing. A delivery marker with a
+// newer complete delivery beside it is skipped (the newer run includes it)
+// unless the input says "rerun": true.
 #ifndef BUCKETD_STAGES_ETL_H_
 #define BUCKETD_STAGES_ETL_H_
 

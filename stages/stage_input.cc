@@ -57,6 +57,14 @@ Result<double> NumberOption(const nlohmann::json& in, const char* name, double f
   return in[name].get<double>();
 }
 
+Result<bool> BoolOption(const nlohmann::json& in, const char* name, bool fallback) {
+  if (!in.contains(name)) return fallback;
+  if (!in[name].is_boolean()) {
+    return Status::InvalidArgument(std::string("input field \"") + name + "\": expected true or false");
+  }
+  return in[name].get<bool>();
+}
+
 Result<int64_t> IntOption(const nlohmann::json& in, const char* name, int64_t fallback) {
   if (!in.contains(name)) return fallback;
   if (!in[name].is_number_integer()) {

@@ -28,6 +28,7 @@ Result<ObjectRef> ObjectFromInput(const nlohmann::json& input);
 // another type.
 Result<std::string> StringOption(const nlohmann::json& input, const char* name, std::string fallback);
 Result<double> NumberOption(const nlohmann::json& input, const char* name, double fallback);
+Result<bool> BoolOption(const nlohmann::json& input, const char* name, bool fallback);
 Result<int64_t> IntOption(const nlohmann::json& input, const char* name, int64_t fallback);
 
 // The marker a stage works from: the event's object when it lies under
