@@ -40,6 +40,12 @@ Status InsightsStage(runner::StageContext& ctx) {
   const std::string date = MarkerDate(marker.key);
   if (date.empty()) return Status::InvalidArgument(marker.key + ": expected logs_tables_YYYYMMDD.json");
   const std::string& bucket = marker.bucket;
+  const std::string base = "NOTEBOOKS_WORKFLOW/OUTPUT/insights_" + date;
+  ASSIGN_OR_RETURN(bool rerun, BoolOption(in, "rerun", false));
+  if (!rerun && ctx.store->HeadObject(bucket, base + ".html").ok()) {
+    ctx.log(base + ".html exists: the profile of " + date + " is done; nothing to do");
+    return Status::OK();
+  }
   ASSIGN_OR_RETURN(std::string table_key, StringOption(in, "table", "DATA/TABLES/training_" + date + ".csv"));
   ASSIGN_OR_RETURN(FeatureTable t, ReadFeatureTable(*ctx.store, bucket, table_key, kCategorical));
 
@@ -140,7 +146,6 @@ Status InsightsStage(runner::StageContext& ctx) {
   }
   numbers["continuous"] = cont;
 
-  const std::string base = "NOTEBOOKS_WORKFLOW/OUTPUT/insights_" + date;
   store::PutOptions put = ctx.PutOptions();
   put.content_type = "application/json";
   RETURN_IF_ERROR(ctx.store->PutObjectFromString(bucket, base + ".json", numbers.dump(2) + "\n", put).status());
