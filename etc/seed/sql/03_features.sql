@@ -1,6 +1,6 @@
 -- One row per balance sheet: accounts, further items, the company (CI01 as
 -- it stands), lookups, and the previous sheet of the same company.
-CREATE TABLE sheets AS
+CREATE VIEW sheets AS
 SELECT a.*,
        s.WAGES, s.EXPORTS, s.DIRECTORSREMUNERATION, s.AUDITFEES,
        c.COMPANYTYPE, c.COMPANYSTATUS, c.INCORPORATIONDATE, c.SICCODE, c.EMPLOYEES,

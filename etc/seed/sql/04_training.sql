@@ -2,7 +2,7 @@
 -- date; every user company's sheets, and the sheets of a seeded sample of
 -- non-user companies, non_users_per_user of them per user company, chosen
 -- by fnv_fraction('<seed>:<REGNUMBER>') < the fraction needed.
-CREATE TABLE eligible AS
+CREATE VIEW eligible AS
 SELECT * FROM features
 WHERE date(ACCOUNTSDATE, '+12 months') <= (SELECT value FROM params WHERE name = 'as_of');
 
