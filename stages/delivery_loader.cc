@@ -80,7 +80,9 @@ Status CreateDeliveryTables(SqliteDb& db) {
     auto keys = KeyColumns(t.name);
     if (keys.empty()) sql += ", DELIVERY INTEGER";
     if (!keys.empty()) sql += ", PRIMARY KEY (" + Joined(keys, ", ") + ")";
-    sql += ")";
+    // Stored in key order: the window over a company's sheets reads them in
+    // order, without a sort or a second index.
+    sql += keys.empty() ? ")" : ") WITHOUT ROWID";
     RETURN_IF_ERROR(db.Exec(sql));
     if (keys.empty()) RETURN_IF_ERROR(db.Exec("CREATE INDEX " + t.name + "_CHARGEID ON " + t.name + " (CHARGEID)"));
   }

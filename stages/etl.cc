@@ -78,10 +78,7 @@ Status EtlStage(runner::StageContext& ctx) {
   if (stamp.empty()) return Status::InvalidArgument(marker.key + ": expected LOG_UKLTD_M_YYYYMM01.json");
   const std::string& bucket = marker.bucket;
   const std::string out_marker = "LOGS_QUERY_EXECUTION/logs_tables_" + stamp + ".json";
-  if (ctx.store->HeadObject(bucket, out_marker).ok()) {
-    ctx.log(out_marker + " exists: the ETL of " + stamp + " is done; nothing to do");
-    return Status::OK();
-  }
+  if (AlreadyDone(ctx, bucket, out_marker)) return Status::OK();
   // Deliveries landing together (a stock fetch with its monthly files) each
   // fire the ETL; the run of the newest includes the others.
   ASSIGN_OR_RETURN(auto complete, CompleteDeliveries(*ctx.store, bucket, "99999999"));
@@ -189,12 +186,8 @@ Status EtlStage(runner::StageContext& ctx) {
                         {"tables", tables},
                         {"duration_ms", MsSince(started)},
                         {"invocation_id", ctx.invocation_id}};
-  store::PutOptions put = ctx.PutOptions();
-  put.content_type = "application/json";
-  put.if_none_match = true;
-  auto written = ctx.store->PutObjectFromString(bucket, out_marker, log.dump(2) + "\n", put);
-  if (!written.ok() && written.status().code() != StatusCode::kPreconditionFailed) return written.status();
-  ctx.log(written.ok() ? "wrote " + out_marker : out_marker + " was already written");
+  ASSIGN_OR_RETURN(bool wrote, PutMarker(ctx, bucket, out_marker, log.dump(2) + "\n"));
+  ctx.log(wrote ? "wrote " + out_marker : out_marker + " was already written");
   return Status::OK();
 }
 

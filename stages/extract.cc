@@ -261,17 +261,9 @@ Status MaybeAnnounce(runner::StageContext& ctx, const Target& t, const ExtractOp
   nlohmann::json marker{{"delivery", t.delivery}, {"bucket", t.archive.bucket}, {"date", t.stamp},
                         {"tables", tables},       {"rows", rows},                {"bytes", bytes},
                         {"invocation_id", ctx.invocation_id}};
-  store::PutOptions put = ctx.PutOptions();
-  put.content_type = "application/json";
-  put.if_none_match = true;
-  auto written = ctx.store->PutObjectFromString(t.archive.bucket, t.marker_key, marker.dump(2) + "\n", put);
-  if (written.ok()) {
-    ctx.log(t.delivery + ": every table extracted; wrote " + t.marker_key);
-  } else if (written.status().code() == StatusCode::kPreconditionFailed) {
-    ctx.log(t.delivery + ": " + t.marker_key + " was already written");
-  } else {
-    return written.status();
-  }
+  ASSIGN_OR_RETURN(bool wrote, PutMarker(ctx, t.archive.bucket, t.marker_key, marker.dump(2) + "\n"));
+  ctx.log(t.delivery + (wrote ? ": every table extracted; wrote " + t.marker_key
+                              : ": " + t.marker_key + " was already written"));
   return Status::OK();
 }
 

@@ -7,15 +7,6 @@
 namespace bucketd::stages {
 namespace {
 
-class StringSink : public store::ByteSink {
- public:
-  Status Write(std::string_view d) override {
-    data.append(d);
-    return Status::OK();
-  }
-  std::string data;
-};
-
 bool ParseFloat(const std::string& s, float* out) {
   if (s.empty()) {
     *out = std::numeric_limits<float>::quiet_NaN();
@@ -57,14 +48,14 @@ std::vector<std::string> SplitCsvLine(const std::string& line) {
 
 Result<FeatureTable> ReadFeatureTable(store::Store& store, const std::string& bucket, const std::string& key,
                                       const std::set<std::string>& exclude, const std::vector<std::string>* wanted) {
-  StringSink sink;
+  store::StringSink sink;
   RETURN_IF_ERROR(store.GetObject(bucket, key, sink).status());
   FeatureTable t;
   size_t at = 0, line_no = 0;
-  while (at < sink.data.size()) {
-    size_t nl = sink.data.find('\n', at);
-    if (nl == std::string::npos) nl = sink.data.size();
-    std::string line = sink.data.substr(at, nl - at);
+  while (at < sink.data().size()) {
+    size_t nl = sink.data().find('\n', at);
+    if (nl == std::string::npos) nl = sink.data().size();
+    std::string line = sink.data().substr(at, nl - at);
     at = nl + 1;
     ++line_no;
     if (line.empty()) continue;
@@ -74,8 +65,8 @@ Result<FeatureTable> ReadFeatureTable(store::Store& store, const std::string& bu
     }
     t.lines.push_back(std::move(line));
   }
-  sink.data.clear();
-  sink.data.shrink_to_fit();
+  sink.data().clear();
+  sink.data().shrink_to_fit();
   auto index_of = [&](const std::string& name) -> int {
     for (size_t i = 0; i < t.columns.size(); ++i) {
       if (t.columns[i] == name) return static_cast<int>(i);

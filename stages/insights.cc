@@ -42,10 +42,7 @@ Status InsightsStage(runner::StageContext& ctx) {
   const std::string& bucket = marker.bucket;
   const std::string base = "NOTEBOOKS_WORKFLOW/OUTPUT/insights_" + date;
   ASSIGN_OR_RETURN(bool rerun, BoolOption(in, "rerun", false));
-  if (!rerun && ctx.store->HeadObject(bucket, base + ".html").ok()) {
-    ctx.log(base + ".html exists: the profile of " + date + " is done; nothing to do");
-    return Status::OK();
-  }
+  if (!rerun && AlreadyDone(ctx, bucket, base + ".html")) return Status::OK();
   ASSIGN_OR_RETURN(std::string table_key, StringOption(in, "table", "DATA/TABLES/training_" + date + ".csv"));
   ASSIGN_OR_RETURN(FeatureTable t, ReadFeatureTable(*ctx.store, bucket, table_key, kCategorical));
 

@@ -12,18 +12,9 @@ namespace {
 
 using nlohmann::json;
 
-class StringSink : public store::ByteSink {
- public:
-  Status Write(std::string_view d) override {
-    data.append(d);
-    return Status::OK();
-  }
-  std::string data;
-};
-
 Result<XgbBooster> LoadModel(runner::StageContext& ctx, const std::string& bucket, const std::string& key,
                              const std::string& name) {
-  StringSink sink;
+  store::StringSink sink;
   RETURN_IF_ERROR(ctx.store->GetObject(bucket, key, sink).status());
   std::error_code ec;
   std::filesystem::create_directories(ctx.state_dir + "/predict", ec);
@@ -31,7 +22,7 @@ Result<XgbBooster> LoadModel(runner::StageContext& ctx, const std::string& bucke
   {
     std::FILE* f = std::fopen(local.c_str(), "wb");
     if (!f) return Status::IOError("cannot write " + local);
-    bool ok = std::fwrite(sink.data.data(), 1, sink.data.size(), f) == sink.data.size();
+    bool ok = std::fwrite(sink.data().data(), 1, sink.data().size(), f) == sink.data().size();
     ok = std::fclose(f) == 0 && ok;
     if (!ok) return Status::IOError("cannot write " + local);
   }
@@ -55,14 +46,11 @@ Status PredictStage(runner::StageContext& ctx) {
   if (date.empty()) return Status::InvalidArgument(marker.key + ": expected evaluation_YYYYMMDD.json");
   const std::string& bucket = marker.bucket;
   const std::string users_key = "DATA/LIST_USERS_PREDICTED/list_users_predicted_" + date + ".csv";
-  if (ctx.store->HeadObject(bucket, users_key).ok()) {
-    ctx.log(users_key + " exists: the predictions of " + date + " are written; nothing to do");
-    return Status::OK();
-  }
+  if (AlreadyDone(ctx, bucket, users_key)) return Status::OK();
   ASSIGN_OR_RETURN(double threshold, NumberOption(in, "threshold", 0.75));
-  StringSink eval_text;
+  store::StringSink eval_text;
   RETURN_IF_ERROR(ctx.store->GetObject(bucket, marker.key, eval_text).status());
-  json evaluation = json::parse(eval_text.data, nullptr, false);
+  json evaluation = json::parse(eval_text.data(), nullptr, false);
   if (evaluation.is_discarded() || !evaluation.contains("features") || !evaluation.contains("models")) {
     return Status::InvalidArgument(marker.key + ": expected the train stage's evaluation (features, models)");
   }

@@ -96,6 +96,23 @@ Result<ObjectRef> MarkerFromInput(const nlohmann::json& in, store::Store& store,
   return ObjectRef{bucket, newest};
 }
 
+Result<bool> PutMarker(runner::StageContext& ctx, const std::string& bucket, const std::string& key,
+                       const std::string& text) {
+  store::PutOptions put = ctx.PutOptions();
+  put.content_type = "application/json";
+  put.if_none_match = true;
+  auto written = ctx.store->PutObjectFromString(bucket, key, text, put);
+  if (written.ok()) return true;
+  if (written.status().code() == StatusCode::kPreconditionFailed) return false;
+  return written.status();
+}
+
+bool AlreadyDone(runner::StageContext& ctx, const std::string& bucket, const std::string& key) {
+  if (!ctx.store->HeadObject(bucket, key).ok()) return false;
+  ctx.log(key + " exists: this work is done; nothing to do");
+  return true;
+}
+
 std::string MarkerDate(const std::string& key) {
   size_t dot = key.rfind(".json");
   if (dot == std::string::npos || dot < 8) return "";

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/status.h"
+#include "runner/builtin.h"
 #include "store/store.h"
 
 namespace bucketd::stages {
@@ -36,6 +37,14 @@ Result<int64_t> IntOption(const nlohmann::json& input, const char* name, int64_t
 // the newest object under `prefix`. NotFound when there is none.
 Result<ObjectRef> MarkerFromInput(const nlohmann::json& input, store::Store& store, const std::string& default_bucket,
                                   const std::string& prefix);
+
+// Writes a stage's marker last, with a create-only put: true when this call
+// wrote it, false when it was there already (a racing invocation did).
+Result<bool> PutMarker(runner::StageContext& ctx, const std::string& bucket, const std::string& key,
+                       const std::string& text);
+// True, with a log line, when `key` (a stage's output marker) exists: the
+// stage's work for it is done and it changes nothing.
+bool AlreadyDone(runner::StageContext& ctx, const std::string& bucket, const std::string& key);
 
 // "YYYYMMDD" at the end of a marker's name ("…_YYYYMMDD.json"), or empty.
 std::string MarkerDate(const std::string& key);

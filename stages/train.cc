@@ -33,7 +33,7 @@ struct Split {
 Split SplitByCompany(const FeatureTable& t, int64_t seed, double fraction) {
   std::map<std::string, std::vector<size_t>> rows;
   std::map<std::string, bool> positive;
-  for (size_t r = 0; r < t.rows(); ++r) {
+  for (size_t r = 0; r < t.regnumber.size(); ++r) {
     rows[t.regnumber[r]].push_back(r);
     positive[t.regnumber[r]] = positive[t.regnumber[r]] || t.label[r] > 0.5f;
   }
@@ -84,20 +84,20 @@ Status TrainStage(runner::StageContext& ctx) {
   if (date.empty()) return Status::InvalidArgument(marker.key + ": expected logs_tables_YYYYMMDD.json");
   const std::string& bucket = marker.bucket;
   const std::string evaluation_key = "ALGORITHM/EVALUATION/evaluation_" + date + ".json";
-  if (ctx.store->HeadObject(bucket, evaluation_key).ok()) {
-    ctx.log(evaluation_key + " exists: the models of " + date + " are trained; nothing to do");
-    return Status::OK();
-  }
+  if (AlreadyDone(ctx, bucket, evaluation_key)) return Status::OK();
   ASSIGN_OR_RETURN(int64_t seed, IntOption(in, "seed", 42));
   ASSIGN_OR_RETURN(int64_t rounds, IntOption(in, "rounds", 300));
   ASSIGN_OR_RETURN(double fraction, NumberOption(in, "holdout_fraction", 0.1));
   ASSIGN_OR_RETURN(std::string table_key, StringOption(in, "training_table", "DATA/TABLES/training_" + date + ".csv"));
   ASSIGN_OR_RETURN(FeatureTable t, ReadFeatureTable(*ctx.store, bucket, table_key, kNotFeatures));
   if (t.label.empty()) return Status::InvalidArgument(table_key + ": has no LABEL column");
+  // The rows' text is not needed here; at a million companies it is a GiB.
+  std::vector<std::string>().swap(t.lines);
   Split split = SplitByCompany(t, seed, fraction);
   std::vector<float> xtr, ytr, xho, yho;
   Take(t, split.train, &xtr, &ytr);
   Take(t, split.holdout, &xho, &yho);
+  std::vector<float>().swap(t.matrix);
   double pos = 0;
   for (float y : ytr) pos += y;
   double neg = static_cast<double>(ytr.size()) - pos;
@@ -210,11 +210,8 @@ Status TrainStage(runner::StageContext& ctx) {
                      {"seed", seed},
                      {"duration_ms", std::chrono::duration_cast<std::chrono::milliseconds>(
                                          std::chrono::steady_clock::now() - started).count()}};
-  put.content_type = "application/json";
-  put.if_none_match = true;
-  auto written = ctx.store->PutObjectFromString(bucket, evaluation_key, evaluation.dump(2) + "\n", put);
-  if (!written.ok() && written.status().code() != StatusCode::kPreconditionFailed) return written.status();
-  ctx.log(written.ok() ? "wrote " + evaluation_key : evaluation_key + " was already written");
+  ASSIGN_OR_RETURN(bool wrote, PutMarker(ctx, bucket, evaluation_key, evaluation.dump(2) + "\n"));
+  ctx.log(wrote ? "wrote " + evaluation_key : evaluation_key + " was already written");
   return Status::OK();
 }
 

@@ -74,6 +74,20 @@ class ByteSink {
   virtual Status Write(std::string_view data) = 0;
 };
 
+// Collects a get's bytes in memory (small objects: markers, reports, tables
+// that are read whole anyway).
+class StringSink final : public ByteSink {
+ public:
+  Status Write(std::string_view data) override {
+    data_.append(data);
+    return Status::OK();
+  }
+  std::string& data() { return data_; }
+
+ private:
+  std::string data_;
+};
+
 struct PutOptions {
   std::string content_type;  // empty = binary/octet-stream
   std::map<std::string, std::string> user_metadata;

@@ -6,14 +6,15 @@
 #include <cstdint>
 #include <string>
 
+#include "common/civil_time.h"
+
 namespace bucketd::tools {
 
-int64_t DaysFromCivil(int y, int m, int d);
-void CivilFromDays(int64_t days, int* y, int* m, int* d);
+// DaysFromCivil and CivilFromDays are common/civil_time.h's.
 
 inline int MonthIndex(int year, int month) { return year * 12 + month - 1; }
 inline int64_t FirstDayOfMonth(int month_index) {
-  return DaysFromCivil(month_index / 12, month_index % 12 + 1, 1);
+  return DaysFromCivil(month_index / 12, static_cast<unsigned>(month_index % 12 + 1), 1);
 }
 inline int64_t LastDayOfMonth(int month_index) { return FirstDayOfMonth(month_index + 1) - 1; }
 int MonthOfDay(int64_t days);

@@ -52,12 +52,12 @@ TEST_F(StoreProcessTest, TwoProcessesWritingOneKeyThousandTimesNeverShowATornVer
       auto r = store_->GetObject("bkt", "shared/key", sink);
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       ++reads;
-      if (!testing::IsCompleteVersion(sink.data)) {
+      if (!testing::IsCompleteVersion(sink.data())) {
         ++torn;
       } else {
-        seen_versions.insert(sink.data.substr(0, sink.data.find('\n')));
+        seen_versions.insert(sink.data().substr(0, sink.data().find('\n')));
       }
-      EXPECT_EQ(r->size, sink.data.size());
+      EXPECT_EQ(r->size, sink.data().size());
     }
   });
   EXPECT_EQ(testing::Wait(a), 0);
@@ -69,7 +69,7 @@ TEST_F(StoreProcessTest, TwoProcessesWritingOneKeyThousandTimesNeverShowATornVer
   EXPECT_GT(seen_versions.size(), 10u);  // the reader really raced the writers
   StringSink last;
   ASSERT_TRUE(store_->GetObject("bkt", "shared/key", last).ok());
-  EXPECT_TRUE(last.data.find("seq=" + std::to_string(kPuts - 1)) != std::string::npos);
+  EXPECT_TRUE(last.data().find("seq=" + std::to_string(kPuts - 1)) != std::string::npos);
   EXPECT_TRUE(ListDir(root_ + "/.staging").empty());
 }
 
@@ -88,7 +88,7 @@ TEST_F(StoreProcessTest, WriterKilledMidPutLeavesNothingVisible) {
   ::close(pipefd[1]);
   StringSink sink;
   ASSERT_TRUE(store_->GetObject("bkt", "big", sink).ok());
-  EXPECT_EQ(sink.data, "the old version");
+  EXPECT_EQ(sink.data(), "the old version");
   EXPECT_TRUE(ListDir(root_ + "/.staging").empty());  // an unnamed O_TMPFILE dies with its writer
 }
 

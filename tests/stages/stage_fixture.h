@@ -47,15 +47,9 @@ class StageTest : public ::testing::Test {
     return all;
   }
   std::string Get(const std::string& key) {
-    struct Sink : store::ByteSink {
-      std::string data;
-      Status Write(std::string_view d) override {
-        data.append(d);
-        return Status::OK();
-      }
-    } sink;
+    store::StringSink sink;
     auto r = store_->GetObject(kBucket, key, sink);
-    return r.ok() ? sink.data : "<" + r.status().message() + ">";
+    return r.ok() ? sink.data() : "<" + r.status().message() + ">";
   }
   bool Has(const std::string& key) { return store_->HeadObject(kBucket, key).ok(); }
   std::vector<std::string> Keys(const std::string& prefix) {

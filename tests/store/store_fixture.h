@@ -12,15 +12,6 @@
 
 namespace bucketd::store {
 
-class StringSink final : public ByteSink {
- public:
-  Status Write(std::string_view d) override {
-    data.append(d);
-    return Status::OK();
-  }
-  std::string data;
-};
-
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -42,7 +33,7 @@ class StoreTest : public ::testing::Test {
   std::string Get(const std::string& key, const GetOptions& o = {}) {
     StringSink sink;
     auto r = store_->GetObject("bkt", key, sink, o);
-    return r.ok() ? sink.data : "<error: " + r.status().ToString() + ">";
+    return r.ok() ? sink.data() : "<error: " + r.status().ToString() + ">";
   }
   std::vector<std::string> AllKeys(const std::string& prefix = "") {
     ListRequest req;
