@@ -72,11 +72,10 @@ std::string IsoDate(const std::string& stamp) {
 
 Status EtlStage(runner::StageContext& ctx) {
   auto started = Clock::now();
-  ASSIGN_OR_RETURN(nlohmann::json in, ParseStageInput(ctx.input));
-  ASSIGN_OR_RETURN(ObjectRef marker, MarkerFromInput(in, *ctx.store, "creditsafedata", kDeliveryMarkers));
-  const std::string stamp = MarkerDate(marker.key);
-  if (stamp.empty()) return Status::InvalidArgument(marker.key + ": expected LOG_UKLTD_M_YYYYMM01.json");
-  const std::string& bucket = marker.bucket;
+  ASSIGN_OR_RETURN(MarkerRun run, StartFromMarker(ctx, kDeliveryMarkers, "LOG_UKLTD_M_YYYYMM01.json"));
+  const nlohmann::json& in = run.input;
+  const std::string& stamp = run.date;
+  const std::string& bucket = run.marker.bucket;
   const std::string out_marker = "LOGS_QUERY_EXECUTION/logs_tables_" + stamp + ".json";
   if (AlreadyDone(ctx, bucket, out_marker)) return Status::OK();
   // Deliveries landing together (a stock fetch with its monthly files) each

@@ -35,11 +35,10 @@ std::string Fmt(double v) {
 }  // namespace
 
 Status InsightsStage(runner::StageContext& ctx) {
-  ASSIGN_OR_RETURN(json in, ParseStageInput(ctx.input));
-  ASSIGN_OR_RETURN(ObjectRef marker, MarkerFromInput(in, *ctx.store, "creditsafedata", "LOGS_QUERY_EXECUTION/"));
-  const std::string date = MarkerDate(marker.key);
-  if (date.empty()) return Status::InvalidArgument(marker.key + ": expected logs_tables_YYYYMMDD.json");
-  const std::string& bucket = marker.bucket;
+  ASSIGN_OR_RETURN(MarkerRun run, StartFromMarker(ctx, "LOGS_QUERY_EXECUTION/", "logs_tables_YYYYMMDD.json"));
+  const json& in = run.input;
+  const std::string& date = run.date;
+  const std::string& bucket = run.marker.bucket;
   const std::string base = "NOTEBOOKS_WORKFLOW/OUTPUT/insights_" + date;
   ASSIGN_OR_RETURN(bool rerun, BoolOption(in, "rerun", false));
   if (!rerun && AlreadyDone(ctx, bucket, base + ".html")) return Status::OK();

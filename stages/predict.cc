@@ -40,10 +40,10 @@ std::string Prob(float p) {
 }  // namespace
 
 Status PredictStage(runner::StageContext& ctx) {
-  ASSIGN_OR_RETURN(json in, ParseStageInput(ctx.input));
-  ASSIGN_OR_RETURN(ObjectRef marker, MarkerFromInput(in, *ctx.store, "creditsafedata", "ALGORITHM/EVALUATION/"));
-  const std::string date = MarkerDate(marker.key);
-  if (date.empty()) return Status::InvalidArgument(marker.key + ": expected evaluation_YYYYMMDD.json");
+  ASSIGN_OR_RETURN(MarkerRun run, StartFromMarker(ctx, "ALGORITHM/EVALUATION/", "evaluation_YYYYMMDD.json"));
+  const json& in = run.input;
+  const ObjectRef& marker = run.marker;
+  const std::string& date = run.date;
   const std::string& bucket = marker.bucket;
   const std::string users_key = "DATA/LIST_USERS_PREDICTED/list_users_predicted_" + date + ".csv";
   if (AlreadyDone(ctx, bucket, users_key)) return Status::OK();

@@ -96,6 +96,15 @@ Result<ObjectRef> MarkerFromInput(const nlohmann::json& in, store::Store& store,
   return ObjectRef{bucket, newest};
 }
 
+Result<MarkerRun> StartFromMarker(runner::StageContext& ctx, const std::string& prefix, const std::string& shape) {
+  MarkerRun run;
+  ASSIGN_OR_RETURN(run.input, ParseStageInput(ctx.input));
+  ASSIGN_OR_RETURN(run.marker, MarkerFromInput(run.input, *ctx.store, "creditsafedata", prefix));
+  run.date = MarkerDate(run.marker.key);
+  if (run.date.empty()) return Status::InvalidArgument(run.marker.key + ": expected " + shape);
+  return run;
+}
+
 Result<bool> PutMarker(runner::StageContext& ctx, const std::string& bucket, const std::string& key,
                        const std::string& text) {
   store::PutOptions put = ctx.PutOptions();

@@ -38,6 +38,16 @@ Result<int64_t> IntOption(const nlohmann::json& input, const char* name, int64_t
 Result<ObjectRef> MarkerFromInput(const nlohmann::json& input, store::Store& store, const std::string& default_bucket,
                                   const std::string& prefix);
 
+// What a stage started by a marker works from: its input, the marker, and
+// the marker's YYYYMMDD. `shape` says what a marker's name looks like, for
+// the error when it has no date.
+struct MarkerRun {
+  nlohmann::json input;
+  ObjectRef marker;
+  std::string date;
+};
+Result<MarkerRun> StartFromMarker(runner::StageContext& ctx, const std::string& prefix, const std::string& shape);
+
 // Writes a stage's marker last, with a create-only put: true when this call
 // wrote it, false when it was there already (a racing invocation did).
 Result<bool> PutMarker(runner::StageContext& ctx, const std::string& bucket, const std::string& key,

@@ -78,11 +78,10 @@ std::string ParamText(const json& v) { return v.is_string() ? v.get<std::string>
 
 Status TrainStage(runner::StageContext& ctx) {
   auto started = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(json in, ParseStageInput(ctx.input));
-  ASSIGN_OR_RETURN(ObjectRef marker, MarkerFromInput(in, *ctx.store, "creditsafedata", "LOGS_QUERY_EXECUTION/"));
-  const std::string date = MarkerDate(marker.key);
-  if (date.empty()) return Status::InvalidArgument(marker.key + ": expected logs_tables_YYYYMMDD.json");
-  const std::string& bucket = marker.bucket;
+  ASSIGN_OR_RETURN(MarkerRun run, StartFromMarker(ctx, "LOGS_QUERY_EXECUTION/", "logs_tables_YYYYMMDD.json"));
+  const json& in = run.input;
+  const std::string& date = run.date;
+  const std::string& bucket = run.marker.bucket;
   const std::string evaluation_key = "ALGORITHM/EVALUATION/evaluation_" + date + ".json";
   if (AlreadyDone(ctx, bucket, evaluation_key)) return Status::OK();
   ASSIGN_OR_RETURN(int64_t seed, IntOption(in, "seed", 42));
