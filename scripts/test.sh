@@ -8,8 +8,14 @@ cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
 ./scripts/build.sh build-test -DBUCKETD_WERROR=ON
 (cd build-test && ctest --output-on-failure -j2 --timeout 600)
-./scripts/build.sh build-asan -DBUCKETD_WERROR=ON -DBUCKETD_SANITIZE=ON -DBUCKETD_BUILD_BENCH=OFF \
+BUILD_TARGET=unit_tests ./scripts/build.sh build-asan -DBUCKETD_WERROR=ON -DBUCKETD_SANITIZE=ON -DBUCKETD_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=Debug
+# The sanitizer tree builds only the unit tests: it must still have them all.
+count_unit() { (cd "$1" && ctest -N -L unit | awk '/Total Tests:/ {print $3}'); }
+if [ "$(count_unit build-test)" != "$(count_unit build-asan)" ]; then
+  echo "test.sh: build-asan has $(count_unit build-asan) unit tests, build-test $(count_unit build-test)" >&2
+  exit 1
+fi
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
   ctest --output-on-failure -j2 -L unit --timeout 600)
 ./scripts/fuzz.sh 60
