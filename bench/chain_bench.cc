@@ -149,13 +149,11 @@ void BenchSize(const std::string& base, uint64_t companies, bool python) {
   std::printf(" (of %lld ms)\n", static_cast<long long>(etl_log["duration_ms"].get<int64_t>()));
   if (!python) return;
   std::string out_json = dir + "/python.json";
-  auto t = std::chrono::steady_clock::now();
   Cost py = InChild([&] {
     execl("/usr/bin/python3", "python3", (std::string(BUCKETD_SOURCE_DIR) + "/bench/chain_pandas.py").c_str(),
           bucket_dir.c_str(), "20240301", config.c_str(), out_json.c_str(), static_cast<char*>(nullptr));
     return 127;
   });
-  (void)t;
   auto p = json::parse(testing::ReadFile(out_json));
   double py_etl_predict = p["load_s"].get<double>() + p["etl_s"].get<double>() + p["predict_s"].get<double>();
   double py_chain = py_etl_predict + p["train_s"].get<double>();

@@ -26,12 +26,6 @@ double Quantile(std::vector<float>& sorted, double q) {
   return sorted[lo] + (pos - static_cast<double>(lo)) * (sorted[hi] - sorted[lo]);
 }
 
-std::string Fmt(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
 }  // namespace
 
 Status InsightsStage(runner::StageContext& ctx) {
@@ -123,8 +117,8 @@ Status InsightsStage(runner::StageContext& ctx) {
       std::sort(gv.begin(), gv.end());
       double q1 = Quantile(gv, 0.25), med = Quantile(gv, 0.5), q3 = Quantile(gv, 0.75);
       groups[g.empty() ? "(missing)" : g] = {{"n", gv.size()}, {"p25", q1}, {"median", med}, {"p75", q3}};
-      table += "<tr><td>" + HtmlEscape(g) + "</td><td>" + std::to_string(gv.size()) + "</td><td>" + Fmt(q1) +
-               "</td><td>" + Fmt(med) + "</td><td>" + Fmt(q3) + "</td></tr>";
+      table += "<tr><td>" + HtmlEscape(g) + "</td><td>" + std::to_string(gv.size()) + "</td><td>" + FormatNumber(q1) +
+               "</td><td>" + FormatNumber(med) + "</td><td>" + FormatNumber(q3) + "</td></tr>";
       glabels.push_back(g);
       gmedians.push_back(med);
     }

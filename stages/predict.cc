@@ -1,10 +1,10 @@
 #include "stages/predict.h"
 
-#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "stages/feature_table.h"
 #include "stages/stage_input.h"
+#include "stages/svg_chart.h"
 #include "stages/xgb_model.h"
 
 namespace bucketd::stages {
@@ -12,30 +12,13 @@ namespace {
 
 using nlohmann::json;
 
-Result<XgbBooster> LoadModel(runner::StageContext& ctx, const std::string& bucket, const std::string& key,
-                             const std::string& name) {
+Result<XgbBooster> LoadModel(runner::StageContext& ctx, const std::string& bucket, const std::string& key) {
   store::StringSink sink;
   RETURN_IF_ERROR(ctx.store->GetObject(bucket, key, sink).status());
-  std::error_code ec;
-  std::filesystem::create_directories(ctx.state_dir + "/predict", ec);
-  std::string local = ctx.state_dir + "/predict/" + ctx.invocation_id + "_" + name + ".json";
-  {
-    std::FILE* f = std::fopen(local.c_str(), "wb");
-    if (!f) return Status::IOError("cannot write " + local);
-    bool ok = std::fwrite(sink.data().data(), 1, sink.data().size(), f) == sink.data().size();
-    ok = std::fclose(f) == 0 && ok;
-    if (!ok) return Status::IOError("cannot write " + local);
-  }
-  auto booster = XgbBooster::Load(local);
-  std::filesystem::remove(local, ec);
-  return booster;
+  return XgbBooster::FromBytes(sink.data());
 }
 
-std::string Prob(float p) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", p);
-  return buf;
-}
+std::string Prob(float p) { return FormatNumber(p, "%.6f"); }
 
 }  // namespace
 
@@ -61,7 +44,7 @@ Status PredictStage(runner::StageContext& ctx) {
   std::map<std::string, std::vector<float>> p;
   for (const char* name : {"precision", "recall"}) {
     std::string key = evaluation["models"][name].value("model_key", "");
-    ASSIGN_OR_RETURN(XgbBooster booster, LoadModel(ctx, bucket, key, name));
+    ASSIGN_OR_RETURN(XgbBooster booster, LoadModel(ctx, bucket, key));
     ASSIGN_OR_RETURN(p[name], booster.Predict(m));
   }
 

@@ -8,19 +8,16 @@ namespace {
 
 const char* const kColors[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"};
 
-std::string Num(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.4g", v);
-  return buf;
-}
-
-std::string Px(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", v);
-  return buf;
-}
+std::string Num(double v) { return FormatNumber(v); }
+std::string Px(double v) { return FormatNumber(v, "%.1f"); }
 
 }  // namespace
+
+std::string FormatNumber(double value, const char* format) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, format, value);
+  return buf;
+}
 
 std::string HtmlEscape(const std::string& text) {
   std::string out;

@@ -10,6 +10,8 @@
 namespace bucketd::stages {
 
 std::string HtmlEscape(const std::string& text);
+// `value` through printf's `format` (one double), for pages and CSVs.
+std::string FormatNumber(double value, const char* format = "%.4g");
 
 // Horizontal bars, one per label.
 std::string SvgBars(const std::string& title, const std::vector<std::string>& labels,

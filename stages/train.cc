@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -126,8 +125,6 @@ Status TrainStage(runner::StageContext& ctx) {
   specs[1].params.emplace("scale_pos_weight", spw);
   specs[1].params.emplace("max_delta_step", "1");
 
-  std::error_code ec;
-  std::filesystem::create_directories(ctx.state_dir + "/train", ec);
   const std::string dir = "ALGORITHM/" + date + "/XGBOOST/";
   json models = json::object();
   std::vector<Series> roc, pr;
@@ -137,14 +134,11 @@ Status TrainStage(runner::StageContext& ctx) {
     ASSIGN_OR_RETURN(XgbBooster booster, XgbBooster::Train(dtrain, spec.params, static_cast<int>(rounds)));
     int64_t train_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
     ASSIGN_OR_RETURN(std::vector<float> p, booster.Predict(dholdout));
-    std::string local = ctx.state_dir + "/train/" + ctx.invocation_id + "_" + spec.name + ".json";
-    RETURN_IF_ERROR(booster.Save(local));
+    ASSIGN_OR_RETURN(std::string model_json, booster.ToJson());
     std::string model_key = dir + "MODELS/model_" + spec.name + "_1.json";
     store::PutOptions put = ctx.PutOptions();
     put.content_type = "application/json";
-    auto stored = ctx.store->PutObjectFromFile(bucket, model_key, local, put);
-    std::filesystem::remove(local, ec);
-    RETURN_IF_ERROR(stored.status());
+    RETURN_IF_ERROR(ctx.store->PutObjectFromString(bucket, model_key, model_json, put).status());
     ASSIGN_OR_RETURN(auto importance, booster.Importance());
     json params_json(spec.params);
     models[spec.name] = {{"auc", RocAuc(p, yho)},

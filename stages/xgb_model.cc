@@ -52,12 +52,12 @@ Result<XgbBooster> XgbBooster::Train(const XgbMatrix& train, const std::map<std:
   return b;
 }
 
-Result<XgbBooster> XgbBooster::Load(const std::string& path) {
+Result<XgbBooster> XgbBooster::FromBytes(const std::string& bytes) {
   XgbBooster b;
   BoosterHandle h = nullptr;
   if (XGBoosterCreate(nullptr, 0, &h) != 0) return XgbError("creating the booster");
   b.h_ = h;
-  if (XGBoosterLoadModel(h, path.c_str()) != 0) return XgbError("loading " + path);
+  if (XGBoosterLoadModelFromBuffer(h, bytes.data(), bytes.size()) != 0) return XgbError("loading a model");
   return b;
 }
 
@@ -66,9 +66,11 @@ XgbBooster::~XgbBooster() {
   if (h_) XGBoosterFree(h_);
 }
 
-Status XgbBooster::Save(const std::string& path) const {
-  if (XGBoosterSaveModel(h_, path.c_str()) != 0) return XgbError("saving " + path);
-  return Status::OK();
+Result<std::string> XgbBooster::ToJson() const {
+  bst_ulong len = 0;
+  const char* out = nullptr;
+  if (XGBoosterSaveModelToBuffer(h_, R"({"format": "json"})", &len, &out) != 0) return XgbError("saving a model");
+  return std::string(out, len);
 }
 
 Result<std::vector<float>> XgbBooster::Predict(const XgbMatrix& m) const {

@@ -31,10 +31,11 @@ class XgbBooster {
   // Trains `rounds` rounds with `params` (XGBoost's names and values).
   static Result<XgbBooster> Train(const XgbMatrix& train, const std::map<std::string, std::string>& params,
                                   int rounds);
-  static Result<XgbBooster> Load(const std::string& path);
+  // From a saved model's bytes (JSON or UBJSON).
+  static Result<XgbBooster> FromBytes(const std::string& bytes);
   XgbBooster(XgbBooster&&) noexcept;
   ~XgbBooster();
-  Status Save(const std::string& path) const;  // JSON when path ends in .json
+  Result<std::string> ToJson() const;
   Result<std::vector<float>> Predict(const XgbMatrix& m) const;
   // Total gain per feature name.
   Result<std::map<std::string, double>> Importance() const;
