@@ -110,7 +110,11 @@ struct Harness {
   }
 
   void Queue(int n) {
-    Check(runner->queue().Begin().ok(), "begin");
+    auto txn = Transaction::Begin(runner->queue().db());
+    Check(txn.ok(), "begin");
+    std::vector<events::TrailRecord> records;
+    records.reserve(static_cast<size_t>(n));
+    std::vector<rules::Match> matches;
     for (int i = 0; i < n; ++i) {
       events::TrailRecord r;
       r.seq = ++next_event;
@@ -118,10 +122,13 @@ struct Harness {
       r.time_ns = RealtimeNs();
       r.change.bucket = "data";
       r.change.key = "k" + std::to_string(r.seq);
-      rules::Match m{&rule, &rule.targets[0], &r, "{}", r.event_id, std::string("{}"), ""};
-      Check(runner->Enqueue(m).ok(), "enqueue");
+      records.push_back(r);
     }
-    Check(runner->queue().Commit().ok(), "commit");
+    for (const auto& r : records) {
+      matches.push_back(rules::Match{&rule, &rule.targets[0], &r, "{}", r.event_id, std::string("{}"), ""});
+    }
+    Check(runner->Enqueue(*txn, matches).ok(), "enqueue");
+    Check(txn->Commit().ok(), "commit");
     runner->OnDurable();
   }
 

@@ -178,42 +178,28 @@ void PrintAnswer(const std::string& kind, const nlohmann::json& result) {
   }
 }
 
-// Asks the running bucketd over its control socket; when none answers,
-// leaves the request in the queue database and waits (bounded) for an answer.
+// Asks the running bucketd over its control socket: redrive and replay change
+// what bucketd runs, so only bucketd carries them out. A bucketd that is
+// starting gets up to `wait_seconds` to answer.
 int Request(Context& ctx, const std::string& kind, const nlohmann::json& args, int wait_seconds) {
   nlohmann::json request = args;
   request["command"] = kind;
+  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(0, wait_seconds));
   auto answer = ctx.Control(request);
-  if (answer.ok()) {
-    if (!answer->value("ok", false)) {
-      return Context::Fail(Status::InvalidArgument(answer->value("error", std::string("bucketd refused"))));
-    }
-    PrintAnswer(kind, *answer);
-    return 0;
-  }
-  if (answer.status().code() != StatusCode::kUnavailable) return Context::Fail(answer.status());
-  auto trail = ctx.OpenTrail(/*read_only=*/false);
-  if (!trail.ok()) return Context::Fail(trail.status());
-  Status tables = InvocationStore::CreateTables((*trail)->db());
-  if (!tables.ok()) return Context::Fail(tables);
-  InvocationStore queue((*trail)->db());
-  auto n = queue.AddCommand(kind, args.dump(), ctx.env().clock().NowNanos());
-  if (!n.ok()) return Context::Fail(n.status());
-  auto end = std::chrono::steady_clock::now() + std::chrono::seconds(wait_seconds);
-  while (std::chrono::steady_clock::now() < end) {
-    auto c = queue.GetCommand(*n);
-    if (c.ok() && *c && (*c)->done_ns != 0) {
-      auto result = nlohmann::json::parse((*c)->result, nullptr, false);
-      if (result.is_object() && result.contains("error")) {
-        return Context::Fail(Status::InvalidArgument(result["error"].get<std::string>()));
-      }
-      PrintAnswer(kind, result);
-      return 0;
-    }
+  while (!answer.ok() && answer.status().code() == StatusCode::kUnavailable &&
+         std::chrono::steady_clock::now() < end) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    answer = ctx.Control(request);
   }
-  std::printf("request %lld is queued; bucketd has not answered in %d s (is it running?) and will apply it "
-              "when it does\n", static_cast<long long>(*n), wait_seconds);
+  if (!answer.ok()) {
+    if (answer.status().code() != StatusCode::kUnavailable) return Context::Fail(answer.status());
+    return Context::Fail(Status::Unavailable("bucketd is not running (" + answer.status().message() +
+                                             "); " + kind + " is carried out by a running bucketd only"));
+  }
+  if (!answer->value("ok", false)) {
+    return Context::Fail(Status::InvalidArgument(answer->value("error", std::string("bucketd refused"))));
+  }
+  PrintAnswer(kind, *answer);
   return 0;
 }
 
@@ -253,9 +239,9 @@ std::vector<Command> DlqCommands() {
   cmds.push_back({"redrive", "run dead invocations again with a fresh retry budget (all of them without IDs)",
                   [](CLI::App* app) {
                     auto ids = std::make_shared<std::vector<std::string>>();
-                    auto wait = std::make_shared<int>(10);
+                    auto wait = std::make_shared<int>(0);
                     app->add_option("ID", *ids, "invocation ids");
-                    app->add_option("--wait", *wait, "seconds to wait for bucketd's answer (default 10)");
+                    app->add_option("--wait", *wait, "seconds to wait for a starting bucketd to answer (default 0)");
                     return [ids, wait](Context& ctx) {
                       return Request(ctx, "redrive", nlohmann::json{{"ids", *ids}}, *wait);
                     };
@@ -290,14 +276,14 @@ std::vector<Command> ReplayCommands() {
                   [](CLI::App* app) {
                     struct Flags {
                       std::string rule, from, to, name;
-                      int wait = 10;
+                      int wait = 0;
                     };
                     auto f = std::make_shared<Flags>();
                     app->add_option("--rule", f->rule, "the rule")->required();
                     app->add_option("--from", f->from, "window start: RFC 3339 time or age (2h)")->required();
                     app->add_option("--to", f->to, "window end, exclusive (default now)");
                     app->add_option("--name", f->name, "replay name; the same name replays once (default: replay-<time>)");
-                    app->add_option("--wait", f->wait, "seconds to wait for bucketd's answer (default 10)");
+                    app->add_option("--wait", f->wait, "seconds to wait for a starting bucketd to answer (default 0)");
                     return [f](Context& ctx) {
                       int64_t now = ctx.env().clock().NowNanos();
                       auto from = ParseTimeSpec(f->from, now);

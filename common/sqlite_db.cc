@@ -157,4 +157,41 @@ int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_
 
 int64_t SqliteDb::Changes() const { return sqlite3_changes64(db_); }
 
+Result<Transaction> Transaction::Begin(SqliteDb& db, Durability durability) {
+  if (durability == Durability::kRelaxed) RETURN_IF_ERROR(db.Exec("PRAGMA synchronous=NORMAL"));
+  Status s = db.Exec("BEGIN IMMEDIATE");
+  if (!s.ok()) {
+    if (durability == Durability::kRelaxed) (void)db.Exec("PRAGMA synchronous=FULL");
+    return s;
+  }
+  return Transaction(&db, durability);
+}
+
+Transaction::Transaction(Transaction&& o) noexcept
+    : db_(o.db_), durability_(o.durability_), open_(std::exchange(o.open_, false)) {}
+
+Transaction::~Transaction() { Rollback(); }
+
+void Transaction::End() {
+  open_ = false;
+  if (durability_ == Durability::kRelaxed) (void)db_->Exec("PRAGMA synchronous=FULL");
+}
+
+Status Transaction::Commit() {
+  if (!open_) return Status::InvalidArgument("commit of a transaction that is not open");
+  Status s = db_->Exec("COMMIT");
+  if (!s.ok()) {
+    Rollback();
+    return s;
+  }
+  End();
+  return Status::OK();
+}
+
+void Transaction::Rollback() {
+  if (!open_) return;
+  (void)db_->Exec("ROLLBACK");
+  End();
+}
+
 }  // namespace bucketd

@@ -76,6 +76,42 @@ class SqliteDb {
   std::string path_;
 };
 
+// One transaction on a SqliteDb: the only place bucketd writes BEGIN. It
+// rolls back when it goes out of scope without a successful Commit, so an
+// early return on an error can never leave half a batch committed.
+//
+// kDurable commits with an fsync (synchronous=FULL): what it wrote survives
+// a power cut once Commit returns. kRelaxed commits without one
+// (synchronous=NORMAL in WAL mode): it survives a crash of bucketd, not a
+// power cut, until the next durable commit — for state whose truth is also
+// kept elsewhere (run directories) or that may safely repeat.
+//
+// Thread-safety: as the SqliteDb it runs on. REQUIRES: no other transaction
+// is open on the same SqliteDb.
+class Transaction {
+ public:
+  enum class Durability { kDurable, kRelaxed };
+  // Takes the write lock at once (BEGIN IMMEDIATE): Unavailable when another
+  // process holds it, IOError for what SQLite says otherwise.
+  static Result<Transaction> Begin(SqliteDb& db, Durability durability = Durability::kDurable);
+  Transaction(Transaction&& o) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+
+  // IOError (disk full, I/O error): nothing was committed, and the
+  // transaction is rolled back.
+  Status Commit();
+  void Rollback();
+  SqliteDb& db() { return *db_; }
+
+ private:
+  Transaction(SqliteDb* db, Durability durability) : db_(db), durability_(durability) {}
+  void End();
+  SqliteDb* db_;
+  Durability durability_;
+  bool open_ = true;
+};
+
 }  // namespace bucketd
 
 #endif  // BUCKETD_COMMON_SQLITE_DB_H_

@@ -21,13 +21,12 @@ constexpr int kPublishBatch = 20000;
 }  // namespace
 
 EventPlane::EventPlane(Env& env, store::Store& store, Trail& trail, Watcher& watcher,
-                       EventPlaneOptions options, EventSink* sink)
+                       EventPlaneOptions options)
     : env_(env),
       store_(store),
       trail_(trail),
       watcher_(watcher),
       options_(std::move(options)),
-      sink_(sink),
       buckets_dir_(store.root() + "/buckets") {}
 
 void EventPlane::Log(LogLevel level, const std::string& message) {
@@ -145,40 +144,47 @@ Status EventPlane::ScanPrefix(const std::string& bucket, const std::string& dir_
   return Status::OK();
 }
 
-Status EventPlane::Commit() {
-  if (batch_.empty()) return Status::OK();
-  auto records = sink_ == nullptr
-                     ? trail_.Append(batch_)
-                     : trail_.Append(batch_, [this](const std::vector<TrailRecord>& r) {
-                         return sink_->Persist(r);
-                       });
-  batch_.clear();
+std::vector<ObjectChange> EventPlane::TakeChanges() {
+  // The overlay stays until the outcome is known: hints handled before it
+  // must still see the batch's effect on the index.
+  return std::exchange(batch_, {});
+}
+
+void EventPlane::NotRecorded(const Status& why) {
   overlay_.clear();
-  if (!records.ok()) {
-    if (sink_ != nullptr) sink_->OnRollback();
-    // Nothing was recorded, so the index still says what was recorded; a
-    // rescan once appends work again finds these changes (and any later).
-    if (!stats_.degraded) {
-      Log(LogLevel::kError, "cannot append to the trail: " + records.status().message() +
-                                "; not taking new work, will rescan and retry every " +
-                                std::to_string(options_.retry_ns / kSecond) + " s");
-    }
-    stats_.degraded = true;
-    rescan_needed_ = true;
-    next_retry_ns_ = env_.clock().NowNanos() + options_.retry_ns;
-    return records.status();
+  // Nothing was recorded, so the index still says what was recorded; a
+  // rescan once appends work again finds these changes (and any later).
+  if (!stats_.degraded) {
+    Log(LogLevel::kError, "cannot append to the trail: " + why.message() +
+                              "; not taking new work, will rescan and retry every " +
+                              std::to_string(options_.retry_ns / kSecond) + " s");
   }
+  stats_.degraded = true;
+  rescan_needed_ = true;
+  next_retry_ns_ = env_.clock().NowNanos() + options_.retry_ns;
+}
+
+void EventPlane::Recorded(const std::vector<TrailRecord>& records) {
+  overlay_.clear();
+  if (records.empty()) return;
   if (stats_.degraded) Log(LogLevel::kInfo, "trail appends work again; resuming");
   stats_.degraded = false;
-  stats_.records += records->size();
-  last_append_ns_ = records->back().time_ns;
-  if (oldest_unpublished_ns_ == 0) oldest_unpublished_ns_ = records->front().time_ns;
-  if (sink_ != nullptr) sink_->OnRecords(*records);
-  // After the sink: sizing the batch for sealing must not delay routing.
-  for (const auto& r : *records) {
+  stats_.records += records.size();
+  last_append_ns_ = records.back().time_ns;
+  if (oldest_unpublished_ns_ == 0) oldest_unpublished_ns_ = records.front().time_ns;
+  for (const auto& r : records) {
     unpublished_bytes_ += CloudTrailRecord(r, options_.identity).dump().size() + 1;
   }
-  return Status::OK();
+}
+
+Result<std::vector<TrailRecord>> RecordPending(EventPlane& plane, Trail& trail) {
+  auto records = trail.AppendDurably(plane.TakeChanges());
+  if (!records.ok()) {
+    plane.NotRecorded(records.status());
+    return records.status();
+  }
+  plane.Recorded(*records);
+  return records;
 }
 
 void EventPlane::HandleWatchLimit(const WatchHint& hint) {
@@ -256,7 +262,7 @@ Status EventPlane::ProcessHints() {
   for (const auto& h : hints) HandleHint(h);
   if (rescan_needed_) return ReconcileAll();
   stats_.watches = watcher_.watch_count();
-  return Commit();
+  return Status::OK();
 }
 
 Status EventPlane::ReconcileAll() {
@@ -268,7 +274,7 @@ Status EventPlane::ReconcileAll() {
   buckets.insert(indexed.begin(), indexed.end());
   buckets.erase(options_.trail_bucket);
   for (const auto& b : buckets) RETURN_IF_ERROR(ScanPrefix(b, ""));
-  return Commit();
+  return Status::OK();
 }
 
 Status EventPlane::PublishPending(bool force) {
@@ -343,12 +349,10 @@ int64_t EventPlane::OnTick() {
   if (!open_files_.empty() && now >= next_open_check_ns_) {
     std::set<Key> files = std::exchange(open_files_, {});
     for (const auto& [bucket, key] : files) (void)CheckKey(bucket, key, true);
-    (void)Commit();
     next_open_check_ns_ = now + options_.open_recheck_ns;
   }
   if (!fallback_buckets_.empty() && now >= next_fallback_ns_) {
     for (const auto& b : fallback_buckets_) (void)ScanPrefix(b, "");
-    (void)Commit();
     next_fallback_ns_ = now + options_.fallback_rescan_ns;
   }
   if (!stats_.degraded) {

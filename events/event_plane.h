@@ -2,9 +2,14 @@
 // object index, catches up at startup and after lost events, and seals the
 // trail into CloudTrail files in the store.
 //
+// The plane finds changes; it does not commit them. Its caller owns the unit
+// of work: it takes the batch (TakeChanges), appends it to the trail in its
+// own transaction with whatever the records cause, and reports the outcome
+// (Recorded or NotRecorded). daemon/manager.h is that caller.
+//
 // Guarantees (tests in tests/events/):
-//  * every object change becomes exactly one record, appended and fsync'd
-//    (group commit per batch of hints) before the EventSink sees it;
+//  * every object change becomes exactly one record (group commit per batch
+//    of hints);
 //  * a file still open for writing fires nothing; its close fires once;
 //  * after a queue overflow, a lost watch, a restart or a failed append, the
 //    tree is compared with the index and exactly the differences are recorded;
@@ -58,30 +63,29 @@ struct EventPlaneStats {
   std::string last_error;
 };
 
-// Receives records: Persist inside the transaction that appends them (what
-// it writes to the trail's database commits with them, one fsync), then
-// OnRecords once they are durable.
-class EventSink {
- public:
-  virtual ~EventSink() = default;
-  virtual Status Persist(const std::vector<TrailRecord>&) { return Status::OK(); }
-  virtual void OnRecords(const std::vector<TrailRecord>& records) = 0;
-  // The transaction Persist ran in did not commit.
-  virtual void OnRollback() {}
-};
-
 class EventPlane {
  public:
-  // All references must outlive the plane; sink may be null.
+  // All references must outlive the plane.
   EventPlane(Env& env, store::Store& store, Trail& trail, Watcher& watcher,
-             EventPlaneOptions options, EventSink* sink);
+             EventPlaneOptions options);
 
-  // Creates the trail bucket if needed, starts watching, then records every
-  // change made while bucketd was down (startup catch-up).
+  // Creates the trail bucket if needed, starts watching, then finds every
+  // change made while bucketd was down (startup catch-up; take them with
+  // TakeChanges).
   Status Start();
   int wake_fd() const { return watcher_.wake_fd(); }
-  // Handles every waiting hint and commits the resulting records together.
+  // Handles every waiting hint; the changes they reveal join the batch.
   Status ProcessHints();
+  // The batch of changes found since the last call, in order. The caller
+  // appends them (Trail::Append) and then calls exactly one of Recorded or
+  // NotRecorded before the plane is used again.
+  std::vector<ObjectChange> TakeChanges();
+  // The taken changes are durable as `records`.
+  void Recorded(const std::vector<TrailRecord>& records);
+  // The taken changes were not appended (`why`: e.g. disk full): the plane
+  // stops taking new work and rescans every retry period until an append
+  // works again.
+  void NotRecorded(const Status& why);
   // Periodic work (recheck open files, fallback rescans, retries, sealing,
   // retention). Returns nanoseconds until it wants to run again.
   int64_t OnTick();
@@ -100,7 +104,6 @@ class EventPlane {
   Status CheckKey(const std::string& bucket, const std::string& key, bool check_open);
   Status ScanPrefix(const std::string& bucket, const std::string& dir_key);
   void AddChange(ObjectChange change);
-  Status Commit();
   void HandleHint(const WatchHint& hint);
   void HandleWatchLimit(const WatchHint& hint);
   void ExpireSealedFiles();
@@ -111,7 +114,6 @@ class EventPlane {
   Trail& trail_;
   Watcher& watcher_;
   const EventPlaneOptions options_;
-  EventSink* sink_;
   const std::string buckets_dir_;
 
   std::vector<ObjectChange> batch_;
@@ -128,6 +130,11 @@ class EventPlane {
   size_t unpublished_bytes_ = 0;       // JSON size of what waits (estimate after a restart)
   EventPlaneStats stats_;
 };
+
+// Appends the plane's batch in a durable transaction of its own and reports
+// the outcome to the plane, for callers whose records cause nothing else
+// (tests, benchmarks). Returns the new records.
+Result<std::vector<TrailRecord>> RecordPending(EventPlane& plane, Trail& trail);
 
 }  // namespace bucketd::events
 

@@ -56,51 +56,49 @@ Result<std::unique_ptr<Trail>> Trail::Open(Env& env, const std::string& state_di
   return std::unique_ptr<Trail>(new Trail(env, std::move(db)));
 }
 
-Result<std::vector<TrailRecord>> Trail::Append(
-    const std::vector<ObjectChange>& changes,
-    const std::function<Status(const std::vector<TrailRecord>&)>& in_transaction) {
+Result<std::vector<TrailRecord>> Trail::Append(Transaction& txn,
+                                                const std::vector<ObjectChange>& changes) {
   std::vector<TrailRecord> out;
   if (changes.empty()) return out;
-  RETURN_IF_ERROR(db_->Exec("BEGIN IMMEDIATE"));
-  auto body = [&]() -> Status {
-    ASSIGN_OR_RETURN(auto insert, db_->Prepare(
-        "INSERT INTO trail(event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, "
-        "user_agent, chain) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
-    ASSIGN_OR_RETURN(auto upsert, db_->Prepare("INSERT OR REPLACE INTO objects VALUES(?,?,?,?,?,?)"));
-    ASSIGN_OR_RETURN(auto remove, db_->Prepare("DELETE FROM objects WHERE bucket=? AND key=?"));
-    int64_t now = env_.clock().NowNanos();
-    for (const ObjectChange& c : changes) {
-      TrailRecord r;
-      r.event_id = NewUuid();
-      r.time_ns = now;
-      r.change = c;
-      insert.Reset();
-      insert.Bind(1, r.event_id).Bind(2, now).Bind(3, static_cast<int64_t>(c.kind))
-          .Bind(4, c.bucket).Bind(5, c.key).Bind(6, static_cast<int64_t>(c.size)).Bind(7, c.etag)
-          .Bind(8, c.mtime_ns).Bind(9, static_cast<int64_t>(c.uid)).Bind(10, c.user_agent).Bind(11, c.chain);
-      RETURN_IF_ERROR(insert.Run());
-      r.seq = db_->LastInsertRowId();
-      if (c.kind == ChangeKind::kCreated) {
-        upsert.Reset();
-        upsert.Bind(1, c.bucket).Bind(2, c.key).Bind(3, static_cast<int64_t>(c.size))
-            .Bind(4, c.mtime_ns).Bind(5, c.etag).Bind(6, r.seq);
-        RETURN_IF_ERROR(upsert.Run());
-      } else {
-        remove.Reset();
-        remove.Bind(1, c.bucket).Bind(2, c.key);
-        RETURN_IF_ERROR(remove.Run());
-      }
-      out.push_back(std::move(r));
+  SqliteDb& db = txn.db();
+  ASSIGN_OR_RETURN(auto insert, db.Prepare(
+      "INSERT INTO trail(event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, "
+      "user_agent, chain) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+  ASSIGN_OR_RETURN(auto upsert, db.Prepare("INSERT OR REPLACE INTO objects VALUES(?,?,?,?,?,?)"));
+  ASSIGN_OR_RETURN(auto remove, db.Prepare("DELETE FROM objects WHERE bucket=? AND key=?"));
+  int64_t now = env_.clock().NowNanos();
+  for (const ObjectChange& c : changes) {
+    TrailRecord r;
+    r.event_id = NewUuid();
+    r.time_ns = now;
+    r.change = c;
+    insert.Reset();
+    insert.Bind(1, r.event_id).Bind(2, now).Bind(3, static_cast<int64_t>(c.kind))
+        .Bind(4, c.bucket).Bind(5, c.key).Bind(6, static_cast<int64_t>(c.size)).Bind(7, c.etag)
+        .Bind(8, c.mtime_ns).Bind(9, static_cast<int64_t>(c.uid)).Bind(10, c.user_agent).Bind(11, c.chain);
+    RETURN_IF_ERROR(insert.Run());
+    r.seq = db.LastInsertRowId();
+    if (c.kind == ChangeKind::kCreated) {
+      upsert.Reset();
+      upsert.Bind(1, c.bucket).Bind(2, c.key).Bind(3, static_cast<int64_t>(c.size))
+          .Bind(4, c.mtime_ns).Bind(5, c.etag).Bind(6, r.seq);
+      RETURN_IF_ERROR(upsert.Run());
+    } else {
+      remove.Reset();
+      remove.Bind(1, c.bucket).Bind(2, c.key);
+      RETURN_IF_ERROR(remove.Run());
     }
-    return in_transaction ? in_transaction(out) : Status::OK();
-  };
-  Status s = body();
-  if (s.ok()) s = db_->Exec("COMMIT");
-  if (!s.ok()) {
-    (void)db_->Exec("ROLLBACK");
-    return s;
+    out.push_back(std::move(r));
   }
   return out;
+}
+
+Result<std::vector<TrailRecord>> Trail::AppendDurably(const std::vector<ObjectChange>& changes) {
+  if (changes.empty()) return std::vector<TrailRecord>();
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db_));
+  ASSIGN_OR_RETURN(auto records, Append(txn, changes));
+  RETURN_IF_ERROR(txn.Commit());
+  return records;
 }
 
 Result<std::optional<IndexEntry>> Trail::Lookup(const std::string& bucket, const std::string& key) {

@@ -50,15 +50,15 @@ class Trail {
   static Result<std::unique_ptr<Trail>> Open(Env& env, const std::string& state_dir,
                                              bool read_only = false);
 
-  // Appends the changes as records in one durable transaction and applies
-  // them to the index. Returns the records with their sequence numbers.
-  // `in_transaction` (may be empty) runs inside the same transaction with the
-  // numbered records, so what it writes to db() commits with the same fsync;
-  // its error rolls everything back. IOError (e.g. disk full): nothing was
-  // appended.
-  Result<std::vector<TrailRecord>> Append(
-      const std::vector<ObjectChange>& changes,
-      const std::function<Status(const std::vector<TrailRecord>&)>& in_transaction = {});
+  // Appends the changes as records inside `txn` (a transaction on db()) and
+  // applies them to the index; they are durable when the caller commits it,
+  // together with whatever else it wrote there (the invocations the records
+  // cause). Returns the records with their sequence numbers. IOError (e.g.
+  // disk full): the caller's transaction rolls back and nothing is appended.
+  Result<std::vector<TrailRecord>> Append(Transaction& txn, const std::vector<ObjectChange>& changes);
+  // Append in a durable transaction of its own, for callers with nothing to
+  // commit beside the records (tests, benchmarks, tools).
+  Result<std::vector<TrailRecord>> AppendDurably(const std::vector<ObjectChange>& changes);
   // The database, for modules that keep their tables beside the trail's
   // (the runner's invocation queue).
   SqliteDb& db() { return *db_; }

@@ -2,48 +2,53 @@
 
 namespace bucketd::rules {
 
-Status Router::ToTargets(const Rule& rule, const events::TrailRecord* record,
-                         const nlohmann::json& event, const std::string& replay_name) {
-  for (const Target& t : rule.targets) {
-    Match m{&rule, &t, record, event.dump(), event.value("id", ""), std::string(), replay_name};
-    m.input = TargetInput(t, event, rule.name, rule.Arn(identity_.region, identity_.account),
-                          env_.clock().NowNanos());
-    RETURN_IF_ERROR(on_match_(m));
+const Rule* Router::FindRule(const std::string& name) const {
+  if (!rules_) return nullptr;
+  for (const auto& r : rules_->rules()) {
+    if (r.name == name) return &r;
   }
-  return Status::OK();
+  return nullptr;
 }
 
-Status Router::Persist(const std::vector<events::TrailRecord>& records) {
-  if (!rules_ || !rules_->has_patterns()) return Status::OK();  // spare rendering events nobody matches
+void Router::ToTargets(const Rule& rule, const events::TrailRecord* record, const nlohmann::json& event,
+                       const std::string& replay_name, int64_t now_ns, std::vector<Match>* out) const {
+  for (const Target& t : rule.targets) {
+    Match m{&rule, &t, record, event.dump(), event.value("id", ""), std::string(), replay_name};
+    m.input = TargetInput(t, event, rule.name, rule.Arn(identity_.region, identity_.account), now_ns);
+    out->push_back(std::move(m));
+  }
+}
+
+std::vector<Match> Router::Route(const std::vector<events::TrailRecord>& records, int64_t now_ns) const {
+  std::vector<Match> out;
+  if (!rules_ || !rules_->has_patterns()) return out;  // spare rendering events nobody matches
   for (const auto& r : records) {
     for (const auto& event : events::EventBridgeEvents(r, identity_)) {
       FlatEvent flat = FlatEvent::FromJson(event);
-      for (size_t i : rules_->Match(flat)) {
-        RETURN_IF_ERROR(ToTargets(rules_->rules()[i], &r, event, ""));
-      }
+      for (size_t i : rules_->Match(flat)) ToTargets(rules_->rules()[i], &r, event, "", now_ns, &out);
     }
   }
-  if (hooks_.persisted) hooks_.persisted();
-  return Status::OK();
+  return out;
 }
 
-Status Router::Fire(const Rule& rule, const nlohmann::json& event) {
-  return ToTargets(rule, nullptr, event, "");
+std::vector<Match> Router::Fire(const Rule& rule, const nlohmann::json& event, int64_t now_ns) const {
+  std::vector<Match> out;
+  ToTargets(rule, nullptr, event, "", now_ns, &out);
+  return out;
 }
 
-Result<int> Router::Replay(const std::vector<events::TrailRecord>& records, const Rule& rule,
-                           const std::string& replay_name) {
-  if (!rule.pattern) return 0;
-  int matches = 0;
+std::vector<Match> Router::Replay(const std::vector<events::TrailRecord>& records, const Rule& rule,
+                                  const std::string& replay_name, int64_t now_ns) const {
+  std::vector<Match> out;
+  if (!rule.pattern) return out;
   for (const auto& r : records) {
     for (auto event : events::EventBridgeEvents(r, identity_)) {
       if (!Matches(*rule.pattern, FlatEvent::FromJson(event))) continue;
       event["replay-name"] = replay_name;  // as EventBridge marks replayed events
-      RETURN_IF_ERROR(ToTargets(rule, &r, event, replay_name));
-      matches += static_cast<int>(rule.targets.size());
+      ToTargets(rule, &r, event, replay_name, now_ns, &out);
     }
   }
-  return matches;
+  return out;
 }
 
 }  // namespace bucketd::rules

@@ -1,23 +1,24 @@
-// Routes durable trail records to rules: each record's two EventBridge
-// events are matched against the rule set, and every (rule, target) match is
-// handed on with the target's input. Matching happens inside the trail's
-// append transaction (EventSink::Persist), so the runner's invocations commit
-// with the records that caused them.
+// Routes trail records to rules: each record's two EventBridge events are
+// matched against the rule set, and every (rule, target) match is returned
+// with the target's input. Routing decides nothing durable and calls nobody:
+// the caller that owns the unit of work (daemon/manager.h) queues the
+// matches in the transaction that appends the records.
 //
-// Thread-safety: one thread; SetRules swaps the rule set between records.
+// Thread-safety: one thread; SetRules swaps the rule set between calls.
 #ifndef BUCKETD_RULES_ROUTER_H_
 #define BUCKETD_RULES_ROUTER_H_
 
-#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
-#include "common/env.h"
-#include "events/event_plane.h"
+#include "events/records.h"
 #include "rules/rule_set.h"
 
 namespace bucketd::rules {
 
+// One (rule, target, event). The pointers are into the rule set and the
+// records the match was made from; they live as long as those do.
 struct Match {
   const Rule* rule;
   const Target* target;
@@ -28,43 +29,30 @@ struct Match {
   std::string replay_name;  // non-empty when the event is replayed
 };
 
-class Router : public events::EventSink {
+class Router {
  public:
-  // `on_match` runs inside the append transaction; its error rolls the
-  // records back. The hooks (each may be empty) run after the last match of
-  // a batch (still inside), after the commit, and after a rollback.
-  using MatchFn = std::function<Status(const Match&)>;
-  struct Hooks {
-    std::function<void()> persisted, durable, rolled_back;
-  };
-  Router(Env& env, events::TrailIdentity identity, MatchFn on_match, Hooks hooks = {})
-      : env_(env), identity_(std::move(identity)), on_match_(std::move(on_match)),
-        hooks_(std::move(hooks)) {}
+  explicit Router(events::TrailIdentity identity) : identity_(std::move(identity)) {}
   void SetRules(std::shared_ptr<const RuleSet> rules) { rules_ = std::move(rules); }
   const RuleSet* rules() const { return rules_.get(); }
   std::shared_ptr<const RuleSet> shared_rules() const { return rules_; }
-  Status Persist(const std::vector<events::TrailRecord>& records) override;
-  void OnRecords(const std::vector<events::TrailRecord>&) override {
-    if (hooks_.durable) hooks_.durable();
-  }
-  void OnRollback() override {
-    if (hooks_.rolled_back) hooks_.rolled_back();
-  }
-  // Hands a schedule rule's event to each of its targets.
-  Status Fire(const Rule& rule, const nlohmann::json& event);
+  // The rule of that name in force, or null.
+  const Rule* FindRule(const std::string& name) const;
+
+  // Every match of the records' events, in record order, then rule order.
+  // `now_ns` is the events' ingestion time (InputTransformer's
+  // <aws.events.event.ingestion-time>).
+  std::vector<Match> Route(const std::vector<events::TrailRecord>& records, int64_t now_ns) const;
+  // A schedule rule's event, to each of its targets.
+  std::vector<Match> Fire(const Rule& rule, const nlohmann::json& event, int64_t now_ns) const;
   // EventBridge replay: the records' events that match `rule` go to its
-  // targets again, each event carrying "replay-name". Returns the number of
-  // matches.
-  Result<int> Replay(const std::vector<events::TrailRecord>& records, const Rule& rule,
-                     const std::string& replay_name);
+  // targets again, each event carrying "replay-name".
+  std::vector<Match> Replay(const std::vector<events::TrailRecord>& records, const Rule& rule,
+                            const std::string& replay_name, int64_t now_ns) const;
 
  private:
-  Status ToTargets(const Rule& rule, const events::TrailRecord* record,
-                   const nlohmann::json& event, const std::string& replay_name);
-  Env& env_;
+  void ToTargets(const Rule& rule, const events::TrailRecord* record, const nlohmann::json& event,
+                 const std::string& replay_name, int64_t now_ns, std::vector<Match>* out) const;
   events::TrailIdentity identity_;
-  MatchFn on_match_;
-  Hooks hooks_;
   std::shared_ptr<const RuleSet> rules_;
 };
 

@@ -28,48 +28,73 @@ nlohmann::json ScheduledEvent(const Rule& rule, int64_t fire_ns, const events::T
           {"detail", nlohmann::json::object()}};
 }
 
-Scheduler::Scheduler(Env& env, std::string state_file, events::TrailIdentity identity, bool persistent)
+namespace {
+
+constexpr char kSchema[] =
+    "CREATE TABLE IF NOT EXISTS schedules(rule TEXT PRIMARY KEY, anchor_ns INTEGER NOT NULL, "
+    "last_ns INTEGER NOT NULL) WITHOUT ROWID";
+constexpr char kUpsert[] = "INSERT OR REPLACE INTO schedules VALUES(?,?,?)";
+
+}  // namespace
+
+Scheduler::Scheduler(Env& env, SqliteDb& db, events::TrailIdentity identity, bool persistent)
     : env_(env),
-      state_file_(std::move(state_file)),
+      db_(db),
       identity_(std::move(identity)),
       persistent_(persistent),
       started_ns_(env.clock().NowNanos()) {}
 
-Status Scheduler::Load() {
-  auto text = ReadFileToString(env_.fs(), AT_FDCWD, state_file_);
-  if (!text.ok()) return text.status().IsNotFound() ? Status::OK() : text.status();
-  auto j = nlohmann::json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1 || !j.contains("rules")) {
-    return Status::Corruption(state_file_ + ": not a version-1 schedule state file");
-  }
-  for (const auto& [name, s] : j["rules"].items()) {
-    state_[name] = State{s.value("anchor_ns", int64_t{0}), s.value("last_ns", int64_t{0})};
+Status Scheduler::Load(const std::string& legacy_file) {
+  RETURN_IF_ERROR(db_.Exec(kSchema));
+  if (!legacy_file.empty()) RETURN_IF_ERROR(ImportLegacy(legacy_file));
+  ASSIGN_OR_RETURN(auto q, db_.Prepare("SELECT rule, anchor_ns, last_ns FROM schedules"));
+  for (;;) {
+    ASSIGN_OR_RETURN(bool row, q.Step());
+    if (!row) break;
+    state_[q.ColumnText(0)] = State{q.ColumnInt(1), q.ColumnInt(2)};
   }
   return Status::OK();
 }
 
-Status Scheduler::Save() {
-  nlohmann::json rules = nlohmann::json::object();
-  for (const auto& [name, s] : state_) rules[name] = {{"anchor_ns", s.anchor_ns}, {"last_ns", s.last_ns}};
-  std::string text = nlohmann::json{{"version", 1}, {"rules", rules}}.dump();
-  Fs& fs = env_.fs();
-  std::string tmp = state_file_ + ".tmp";
-  ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600));
-  RETURN_IF_ERROR(fs.WriteAll(fd.get(), text));
-  RETURN_IF_ERROR(fs.Fsync(fd.get()));
-  return fs.RenameAt(AT_FDCWD, tmp, AT_FDCWD, state_file_, false);
+Status Scheduler::ImportLegacy(const std::string& file) {
+  auto text = ReadFileToString(env_.fs(), AT_FDCWD, file);
+  if (!text.ok()) return text.status().IsNotFound() ? Status::OK() : text.status();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || j.value("version", 0) != 1 || !j.contains("rules") ||
+      !j["rules"].is_object()) {
+    return Status::Corruption(file + ": not a version-1 schedule state file");
+  }
+  ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db_));
+  ASSIGN_OR_RETURN(auto insert, db_.Prepare("INSERT OR IGNORE INTO schedules VALUES(?,?,?)"));
+  for (const auto& [name, s] : j["rules"].items()) {
+    if (!s.is_object()) return Status::Corruption(file + ": rule '" + name + "' is not an object");
+    insert.Reset();
+    insert.Bind(1, name).Bind(2, s.value("anchor_ns", int64_t{0})).Bind(3, s.value("last_ns", int64_t{0}));
+    RETURN_IF_ERROR(insert.Run());
+  }
+  RETURN_IF_ERROR(txn.Commit());
+  return env_.fs().UnlinkAt(AT_FDCWD, file, false);
 }
 
 Status Scheduler::SetRules(std::shared_ptr<const RuleSet> rules) {
-  rules_ = std::move(rules);
   int64_t now = env_.clock().NowNanos();
-  bool changed = false;
-  for (const auto& r : rules_->rules()) {
-    if (!r.schedule || !r.enabled || state_.count(r.name)) continue;
-    state_[r.name] = State{now, 0};
-    changed = true;
+  std::vector<std::string> anchored;
+  for (const auto& r : rules->rules()) {
+    if (r.schedule && r.enabled && !state_.count(r.name)) anchored.push_back(r.name);
   }
-  return changed ? Save() : Status::OK();
+  if (!anchored.empty()) {
+    ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(db_));
+    ASSIGN_OR_RETURN(auto upsert, db_.Prepare(kUpsert));
+    for (const auto& name : anchored) {
+      upsert.Reset();
+      upsert.Bind(1, name).Bind(2, now).Bind(3, int64_t{0});
+      RETURN_IF_ERROR(upsert.Run());
+    }
+    RETURN_IF_ERROR(txn.Commit());
+    for (const auto& name : anchored) state_[name] = State{now, 0};
+  }
+  rules_ = std::move(rules);
+  return Status::OK();
 }
 
 int64_t Scheduler::NextFor(const Rule& r, const State& s) const {
@@ -82,22 +107,38 @@ int64_t Scheduler::NextFor(const Rule& r, const State& s) const {
   return next ? *next : INT64_MAX;
 }
 
-Result<std::vector<std::pair<const Rule*, nlohmann::json>>> Scheduler::TakeDue() {
-  std::vector<std::pair<const Rule*, nlohmann::json>> due;
+std::vector<Firing> Scheduler::Due() const {
+  std::vector<Firing> due;
   if (!rules_) return due;
   int64_t now = env_.clock().NowNanos();
   for (const auto& r : rules_->rules()) {
     if (!r.schedule || !r.enabled) continue;
-    State& s = state_[r.name];
-    int64_t next = NextFor(r, s);
+    auto it = state_.find(r.name);
+    if (it == state_.end()) continue;
+    int64_t next = NextFor(r, it->second);
     if (next > now) continue;
     // Fired once for however many slots were missed; the event carries the
     // slot it stands for.
-    due.emplace_back(&r, ScheduledEvent(r, next, identity_));
-    s.last_ns = now;
+    due.push_back(Firing{&r, ScheduledEvent(r, next, identity_), now});
   }
-  if (!due.empty()) RETURN_IF_ERROR(Save());
   return due;
+}
+
+Status Scheduler::Record(Transaction& txn, const std::vector<Firing>& firings) {
+  if (firings.empty()) return Status::OK();
+  ASSIGN_OR_RETURN(auto upsert, txn.db().Prepare(kUpsert));
+  for (const auto& f : firings) {
+    auto it = state_.find(f.rule->name);
+    int64_t anchor = it == state_.end() ? f.fired_ns : it->second.anchor_ns;
+    upsert.Reset();
+    upsert.Bind(1, f.rule->name).Bind(2, anchor).Bind(3, f.fired_ns);
+    RETURN_IF_ERROR(upsert.Run());
+  }
+  return Status::OK();
+}
+
+void Scheduler::Fired(const std::vector<Firing>& firings) {
+  for (const auto& f : firings) state_[f.rule->name].last_ns = f.fired_ns;
 }
 
 int64_t Scheduler::NanosUntilNext() const {

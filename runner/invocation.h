@@ -83,16 +83,6 @@ struct RunQuery {
   int limit = 100;                 // newest first
 };
 
-// A request from bucketctl to the running daemon ("redrive", "replay"),
-// kept in the database so it waits for a daemon that is not running.
-struct RunnerCommand {
-  int64_t n = 0;
-  std::string kind;
-  std::string args;    // JSON
-  int64_t done_ns = 0;
-  std::string result;  // JSON, when done
-};
-
 class InvocationStore {
  public:
   // Creates the tables when missing (write mode only).
@@ -112,25 +102,8 @@ class InvocationStore {
   Status AddAttempt(const AttemptRecord& a);
   Result<std::vector<AttemptRecord>> Attempts(const std::string& id);
 
-  Result<int64_t> AddCommand(const std::string& kind, const std::string& args, int64_t now_ns);
-  Result<std::vector<RunnerCommand>> PendingCommands();
-  Result<std::optional<RunnerCommand>> GetCommand(int64_t n);
-  Status FinishCommand(int64_t n, const std::string& result, int64_t now_ns);
-
-  // Transactions for batches of updates (one fsync).
-  Status Begin() { return db_.Exec("BEGIN IMMEDIATE"); }
-  Status Commit() { return db_.Exec("COMMIT"); }
-  // Also ends a relaxed transaction.
-  void Rollback() {
-    (void)db_.Exec("ROLLBACK");
-    (void)db_.Exec("PRAGMA synchronous=FULL");
-  }
-  // A transaction that commits without an fsync of its own (SQLite's
-  // synchronous=NORMAL in WAL mode): it survives a crash of bucketd, not a
-  // power cut, until the next durable commit. For state changes whose truth
-  // is kept elsewhere too (run directories) or that may repeat safely.
-  Status BeginRelaxed();
-  Status CommitRelaxed();
+  // The database, for the transactions its writes go in.
+  SqliteDb& db() { return db_; }
 
  private:
   Result<std::vector<Invocation>> Read(SqliteStatement& q);

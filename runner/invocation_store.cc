@@ -23,9 +23,7 @@ CREATE TABLE IF NOT EXISTS attempts(
   id TEXT NOT NULL, attempt INTEGER NOT NULL, started_ns INTEGER NOT NULL,
   finished_ns INTEGER NOT NULL, outcome TEXT NOT NULL, error TEXT NOT NULL,
   PRIMARY KEY(id, attempt)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS runner_commands(
-  n INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, args TEXT NOT NULL,
-  created_ns INTEGER NOT NULL, done_ns INTEGER NOT NULL DEFAULT 0, result TEXT NOT NULL DEFAULT '');
+DROP TABLE IF EXISTS runner_commands;
 )sql";
 
 constexpr char kColumns[] =
@@ -47,17 +45,6 @@ std::optional<State> ParseState(std::string_view name) {
 }
 
 Status InvocationStore::CreateTables(SqliteDb& db) { return db.Exec(kSchema); }
-
-Status InvocationStore::BeginRelaxed() {
-  RETURN_IF_ERROR(db_.Exec("PRAGMA synchronous=NORMAL"));
-  return Begin();
-}
-
-Status InvocationStore::CommitRelaxed() {
-  Status s = Commit();
-  Status restore = db_.Exec("PRAGMA synchronous=FULL");
-  return s.ok() ? restore : s;
-}
 
 Status InvocationStore::Insert(const Invocation& v) {
   ASSIGN_OR_RETURN(auto q, db_.Prepare(
@@ -180,50 +167,6 @@ Result<std::vector<AttemptRecord>> InvocationStore::Attempts(const std::string& 
     out.push_back({q.ColumnText(0), static_cast<int>(q.ColumnInt(1)), q.ColumnInt(2),
                    q.ColumnInt(3), q.ColumnText(4), q.ColumnText(5)});
   }
-}
-
-Result<int64_t> InvocationStore::AddCommand(const std::string& kind, const std::string& args,
-                                            int64_t now_ns) {
-  ASSIGN_OR_RETURN(auto q, db_.Prepare(
-      "INSERT INTO runner_commands(kind, args, created_ns) VALUES(?,?,?)"));
-  q.Bind(1, kind).Bind(2, args).Bind(3, now_ns);
-  RETURN_IF_ERROR(q.Run());
-  return db_.LastInsertRowId();
-}
-
-namespace {
-
-Result<std::vector<RunnerCommand>> ReadCommands(SqliteStatement& q) {
-  std::vector<RunnerCommand> out;
-  for (;;) {
-    ASSIGN_OR_RETURN(bool row, q.Step());
-    if (!row) return out;
-    out.push_back({q.ColumnInt(0), q.ColumnText(1), q.ColumnText(2), q.ColumnInt(3),
-                   q.ColumnText(4)});
-  }
-}
-
-}  // namespace
-
-Result<std::vector<RunnerCommand>> InvocationStore::PendingCommands() {
-  ASSIGN_OR_RETURN(auto q, db_.Prepare(
-      "SELECT n, kind, args, done_ns, result FROM runner_commands WHERE done_ns=0 ORDER BY n"));
-  return ReadCommands(q);
-}
-
-Result<std::optional<RunnerCommand>> InvocationStore::GetCommand(int64_t n) {
-  ASSIGN_OR_RETURN(auto q, db_.Prepare(
-      "SELECT n, kind, args, done_ns, result FROM runner_commands WHERE n=?"));
-  q.Bind(1, n);
-  ASSIGN_OR_RETURN(auto rows, ReadCommands(q));
-  if (rows.empty()) return std::optional<RunnerCommand>();
-  return std::optional<RunnerCommand>(rows.front());
-}
-
-Status InvocationStore::FinishCommand(int64_t n, const std::string& result, int64_t now_ns) {
-  ASSIGN_OR_RETURN(auto q, db_.Prepare("UPDATE runner_commands SET done_ns=?, result=? WHERE n=?"));
-  q.Bind(1, now_ns).Bind(2, result).Bind(3, n);
-  return q.Run();
 }
 
 }  // namespace bucketd::runner

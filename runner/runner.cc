@@ -146,7 +146,12 @@ void Runner::Log(events::LogLevel level, const Invocation& v, const std::string&
   options_.log(level, f, message);
 }
 
-Status Runner::Enqueue(const rules::Match& m) {
+Status Runner::Enqueue(Transaction&, const std::vector<rules::Match>& matches) {
+  for (const auto& m : matches) RETURN_IF_ERROR(Insert(m));
+  return Status::OK();
+}
+
+Status Runner::Insert(const rules::Match& m) {
   Invocation v;
   v.rule = m.rule->name;
   v.target = m.target->id;
@@ -180,14 +185,6 @@ Status Runner::Enqueue(const rules::Match& m) {
   }
   v.hop += 1;
   return queue_.Insert(v);
-}
-
-Status Runner::EnqueueCommitted(const rules::Match& m) {
-  RETURN_IF_ERROR(queue_.Begin());
-  Status s = Enqueue(m);
-  if (s.ok()) s = queue_.Commit();
-  if (!s.ok()) queue_.Rollback();
-  return s;
 }
 
 void Runner::PrepareStarts() {
@@ -706,16 +703,14 @@ void Runner::Flush() {
   // No fsync here: an exec attempt's outcome is durable in its run
   // directory, a built-in stage may run again after a power cut (it is told
   // its invocation id), and the next trail append makes these durable too.
-  Status s = queue_.BeginRelaxed();
-  for (const auto& [n, v] : dirty_) {
-    if (s.ok()) s = queue_.UpdateState(v);
-  }
-  for (const auto& a : attempts_to_save_) {
-    if (s.ok()) s = queue_.AddAttempt(a);
-  }
-  if (s.ok()) s = queue_.CommitRelaxed();
+  auto save = [this]() -> Status {
+    ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(queue_.db(), Transaction::Durability::kRelaxed));
+    for (const auto& [n, v] : dirty_) RETURN_IF_ERROR(queue_.UpdateState(v));
+    for (const auto& a : attempts_to_save_) RETURN_IF_ERROR(queue_.AddAttempt(a));
+    return txn.Commit();
+  };
+  Status s = save();
   if (!s.ok()) {
-    queue_.Rollback();
     if (options_.log) {
       options_.log(events::LogLevel::kError, {}, "runner: cannot save invocation states (will retry): " + s.message());
     }

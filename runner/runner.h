@@ -5,8 +5,9 @@
 //
 // Guarantees (tests in tests/runner/):
 //  * an invocation is inserted in the same transaction as the trail record
-//    that caused it (Enqueue runs inside EventSink::Persist), so it exists
-//    before the event is acknowledged and adds no fsync of its own;
+//    that caused it (the daemon's unit of work passes its transaction to
+//    Enqueue), so it exists before the event is acknowledged and adds no
+//    fsync of its own;
 //  * the id is derived from (rule, target, event id, replay name): the same
 //    match never queues twice;
 //  * an exec target is started at most once per attempt and its outcome is
@@ -106,12 +107,11 @@ class Runner {
   // At start: loads what is not finished, re-attaches to running
   // supervisors, collects attempts that ended while bucketd was down.
   Status Recover();
-  // Queues the match's invocation; call inside a transaction of the
-  // trail's database (EventSink::Persist). Bad input is not an error here:
-  // the invocation records why it cannot run.
-  Status Enqueue(const rules::Match& m);
-  // Enqueue in a transaction of its own (scheduled events).
-  Status EnqueueCommitted(const rules::Match& m);
+  // Queues the matches' invocations inside `txn`, a transaction of the
+  // trail's database (the one that appends their records, so they commit
+  // with one fsync). Bad input is not an error here: the invocation records
+  // why it cannot run.
+  Status Enqueue(Transaction& txn, const std::vector<rules::Match>& matches);
   // Still inside the transaction, after its Enqueues: hands the exec
   // attempts that may start to idle supervisors, held until the commit is
   // durable, so the target's start waits for the fsync and nothing else.
@@ -173,6 +173,7 @@ class Runner {
     bool not_started = false;  // a held start that was aborted
   };
 
+  Status Insert(const rules::Match& m);
   void LoadNew();
   void CollectBuiltins();
   void LogQueued(const Invocation& v);

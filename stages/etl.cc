@@ -122,13 +122,14 @@ Status EtlStage(runner::StageContext& ctx) {
   nlohmann::json loaded = nlohmann::json::object();
   auto load_started = Clock::now();
   for (size_t k = 0; k < deliveries.size(); ++k) {
-    RETURN_IF_ERROR(db->Exec("BEGIN"));
+    // kDurable leaves the scratch database's synchronous=OFF as it is.
+    ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(*db));
     for (const auto& t : DeliveryTables()) {
       std::string key = "DATA/UNZIP_DATA_APPEND_ALL/" + t.name + "/" + TableFileName(t.name, deliveries[k]);
       ASSIGN_OR_RETURN(uint64_t rows, LoadDeliveryFile(*db, *ctx.store, bucket, key, t, static_cast<int>(k)));
       loaded[t.name] = loaded.value(t.name, uint64_t{0}) + rows;
     }
-    RETURN_IF_ERROR(db->Exec("COMMIT"));
+    RETURN_IF_ERROR(txn.Commit());
     if (ctx.cancelled && ctx.cancelled->load()) return Status::Cancelled("cancelled while loading");
   }
   int64_t load_ms = MsSince(load_started);

@@ -21,9 +21,10 @@ namespace bucketd::events {
 
 using testing::FakeClock;
 
-class RecordingSink final : public EventSink {
+// Every record the fixture's commits made, in order.
+class RecordingSink {
  public:
-  void OnRecords(const std::vector<TrailRecord>& records) override {
+  void Add(const std::vector<TrailRecord>& records) {
     for (const auto& r : records) this->records.push_back(r);
   }
   // "PutObject b/k" lines, in order.
@@ -58,9 +59,20 @@ class PlaneTest : public ::testing::Test {
     o.log = [this](LogLevel level, const std::string& m) {
       log_.push_back((level >= LogLevel::kWarning ? "W " : "I ") + m);
     };
-    plane_ = std::make_unique<EventPlane>(env_, *store_, *trail_, *watcher_, o, &sink_);
+    plane_ = std::make_unique<EventPlane>(env_, *store_, *trail_, *watcher_, o);
     Status s = plane_->Start();
     ASSERT_TRUE(s.ok()) << s.ToString();
+    Record();
+  }
+  // Commits what the plane found, as the daemon's unit of work would (with
+  // nothing else to commit beside the records).
+  void Record() {
+    auto records = RecordPending(*plane_, *trail_);
+    if (records.ok()) sink_.Add(*records);
+  }
+  void Tick() {
+    (void)plane_->OnTick();
+    Record();
   }
   void StopPlane() {
     if (watcher_) watcher_->Stop();
@@ -79,7 +91,7 @@ class PlaneTest : public ::testing::Test {
       clock_.Advance(std::chrono::duration_cast<std::chrono::nanoseconds>(
                          std::chrono::steady_clock::now() - before).count());
       if (p.revents & POLLIN) (void)plane_->ProcessHints();
-      (void)plane_->OnTick();
+      Tick();
       if (done()) return true;
     }
     return done();

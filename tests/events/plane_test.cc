@@ -23,7 +23,10 @@ class FakePlaneTest : public PlaneTest {
   void Hint(const std::string& rel, uint32_t mask, WatchHint::Kind kind = WatchHint::Kind::kFile) {
     fake_->Push({kind, Bucket() + (rel.empty() ? "" : "/" + rel), mask});
   }
-  void Process() { ASSERT_TRUE(plane_->ProcessHints().ok()); }
+  void Process() {
+    ASSERT_TRUE(plane_->ProcessHints().ok());
+    Record();
+  }
   FakeWatcher* fake_ = nullptr;
 };
 
@@ -59,14 +62,14 @@ TEST_F(FakePlaneTest, FileStillOpenForWritingFiresOnlyAtItsClose) {
   Hint("growing.csv", IN_CREATE);
   Process();
   clock_.Advance(10'000'000'000);
-  (void)plane_->OnTick();  // the recheck: still open
+  Tick();  // the recheck: still open
   EXPECT_TRUE(sink_.records.empty());
   ASSERT_EQ(::write(fd, " and the rest", 13), 13);
   ::close(fd);
   Hint("growing.csv", IN_CLOSE_WRITE);
   Process();
   clock_.Advance(1'000'000'000);
-  (void)plane_->OnTick();
+  Tick();
   ASSERT_EQ(sink_.records.size(), 1u);
   EXPECT_EQ(sink_.records[0].change.size, 17u);
 }
@@ -127,11 +130,11 @@ TEST_F(FakePlaneTest, SealsAfterOneIdleSecondIntoAGzippedCloudTrailFile) {
   WriteFile(Bucket() + "/s", "1");
   Hint("s", IN_CLOSE_WRITE);
   Process();
-  (void)plane_->OnTick();
+  Tick();
   auto listed = store_->ListObjectsV2("bucketd-trail", store::ListRequest());
   EXPECT_TRUE(listed->contents.empty());  // not idle yet
   clock_.Advance(1'100'000'000);
-  (void)plane_->OnTick();
+  Tick();
   listed = store_->ListObjectsV2("bucketd-trail", store::ListRequest());
   ASSERT_EQ(listed->contents.size(), 1u);
   EXPECT_NE(listed->contents[0].key.find("AWSLogs/000000000000/CloudTrail/local/"), std::string::npos);
@@ -151,7 +154,7 @@ TEST_F(FakePlaneTest, SealsAFullFileAtFourMegabytesWithoutWaiting) {
   for (int i = 0; i < 12000; ++i) {  // ~700 bytes of JSON each: over 4 MiB
     many.push_back({ChangeKind::kCreated, "data", "bulk/" + std::to_string(i), 1, "\"e\"", 1, 0, "t", ""});
   }
-  ASSERT_TRUE(trail_->Append(many).ok());
+  ASSERT_TRUE(trail_->AppendDurably(many).ok());
   StopPlane();  // as after a restart with a backlog: the plane must look at it
   StartPlane(std::make_unique<FakeWatcher>());
   ASSERT_TRUE(plane_->PublishPending(false).ok());  // nothing idle yet, but one file is full

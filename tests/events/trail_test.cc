@@ -18,12 +18,12 @@ TEST(TrailTest, AppendAssignsIncreasingSequencesAndUpdatesTheIndex) {
   testing::TempDir tmp;
   auto trail = Trail::Open(Env::Default(), tmp.path());
   ASSERT_TRUE(trail.ok()) << trail.status().ToString();
-  auto a = (*trail)->Append({Put("x", 1), Put("y", 2)});
+  auto a = (*trail)->AppendDurably({Put("x", 1), Put("y", 2)});
   ASSERT_TRUE(a.ok());
   ASSERT_EQ(a->size(), 2u);
   EXPECT_LT((*a)[0].seq, (*a)[1].seq);
   EXPECT_NE((*a)[0].event_id, (*a)[1].event_id);
-  auto b = (*trail)->Append({Put("x", 5, 9), Del("y")});
+  auto b = (*trail)->AppendDurably({Put("x", 5, 9), Del("y")});
   ASSERT_TRUE(b.ok());
   auto x = (*trail)->Lookup("b", "x");
   ASSERT_TRUE(x.ok() && x->has_value());
@@ -37,7 +37,7 @@ TEST(TrailTest, AppendAssignsIncreasingSequencesAndUpdatesTheIndex) {
 TEST(TrailTest, ForEachIndexedSelectsAPrefix) {
   testing::TempDir tmp;
   auto trail = Trail::Open(Env::Default(), tmp.path());
-  ASSERT_TRUE((*trail)->Append({Put("a/1", 1), Put("a/2", 1), Put("ab", 1), Put("b/1", 1)}).ok());
+  ASSERT_TRUE((*trail)->AppendDurably({Put("a/1", 1), Put("a/2", 1), Put("ab", 1), Put("b/1", 1)}).ok());
   std::vector<std::string> keys;
   ASSERT_TRUE((*trail)->ForEachIndexed("b", "a/", [&](const std::string& k, const IndexEntry&) {
     keys.push_back(k);
@@ -49,7 +49,7 @@ TEST(TrailTest, ForEachIndexedSelectsAPrefix) {
 TEST(TrailTest, PublishedRecordsAreTrimmedAndUnpublishedKept) {
   testing::TempDir tmp;
   auto trail = Trail::Open(Env::Default(), tmp.path());
-  auto recs = (*trail)->Append({Put("1", 1), Put("2", 1), Put("3", 1)});
+  auto recs = (*trail)->AppendDurably({Put("1", 1), Put("2", 1), Put("3", 1)});
   ASSERT_TRUE(recs.ok());
   EXPECT_EQ((*trail)->Unpublished(10)->size(), 3u);
   ASSERT_TRUE((*trail)->MarkPublished((*recs)[1].seq).ok());
@@ -65,7 +65,7 @@ TEST(TrailTest, PublishedRecordsAreTrimmedAndUnpublishedKept) {
 TEST(TrailTest, QueriesFilterByBucketPrefixKeyAndSequence) {
   testing::TempDir tmp;
   auto trail = Trail::Open(Env::Default(), tmp.path());
-  ASSERT_TRUE((*trail)->Append({Put("logs/1", 1), Put("logs/2", 1), Put("data/1", 1), Del("logs/1")}).ok());
+  ASSERT_TRUE((*trail)->AppendDurably({Put("logs/1", 1), Put("logs/2", 1), Put("data/1", 1), Del("logs/1")}).ok());
   TrailQuery q;
   q.prefix = "logs/";
   EXPECT_EQ((*trail)->Find(q)->size(), 3u);
@@ -85,12 +85,12 @@ TEST(TrailTest, ReaderSeesWhatTheWriterCommittedAndIdentityPersists) {
   testing::TempDir tmp;
   auto writer = Trail::Open(Env::Default(), tmp.path());
   ASSERT_TRUE((*writer)->SetIdentity({"123456789012", "eu-west-2"}).ok());
-  ASSERT_TRUE((*writer)->Append({Put("k", 3)}).ok());
+  ASSERT_TRUE((*writer)->AppendDurably({Put("k", 3)}).ok());
   auto reader = Trail::Open(Env::Default(), tmp.path(), /*read_only=*/true);
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_EQ((*reader)->Find(TrailQuery())->size(), 1u);
   EXPECT_EQ((*reader)->Identity()->region, "eu-west-2");
-  ASSERT_TRUE((*writer)->Append({Put("k2", 3)}).ok());
+  ASSERT_TRUE((*writer)->AppendDurably({Put("k2", 3)}).ok());
   EXPECT_EQ((*reader)->Find(TrailQuery())->size(), 2u);
 }
 

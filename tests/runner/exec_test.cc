@@ -146,8 +146,10 @@ class HeldStartTest : public ExecTest {
   // idle supervisor inside the transaction; the caller decides its end.
   std::string Stage(const rules::Rule& rule, const events::TrailRecord& rec) {
     rules::Match m{&rule, &rule.targets[0], &rec, "{}", rec.event_id, std::string("{}"), ""};
-    EXPECT_TRUE(runner_->queue().Begin().ok());
-    EXPECT_TRUE(runner_->Enqueue(m).ok());
+    auto txn = Transaction::Begin(trail_->db());
+    EXPECT_TRUE(txn.ok());
+    txn_ = std::make_unique<Transaction>(std::move(txn).value());
+    EXPECT_TRUE(runner_->Enqueue(*txn_, {m}).ok());
     runner_->PrepareStarts();
     auto rows = runner_->queue().Find(RunQuery{"", std::nullopt, 0, "", 1});
     return rows.ok() && !rows->empty() ? rows->front().id : "";
@@ -156,6 +158,7 @@ class HeldStartTest : public ExecTest {
     ExecTest::SetUp();
     runner_->OnTick();  // fills the pool of idle supervisors
   }
+  std::unique_ptr<Transaction> txn_;  // the one Stage opened
 };
 
 TEST_F(HeldStartTest, TheTargetStartsOnlyOnceTheCommitIsDone) {
@@ -165,7 +168,7 @@ TEST_F(HeldStartTest, TheTargetStartsOnlyOnceTheCommitIsDone) {
   ASSERT_EQ(ProbeRun(dir), RunState::kRunning) << "handed to a supervisor inside the transaction";
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   EXPECT_FALSE(testing::Exists(tmp_ / "out/" + id)) << "the target ran before its invocation was durable";
-  ASSERT_TRUE(runner_->queue().Commit().ok());
+  ASSERT_TRUE(txn_->Commit().ok());
   runner_->OnDurable();
   ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
   EXPECT_EQ(testing::ReadFile(tmp_ / "out/" + id), "1\n");
@@ -175,7 +178,7 @@ TEST_F(HeldStartTest, ARolledBackTransactionStartsNothing) {
   rules::Rule rule = MakeRule("r", Lambda("Record"));
   std::string id = Stage(rule, Record("a"));
   std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
-  runner_->queue().Rollback();
+  txn_->Rollback();
   runner_->OnRollback();
   ASSERT_TRUE(Until([&] { return ProbeRun(dir) == RunState::kFinished; }));
   auto outcome = ReadOutcome(dir);
@@ -194,7 +197,7 @@ TEST_F(HeldStartTest, BucketdDyingBeforeTheReleaseCostsNoRetryAndTheTargetRunsOn
   rules::Rule rule = MakeRule("r", Lambda("Record"));
   rule.targets[0].maximum_retry_attempts = 0;
   std::string id = Stage(rule, Record("a"));
-  ASSERT_TRUE(runner_->queue().Commit().ok());
+  ASSERT_TRUE(txn_->Commit().ok());
   runner_.reset();  // dies between the commit and the release
   std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
   WaitWithoutRunner([&] { return ProbeRun(dir) == RunState::kFinished; });

@@ -109,9 +109,12 @@ class RunnerFixture : public ::testing::Test {
                     Result<std::string> input = std::string("{\"k\":1}")) {
     rules::Match m{&rule, &rule.targets[0], &rec, "{\"id\":\"" + rec.event_id + "\"}", rec.event_id,
                    std::move(input), ""};
-    EXPECT_TRUE(runner_->queue().Begin().ok());
-    EXPECT_TRUE(runner_->Enqueue(m).ok());
-    EXPECT_TRUE(runner_->queue().Commit().ok());
+    {
+      auto txn = Transaction::Begin(trail_->db());
+      EXPECT_TRUE(txn.ok());
+      EXPECT_TRUE(runner_->Enqueue(*txn, {m}).ok());
+      EXPECT_TRUE(txn->Commit().ok());
+    }
     runner_->OnDurable();
     auto rows = runner_->queue().Find(RunQuery{"", std::nullopt, 0, "", 1});
     return rows.ok() && !rows->empty() ? rows->front().id : "";

@@ -1,0 +1,117 @@
+// The daemon's manager (systemd's pattern, as in oomd's manager): it owns the
+// main loop and the one unit of work that carries a change from the event
+// plane to a stage.
+//
+// Every producer of work enters Commit: the event plane's batch of changes
+// (new trail records), schedule firings, and replays (matches over existing
+// trail rows). Commit reads top to bottom:
+//   records = trail.Append(txn, changes)       (new change records)
+//   matches = router.Route(records) + firings + replays   (pure)
+//   runner.Enqueue(txn, matches); scheduler.Record(txn, firings)
+//   txn.Commit()                                (one fsync)
+//   runner.OnDurable()                          (the targets start)
+// so nothing acts on a change before its record, its invocations and the
+// schedule's "fired" state are durable together, and a failed commit loses
+// none of them (the plane rescans, the firing stays due).
+//
+// Thread-safety: one thread (the main loop) calls everything.
+#ifndef BUCKETD_DAEMON_MANAGER_H_
+#define BUCKETD_DAEMON_MANAGER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/env.h"
+#include "common/status.h"
+#include "daemon/daemon.h"
+#include "events/event_plane.h"
+#include "events/trail.h"
+#include "events/watcher.h"
+#include "rules/router.h"
+#include "rules/scheduler.h"
+#include "runner/runner.h"
+
+namespace bucketd::daemon {
+
+class ControlServer;
+
+// The modules the manager drives; all outlive it.
+struct ManagerParts {
+  Env& env;
+  const Config& config;
+  events::Trail& trail;
+  events::Watcher& watcher;
+  events::EventPlane& plane;
+  rules::Router& router;
+  rules::Scheduler& scheduler;
+  runner::Runner& runner;
+  events::TrailIdentity identity;
+  std::string trail_location;  // "s3://bucket/prefix" for the start line
+};
+
+// What one unit of work commits. Each part may be empty.
+struct Work {
+  std::vector<events::ObjectChange> changes;  // become new trail records, then are routed
+  std::vector<rules::Firing> firings;         // schedule rules due now
+  std::vector<rules::Match> matches;          // made already (replays of existing records)
+};
+
+class Manager {
+ public:
+  explicit Manager(ManagerParts parts);
+
+  // Loads rules and functions, recovers the runner, starts watching and
+  // commits the startup catch-up and the firings missed while down.
+  Status Start();
+  // The main loop, until SIGTERM/SIGINT (read from `signal_fd`). Tells
+  // systemd READY=1 before it starts and STOPPING=1 when it ends.
+  Status Run(int signal_fd, ControlServer& control);
+
+  // The unit of work. An error (e.g. disk full) means nothing of `work`
+  // was committed and nothing of it started.
+  Status Commit(Work work);
+
+  // Re-reads rules.d and functions.d (telling systemd RELOADING=1, then
+  // READY=1); on error the running ones stay and the error is logged.
+  Status Reload();
+  // EventBridge replay: the trail's records in [from_ns, to_ns) go to one
+  // rule's targets again. Returns {"records", "invocations", "name"}.
+  Result<nlohmann::json> Replay(const std::string& rule, int64_t from_ns, int64_t to_ns,
+                                const std::string& name);
+  // The control socket's "status" answer.
+  nlohmann::json StatusAnswer() const;
+  std::string StatusLine(double events_per_second = -1) const;
+
+  runner::Runner& runner() { return runner_; }
+  const rules::Router& router() const { return router_; }
+
+ private:
+  // Takes the plane's batch into a unit of work.
+  void CommitChanges();
+  void FireDue();
+  // Loads rules.d and functions.d and swaps both in when both are good.
+  Status LoadConfig();
+  void Shutdown();
+
+  Env& env_;
+  const Config& config_;
+  events::Trail& trail_;
+  events::Watcher& watcher_;
+  events::EventPlane& plane_;
+  rules::Router& router_;
+  rules::Scheduler& scheduler_;
+  runner::Runner& runner_;
+  events::TrailIdentity identity_;
+  std::string trail_location_;
+  // Test hook (BUCKETD_TEST_HOOKS=1 and BUCKETD_TEST_KILL_BEFORE_COMMIT=
+  // schedule): bucketd kills itself inside a unit of work with firings,
+  // before its commit, so a test can show the firing is not lost.
+  bool kill_before_schedule_commit_ = false;
+};
+
+}  // namespace bucketd::daemon
+
+#endif  // BUCKETD_DAEMON_MANAGER_H_
