@@ -8,9 +8,8 @@
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 namespace bucketd::daemon {
 
@@ -21,22 +20,27 @@ constexpr size_t kMaxClients = 64;
 
 }  // namespace
 
-bool PeerAllowed(uid_t uid, gid_t gid, pid_t pid) {
+bool PeerAllowed(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
   if (uid == 0 || uid == ::geteuid()) return true;
   struct group* g = ::getgrnam("bucketd");
   if (g == nullptr) return false;
-  if (gid == g->gr_gid) return true;
-  // Supplementary groups of the peer, as the kernel has them.
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Groups:", 0) != 0) continue;
-    std::istringstream in(line.substr(7));
-    for (long v; in >> v;) {
-      if (static_cast<gid_t>(v) == g->gr_gid) return true;
+  return gid == g->gr_gid || std::find(groups.begin(), groups.end(), g->gr_gid) != groups.end();
+}
+
+std::vector<gid_t> PeerGroups(int fd) {
+  // The kernel's copy of the peer's supplementary groups, taken at connect:
+  // unlike /proc/<pid>/status it is there under ProtectProc=invisible.
+  std::vector<gid_t> groups(64);
+  for (int tries = 0; tries < 4; ++tries) {
+    socklen_t len = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &len) == 0) {
+      groups.resize(len / sizeof(gid_t));
+      return groups;
     }
+    if (errno != ERANGE) break;
+    groups.resize(len / sizeof(gid_t) + 1);
   }
-  return false;
+  return {};
 }
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Open(const std::string& path, Handler handler) {
@@ -89,7 +93,7 @@ void ControlServer::Accept(int64_t now_ns) {
     struct ucred cred = {};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-      c.allowed = PeerAllowed(cred.uid, cred.gid, cred.pid);
+      c.allowed = PeerAllowed(cred.uid, cred.gid, PeerGroups(fd));
       c.who = "uid " + std::to_string(cred.uid);
     }
     clients_.emplace(fd, std::move(c));

@@ -3,8 +3,8 @@
 // systemd passes with socket activation) taking one JSON request per line and
 // answering one JSON line each. Protocol: docs/control.md.
 //
-// Access (SO_PEERCRED): root, bucketd's own user, and members of the group
-// "bucketd"; anyone else gets {"ok":false,"error":"permission denied: …"}.
+// Access (SO_PEERCRED, SO_PEERGROUPS): root, bucketd's own user, and
+// members of the group "bucketd" (primary or supplementary); anyone else gets {"ok":false,"error":"permission denied: …"}.
 // A request over 64 KiB, or not JSON, gets an error reply; a client that
 // sends nothing or reads nothing is dropped after a while; none of it can
 // stall the main loop (every descriptor is non-blocking).
@@ -68,8 +68,12 @@ class ControlServer {
   std::map<int, Client> clients_;
 };
 
-// Whether a peer with these credentials may use the socket.
-bool PeerAllowed(uid_t uid, gid_t gid, pid_t pid);
+// Whether a peer with these credentials (uid, primary and supplementary
+// groups) may use the socket.
+bool PeerAllowed(uid_t uid, gid_t gid, const std::vector<gid_t>& groups);
+// The connected peer's supplementary groups (SO_PEERGROUPS); empty when the
+// kernel does not say.
+std::vector<gid_t> PeerGroups(int fd);
 
 }  // namespace bucketd::daemon
 

@@ -38,7 +38,9 @@ class Router {
   // The rule of that name in force, or null.
   const Rule* FindRule(const std::string& name) const;
 
-  // Every match of the records' events, in record order, then rule order.
+  // Every match of the records' events: in record order, then event order
+  // (the CloudTrail shape first, as EventBridgeEvents gives them), then rule
+  // order.
   // `now_ns` is the events' ingestion time (InputTransformer's
   // <aws.events.event.ingestion-time>).
   std::vector<Match> Route(const std::vector<events::TrailRecord>& records, int64_t now_ns) const;

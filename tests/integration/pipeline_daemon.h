@@ -5,6 +5,7 @@
 
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <functional>
@@ -52,9 +53,10 @@ class PipelineDaemon {
                   R"(","Timeout":30,"Environment":{"Variables":{)" + vars + "}}}");
   }
 
-  // `where` replaces "--config-dir CFG" when given.
-  void Start(const std::string& where = "") {
-    pid_ = Spawn({"/bin/sh", "-c", "exec " + BinDir() + "/bucketd --root " + root_ + " " +
+  // `where` replaces "--config-dir CFG" when given; `env` ("K=V K2=V2")
+  // is added to bucketd's environment.
+  void Start(const std::string& where = "", const std::string& env = "") {
+    pid_ = Spawn({"/bin/sh", "-c", "exec " + (env.empty() ? "" : "env " + env + " ") + BinDir() + "/bucketd --root " + root_ + " " +
                                        (where.empty() ? "--config-dir " + cfg_ : where) + " 2>>" + log_});
     ++starts_;
   }
@@ -65,6 +67,20 @@ class PipelineDaemon {
     ::kill(pid_, SIGKILL);
     Wait(pid_);
     pid_ = -1;
+  }
+  // Waits (up to 20 s, then kills it) for a bucketd that ends by itself;
+  // its exit code or -signal, or 1000 when it had to be killed.
+  int WaitExit() {
+    int status = 0;
+    for (int i = 0; i < 2000; ++i) {
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    Kill9();
+    return 1000;
   }
   int Stop() {
     ::kill(pid_, SIGTERM);
