@@ -23,6 +23,7 @@
 #include "daemon/control_verbs.h"
 #include "daemon/manager.h"
 #include "daemon/signals_linux.h"
+#include "daemon/test_hooks.h"
 #include "events/event_plane.h"
 #include "events/trail.h"
 #include "events/watcher.h"
@@ -138,6 +139,7 @@ Status Run(Env& env, const Config& config) {
   runner_options.store_root = config.root;
   runner_options.identity = plane_options.identity;
   runner_options.log = LogFromRunner;
+  runner_options.test_kill_after_run_dir = TestHook("BUCKETD_TEST_KILL_AFTER_RUN_DIR", "1");
   runner::Runner runner(env, trail->db(), *store, runner_options, stages::SeedBuiltins());
   rules::Router router(plane_options.identity);
   rules::Scheduler scheduler(env, trail->db(), plane_options.identity, file_config.schedules_persistent);

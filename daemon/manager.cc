@@ -15,18 +15,13 @@
 #include "daemon/config_permissions.h"
 #include "daemon/control_socket.h"
 #include "daemon/signals_linux.h"
+#include "daemon/test_hooks.h"
 
 namespace bucketd::daemon {
 
 namespace {
 
 constexpr int64_t kRatePeriodNs = 10'000'000'000;  // events/s in the status line
-
-bool TestHook(const char* name, const char* value) {
-  const char* hooks = std::getenv("BUCKETD_TEST_HOOKS");
-  const char* v = std::getenv(name);
-  return hooks != nullptr && v != nullptr && std::string(v) == value;
-}
 
 }  // namespace
 

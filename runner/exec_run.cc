@@ -36,7 +36,7 @@ Status WriteNewFile(int dir, const char* name, const std::string& data) {
 
 void RemoveRunDir(const std::string& dir) {
   for (const char* f : {"/input", "/event.json", "/lock", "/output", "/status", "/status.tmp",
-                        "/supervisor.pid", "/supervisor.pid.tmp"}) {
+                        "/supervisor.pid", "/supervisor.pid.tmp", "/target.pgid", "/target.pgid.tmp"}) {
     ::unlink((dir + f).c_str());
   }
   ::rmdir(dir.c_str());
@@ -185,6 +185,9 @@ void SupervisorPool::Release(UniqueFd control, bool go) {
 Result<pid_t> SupervisorPool::Hand(const ExecSpec& spec, bool hold, UniqueFd* control) {
   bool inline_data = spec.input.size() + spec.event_json.size() <= kMaxInlineBytes;
   ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec, !inline_data));
+  if (kill_after_run_dir_ && !hold) {
+    ::raise(SIGKILL);  // test hook: bucketd dies between the run directory and the hand-over
+  }
   std::string payload = JobPayload(spec, hold, inline_data);
   for (int tries = 0; tries < 3; ++tries) {
     if (idle_.empty()) {
@@ -221,6 +224,20 @@ RunState ProbeRun(const std::string& run_dir) {
   // The lock is free, so the supervisor is gone and its status is final.
   return ::stat((run_dir + "/status").c_str(), &st) == 0 ? RunState::kFinished
                                                          : RunState::kInterrupted;
+}
+
+bool ReachedTarget(const std::string& run_dir) {
+  struct stat st;
+  return ::stat((run_dir + "/supervisor.pid").c_str(), &st) == 0;
+}
+
+void KillTargetGroup(const std::string& run_dir) {
+  UniqueFd fd(::open((run_dir + "/target.pgid").c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return;
+  char buf[32] = {};
+  if (::read(fd.get(), buf, sizeof buf - 1) <= 0) return;
+  pid_t pgid = static_cast<pid_t>(std::strtol(buf, nullptr, 10));
+  if (pgid > 1) (void)::kill(-pgid, SIGKILL);
 }
 
 std::string ExecOutcome::Describe() const {

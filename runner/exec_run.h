@@ -8,7 +8,9 @@
 //   lock        flock'ed by bucketd before the supervisor starts and by the
 //               supervisor until it exits: held = the attempt is running
 //   output      the target's stdout/stderr lines: "<unix ms> <1|2> <text>"
-//   supervisor.pid  the supervisor's pid (for people and tests)
+//   supervisor.pid  the supervisor's pid, written before the target starts:
+//               a directory without it is an attempt no target saw
+//   target.pgid the target's process group (the target's pid)
 //   status      written last, atomically and fsync'd, by the supervisor:
 //               "exit N" | "signal N" | "exec_error …" | "not_started 1",
 //               "timed_out 1",
@@ -53,7 +55,10 @@ struct ExecSpec {
 // exits; one that took an attempt runs it to the end like any supervisor.
 class SupervisorPool {
  public:
-  SupervisorPool(std::string supervisor, size_t size) : supervisor_(std::move(supervisor)), size_(size) {}
+  // `kill_after_run_dir` is a test hook: bucketd kills itself right after it
+  // made a run directory, before any supervisor has the attempt.
+  SupervisorPool(std::string supervisor, size_t size, bool kill_after_run_dir = false)
+      : supervisor_(std::move(supervisor)), size_(size), kill_after_run_dir_(kill_after_run_dir) {}
   ~SupervisorPool();
   SupervisorPool(const SupervisorPool&) = delete;
   SupervisorPool& operator=(const SupervisorPool&) = delete;
@@ -86,6 +91,7 @@ class SupervisorPool {
   Result<pid_t> Hand(const ExecSpec& spec, bool hold, UniqueFd* control);
   std::string supervisor_;
   size_t size_;
+  bool kill_after_run_dir_;
   std::vector<Idle> idle_;
 };
 
@@ -96,6 +102,15 @@ enum class RunState {
   kInterrupted,  // neither: the supervisor died before the target finished
 };
 RunState ProbeRun(const std::string& run_dir);
+// Whether a supervisor took the attempt and went on to start its target
+// (supervisor.pid is there). An interrupted attempt that did not never ran
+// its target and costs no attempt.
+bool ReachedTarget(const std::string& run_dir);
+// SIGKILL to the process group of an attempt whose supervisor died: the
+// target itself dies with its supervisor (PR_SET_PDEATHSIG), what it started
+// in its group does not. A process that left the group (setsid) escapes;
+// only a cgroup would hold it (docs/runner.md).
+void KillTargetGroup(const std::string& run_dir);
 
 struct ExecOutcome {
   int exit_code = -1;

@@ -52,7 +52,7 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
                BuiltinRegistry builtins)
     : env_(env), queue_(db), store_(store), options_(std::move(options)),
       builtins_(std::move(builtins)), functions_(std::make_shared<FunctionSet>()),
-      pool_(options_.supervisor, options_.idle_supervisors), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+      pool_(options_.supervisor, options_.idle_supervisors, options_.test_kill_after_run_dir), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   ::mkdir((options_.state_dir + "/runs").c_str(), 0700);
   int threads = std::max(1, options_.workers);
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
@@ -301,7 +301,7 @@ void Runner::Dispatch(bool held) {
     if (held) {
       // Inside the transaction only exec starts are handed over; the rest
       // (errors, built-ins, older work) waits for the commit.
-      bool eligible = staged_.count(v.n) && error.empty() && fn->runtime == Runtime::kExec && pool_.has_idle() &&
+      bool eligible = !options_.test_kill_after_run_dir && staged_.count(v.n) && error.empty() && fn->runtime == Runtime::kExec && pool_.has_idle() &&
                       !AtConcurrencyLimit(*fn);
       if (!eligible) {
         ++it;
@@ -562,7 +562,14 @@ void Runner::CollectExec(int64_t n) {
   std::string dir = RunDir(v.id, run->second.attempt);
   int64_t now = env_.clock().NowNanos();
   auto outcome = ReadOutcome(dir);
+  if (!outcome.ok() && !ReachedTarget(dir)) {
+    Complete(n, {false, "not started", "bucketd stopped before a supervisor took the attempt",
+                 run->second.started_ns, now, true});
+    return;
+  }
   if (!outcome.ok()) {
+    // Nothing of that attempt may run on beside the next one.
+    KillTargetGroup(dir);
     Complete(n, {false, "interrupted",
                  "the attempt was cut off: its supervisor died before the target finished (" +
                      outcome.status().message() + ")",

@@ -82,6 +82,7 @@ struct RunnerOptions {
   size_t idle_supervisors = 2;               // started ahead, so an attempt costs one exec
   int64_t run_retention_ns = 7LL * 24 * 3600 * 1'000'000'000;  // run directories of finished invocations
   std::function<double()> jitter;            // in [0, 1); empty: random
+  bool test_kill_after_run_dir = false;      // test hook (SupervisorPool); no held starts
   RunnerLog log;                             // may be empty
 };
 

@@ -22,7 +22,7 @@
 #include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -130,33 +130,45 @@ void WriteStatus(int dir, const std::string& text) {
   if (!ReplaceFile(dir, "status", text, true)) _exit(4);
 }
 
-// posix_spawn (a vfork, not a fork): the target starts sooner, and an exec
-// failure comes back as the return value. Its memory cap is set on the
-// supervisor beforehand and inherited.
+// vfork + exec, as posix_spawn does it (the target starts sooner than after
+// a fork, and an exec failure comes back as the return value), plus what
+// posix_spawn cannot set: PR_SET_PDEATHSIG, so a supervisor killed with
+// SIGKILL takes its target with it instead of leaving it to run on past its
+// deadline unsupervised. The target gets a process group of its own, so a
+// timeout, the end of the attempt or bucketd's reaper stops everything it
+// started. Its memory cap is set on the supervisor beforehand and inherited.
 int SpawnTarget(const std::string& run_dir, const char* workdir, const char* program, int out_w,
                 int err_w, pid_t* pid) {
-  posix_spawn_file_actions_t fa;
-  posix_spawnattr_t attr;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawnattr_init(&attr);
   std::string input = run_dir + "/input";
-  posix_spawn_file_actions_addopen(&fa, 0, input.c_str(), O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, out_w, 1);
-  posix_spawn_file_actions_adddup2(&fa, err_w, 2);
-  if (*workdir != '\0') posix_spawn_file_actions_addchdir_np(&fa, workdir);
-  posix_spawn_file_actions_addclosefrom_np(&fa, 3);  // stdio only
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setpgroup(&attr, 0);  // its own group: a timeout stops everything it started
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
   char* argv[] = {const_cast<char*>(program), nullptr};
-  int rc = posix_spawn(pid, program, &fa, &attr, argv, environ);
-  posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
-  return rc;
+  pid_t parent = getpid();
+  volatile int child_errno = 0;  // written by the child, which shares our memory until exec
+  pid_t child = vfork();
+  if (child < 0) return errno;
+  if (child == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    setpgid(0, 0);
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);  // the supervisor is gone already
+    int in = open(input.c_str(), O_RDONLY);
+    if (in < 0 || (in != 0 && dup2(in, 0) != 0) || dup2(out_w, 1) != 1 || dup2(err_w, 2) != 2 ||
+        (*workdir != '\0' && chdir(workdir) != 0)) {
+      child_errno = errno;
+      _exit(127);
+    }
+    close_range(3, ~0U, 0);  // stdio only
+    execve(program, argv, environ);
+    child_errno = errno;
+    _exit(127);
+  }
+  *pid = child;
+  if (child_errno != 0) {
+    waitpid(child, nullptr, 0);
+    return child_errno;
+  }
+  return 0;
 }
 
 struct Job {
@@ -310,6 +322,10 @@ int Supervise(const Job& job) {
   int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
   dup2(null, 0);
   close(null);
+  // Before the target starts: a run directory without supervisor.pid is an
+  // attempt that never reached its target (bucketd died while handing it
+  // over), which costs no attempt.
+  ReplaceFile(dir, "supervisor.pid", std::to_string(getpid()) + "\n", false);
   pid_t pid = 0;
   int rc = SpawnTarget(run_dir, workdir, program, out[1], err[1], &pid);
   close(out[1]);
@@ -321,7 +337,9 @@ int Supervise(const Job& job) {
     return 0;
   }
   std::string exec_error;
-  ReplaceFile(dir, "supervisor.pid", std::to_string(getpid()) + "\n", false);
+  // The target's process group, for bucketd's reaper should this
+  // supervisor die: PDEATHSIG reaches the target, not what it started.
+  ReplaceFile(dir, "target.pgid", std::to_string(pid) + "\n", false);
 
   Stream streams[2];
   streams[0].fd = out[0];

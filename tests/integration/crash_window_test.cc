@@ -50,5 +50,33 @@ TEST(CrashWindowTest, AScheduleFiringCutOffBeforeItsCommitRunsAtTheNextStart) {
   EXPECT_EQ(testing::ReadFile(d.out() + "/" + files[0]), "1\n");
 }
 
+// Issue 12, item 3: killed after it made the run directory and before a
+// supervisor had the attempt, bucketd read that attempt as "supervisor died":
+// with MaximumRetryAttempts 0 the invocation went dead without ever running.
+TEST(CrashWindowTest, AnAttemptCutOffBeforeTheHandOverCostsNoAttemptAndRunsOnce) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp.path());
+  d.AddRule("record", "in/", "Record", R"(,"RetryPolicy":{"MaximumRetryAttempts":0})");
+  d.AddProbeFunction("Record", "record");
+  ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
+  ::mkdir((d.root() + "/buckets/data/in").c_str(), 0755);
+  d.Start("", "BUCKETD_TEST_HOOKS=1 BUCKETD_TEST_KILL_AFTER_RUN_DIR=1");
+  ASSERT_TRUE(d.WaitReady()) << d.Log();
+  testing::WriteFile(d.root() + "/buckets/data/in/a.csv", "a\n");
+  EXPECT_EQ(d.WaitExit(), -SIGKILL) << d.Log();
+  d.Start();
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return PipelineDaemon::Count(d.Log(), "bucketd serving store") >= 2; }))
+      << d.Log();
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return testing::ListDir(d.out()).size() == 1; })) << d.Log();
+  auto files = testing::ListDir(d.out());
+  std::string id = files[0];
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return d.Ctl({"runs", "show", id}).out.find("\"state\": \"succeeded\"") != std::string::npos; }))
+      << d.Ctl({"runs", "show", id}).out << d.Log();
+  EXPECT_EQ(testing::ReadFile(d.out() + "/" + id), "2\n") << "ran once, as attempt 2";
+  std::string show = d.Ctl({"runs", "show", id}).out;
+  EXPECT_NE(show.find("attempt 1: not started"), std::string::npos) << show;
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace bucketd

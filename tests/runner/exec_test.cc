@@ -7,6 +7,9 @@
 #include "runner/exec_run.h"
 #include "tests/runner/runner_fixture.h"
 
+#include <map>
+#include <sstream>
+
 namespace bucketd::runner {
 namespace {
 
@@ -23,6 +26,7 @@ class ExecTest : public RunnerFixture {
     AddFunction(Exec("Stubborn", {{"MODE", "ignore-term"}, {"SECONDS", "60"}}, 1));
     AddFunction(Exec("Fail", {{"MODE", "fail"}, {"FIXED", tmp_ / "fixed"}}));
     AddFunction(Exec("SleepShort", {{"MODE", "sleep"}, {"SECONDS", "1"}}));
+    AddFunction(Exec("ForkSleep", {{"MODE", "fork-sleep"}, {"SECONDS", "30"}}, 3));
     Function missing = Exec("Missing", {});
     missing.handler = "/nonexistent/program";
     AddFunction(missing);
@@ -139,6 +143,50 @@ TEST_F(ExecTest, AnAttemptWhoseSupervisorDiedIsRetriedAsTheNextAttempt) {
   EXPECT_EQ((*attempts)[0].outcome, "interrupted");
 }
 
+
+// A process that exists and is not a zombie.
+bool Alive(pid_t pid) {
+  std::string stat = testing::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] != 'Z';
+}
+
+// "<attempt> <pid> <child pid>" lines of a fork-sleep target.
+std::map<int, std::pair<pid_t, pid_t>> TargetPids(const std::string& file) {
+  std::map<int, std::pair<pid_t, pid_t>> out;
+  std::istringstream in(testing::ReadFile(file));
+  for (int attempt, pid, child; in >> attempt >> pid >> child;) out[attempt] = {pid, child};
+  return out;
+}
+
+// Issue 12, item 4: a supervisor killed with SIGKILL left its target running
+// past its Timeout, and the retry started beside it.
+TEST_F(ExecTest, AKilledSupervisorTakesItsTargetsWholeGroupWithItBeforeTheRetryStarts) {
+  std::string id = Once("ForkSleep", 1);
+  std::string pids_file = tmp_ / "out/" + id + ".pids";
+  ASSERT_TRUE(Until([&] { return TargetPids(pids_file).count(1) > 0; })) << Logs();
+  auto [target, child] = TargetPids(pids_file)[1];
+  ASSERT_TRUE(Alive(target) && Alive(child));
+  std::string dir = runner_->RunDir(id, 1);
+  int supervisor = std::atoi(testing::ReadFile(dir + "/supervisor.pid").c_str());
+  ASSERT_GT(supervisor, 1);
+  ASSERT_EQ(::kill(supervisor, SIGKILL), 0);
+  bool overlapped = false;
+  ASSERT_TRUE(Until([&] {
+    if (TargetPids(pids_file).count(2) > 0 && (Alive(target) || Alive(child))) overlapped = true;
+    return !Alive(target) && !Alive(child) && TargetPids(pids_file).count(2) > 0;
+  }, 10000)) << "attempt 1's target " << Alive(target) << ", its child " << Alive(child) << "\n" << Logs();
+  EXPECT_FALSE(overlapped) << "attempt 2 started while attempt 1's processes still ran";
+  auto attempts = runner_->queue().Attempts(id);
+  ASSERT_TRUE(attempts.ok());
+  ASSERT_GE(attempts->size(), 1u);
+  EXPECT_EQ((*attempts)[0].outcome, "interrupted");
+  // Attempt 2's processes go at its deadline (Timeout 3 s), not 30 s later.
+  auto [target2, child2] = TargetPids(pids_file)[2];
+  EXPECT_TRUE(Until([&] { return !Alive(target2) && !Alive(child2); }, 8000)) << Logs();
+  ::kill(target2, SIGKILL);
+  ::kill(child2, SIGKILL);
+}
 
 class HeldStartTest : public ExecTest {
  protected:

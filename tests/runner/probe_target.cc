@@ -8,6 +8,8 @@
 //                     in main to $OUT/<stdin, '/' as '_'>.stamp
 //   MODE=sleep        sleep $SECONDS (SIGTERM ends it)
 //   MODE=ignore-term  ignore SIGTERM, then sleep $SECONDS
+//   MODE=fork-sleep   fork a child; both sleep $SECONDS; "<attempt> <pid>
+//                     <child pid>\n" is appended to $OUT/<invocation id>.pids
 //   MODE=fail         print a line on stdout and stderr, exit 3 — unless
 //                     the file $FIXED exists, then record and exit 0
 #include <dirent.h>
@@ -102,6 +104,18 @@ int main() {
     std::printf("sleeping\n");
     std::fflush(stdout);
     sleep(static_cast<unsigned>(std::atoi(Env("SECONDS").c_str())));
+    return 0;
+  }
+  if (mode == "fork-sleep") {
+    unsigned seconds = static_cast<unsigned>(std::atoi(Env("SECONDS").c_str()));
+    pid_t child = fork();
+    if (child == 0) {
+      sleep(seconds);
+      _exit(0);
+    }
+    WriteTo(Record() + ".pids", Env("BUCKETD_ATTEMPT") + " " + std::to_string(getpid()) + " " +
+                                    std::to_string(child) + "\n", true);
+    sleep(seconds);
     return 0;
   }
   if (mode == "fail") {
