@@ -2,16 +2,33 @@
 
 #include <sqlite3.h>
 
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <utility>
 
 namespace bucketd {
 
 namespace {
 
+// SQLite says "disk I/O error" for a full disk; the errno behind it says
+// what to do about it.
+std::string OsCause(sqlite3* db, int rc) {
+  int primary = rc & 0xff;
+  if (db == nullptr || (primary != SQLITE_IOERR && primary != SQLITE_FULL && primary != SQLITE_CANTOPEN)) return "";
+  int err = sqlite3_system_errno(db);
+  if (err == ENOSPC || (err == 0 && primary == SQLITE_FULL)) return " (no space left on device)";
+  if (err == 0) return "";
+  std::string m = std::strerror(err);
+  if (!m.empty()) m[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(m[0])));
+  return " (" + m + ")";
+}
+
 Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string m(what);
   m += ": ";
   m += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  m += OsCause(db, rc);
   switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
@@ -138,7 +155,8 @@ Status SqliteDb::Exec(std::string_view sql) {
   std::string s(sql);
   int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
-    std::string m = "sql '" + s.substr(0, 80) + "': " + (err ? err : sqlite3_errstr(rc));
+    std::string m = path_ + ": sql '" + s.substr(0, 80) + "': " + (err ? err : sqlite3_errstr(rc)) +
+                    OsCause(db_, rc);
     sqlite3_free(err);
     Status st = SqliteError(nullptr, rc, "");
     return Status(st.code(), m);

@@ -159,6 +159,7 @@ std::string Manager::StatusLine(double events_per_second) const {
                      " running, " + std::to_string(r.queued) + " queued, " +
                      std::to_string(r.succeeded) + " succeeded, " + std::to_string(r.dead) + " dead";
   if (s.degraded) line += ", NOT TAKING NEW WORK (trail appends fail)";
+  if (r.stalled) line += ", NOT STARTING ANYTHING (cannot record in the state directory)";
   if (s.watch_limited) line += ", watch limit reached (rescanning)";
   if (!s.last_error.empty()) line += "; last error: " + s.last_error;
   if (!r.last_error.empty()) line += "; last failed invocation: " + r.last_error;

@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 namespace bucketd::daemon {
 
 Result<UniqueFd> LockStateDir(Env& env, const std::string& dir) {
@@ -22,7 +25,14 @@ Result<UniqueFd> LockStateDir(Env& env, const std::string& dir) {
                                  (holder.empty() ? "" : " (pid " + holder + ")"));
   }
   if (::ftruncate(fd.get(), 0) != 0) return Status::FromErrno("truncate " + dir + "/lock", errno);
-  RETURN_IF_ERROR(fs.WriteAll(fd.get(), std::to_string(::getpid()) + "\n"));
+  Status wrote = fs.WriteAll(fd.get(), std::to_string(::getpid()) + "\n");
+  if (!wrote.ok()) {
+    // The first write of a start: on a full disk, say so in those words.
+    bool full = wrote.message().find(std::strerror(ENOSPC)) != std::string::npos;
+    return Status(wrote.code(), "state directory '" + dir + "': " +
+                                    (full ? "no space left on device" : wrote.message()) +
+                                    " (writing its lock file)");
+  }
   return fd;
 }
 

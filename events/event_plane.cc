@@ -355,9 +355,19 @@ int64_t EventPlane::OnTick() {
     for (const auto& b : fallback_buckets_) (void)ScanPrefix(b, "");
     next_fallback_ns_ = now + options_.fallback_rescan_ns;
   }
-  if (!stats_.degraded) {
+  if (!stats_.degraded && now >= next_seal_retry_ns_) {
     Status s = PublishPending(false);
-    if (!s.ok()) Log(LogLevel::kWarning, "sealing the trail failed: " + s.message() + "; will retry");
+    if (!s.ok()) {
+      if (!seal_failing_) {
+        Log(LogLevel::kWarning, "sealing the trail failed: " + s.message() + "; will retry every " +
+                                    std::to_string(options_.retry_ns / kSecond) + " s");
+      }
+      seal_failing_ = true;
+      next_seal_retry_ns_ = now + options_.retry_ns;
+    } else if (seal_failing_) {
+      seal_failing_ = false;
+      Log(LogLevel::kInfo, "sealing the trail works again");
+    }
   }
   if (now >= next_expiry_ns_) {
     ExpireSealedFiles();
@@ -367,7 +377,7 @@ int64_t EventPlane::OnTick() {
   if (oldest_unpublished_ns_ != 0) {
     int64_t due = std::min(last_append_ns_ + options_.seal_idle_ns,
                            oldest_unpublished_ns_ + options_.seal_max_age_ns);
-    wait = std::min(wait, std::max<int64_t>(due - now, 10'000'000));
+    wait = std::min(wait, std::max<int64_t>(std::max(due, next_seal_retry_ns_) - now, 10'000'000));
   }
   if (!open_files_.empty()) wait = std::min(wait, options_.open_recheck_ns);
   if (!fallback_buckets_.empty()) wait = std::min(wait, options_.fallback_rescan_ns);

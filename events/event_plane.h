@@ -125,6 +125,8 @@ class EventPlane {
   int64_t next_fallback_ns_ = 0;
   int64_t next_open_check_ns_ = 0;
   int64_t next_expiry_ns_ = 0;
+  int64_t next_seal_retry_ns_ = 0;  // after a failed seal (one warning until it works again)
+  bool seal_failing_ = false;
   int64_t last_append_ns_ = 0;
   int64_t oldest_unpublished_ns_ = 0;  // 0: nothing waits
   size_t unpublished_bytes_ = 0;       // JSON size of what waits (estimate after a restart)

@@ -1,5 +1,6 @@
 #include "runner/runner.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
@@ -292,6 +293,7 @@ std::string Runner::PermanentError(const Invocation& v, const Function** fn) con
 }
 
 void Runner::Dispatch(bool held) {
+  if (stalled_) return;
   int64_t now = env_.clock().NowNanos();
   for (auto it = ready_.begin(); it != ready_.end();) {
     if (it->first > now || running_.size() >= static_cast<size_t>(std::max(1, options_.workers))) break;
@@ -394,16 +396,19 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
     }
     // No supervisor took it: as if it had not been tried; the commit's
     // dispatch starts it.
-    ReleaseRun(v.n);
-    v.attempts -= 1;
-    v.state = State::kPending;
-    ++stats_.queued;
-    dirty_.erase(v.n);
-    ready_.insert({v.next_ns, v.n});
+    Unstart(v);
     return;
   }
   auto pid = pool_.Start(spec);
   if (!pid.ok()) {
+    // A state directory that cannot take the run directory is not the
+    // target's failure: nothing starts until it can, and no attempt is spent.
+    Status writable = ProbeStateDir();
+    if (!writable.ok()) {
+      Unstart(v);
+      Stall(writable);
+      return;
+    }
     Complete(v.n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now, false});
     return;
   }
@@ -411,6 +416,61 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
   children_[*pid] = v.n;
   last_start_ns_ = env_.clock().NowNanos();
   Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
+}
+
+void Runner::Unstart(Invocation& v) {
+  ReleaseRun(v.n);
+  v.attempts -= 1;
+  v.state = State::kPending;
+  ++stats_.queued;
+  dirty_.erase(v.n);
+  ready_.insert({v.next_ns, v.n});
+}
+
+Status Runner::ProbeStateDir() {
+  // What a run directory needs: a new file with some bytes, on disk.
+  std::string path = options_.state_dir + "/runs/.space-probe";
+  Fs& fs = env_.fs();
+  Status s = [&]() -> Status {
+    ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, path, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+    RETURN_IF_ERROR(fs.WriteAll(fd.get(), std::string(4096, '.')));
+    return fs.Fsync(fd.get());
+  }();
+  (void)fs.UnlinkAt(AT_FDCWD, path, false);
+  return s;
+}
+
+void Runner::Stall(const Status& why) {
+  next_stall_check_ns_ = env_.clock().NowNanos() + options_.stall_retry_ns;
+  if (stalled_) return;
+  stalled_ = true;
+  if (options_.log) {
+    options_.log(events::LogLevel::kError, {},
+                 "runner: cannot record in " + options_.state_dir + " (" + why.message() +
+                     "); starting nothing and spending no attempt until it can, checking every " +
+                     std::to_string(options_.stall_retry_ns / kSecond) + " s");
+  }
+}
+
+void Runner::CheckStall(int64_t now) {
+  // While work waits or runs, the state directory is probed now and then
+  // even when nothing failed yet: a supervisor that cannot write its status
+  // keeps its slot and says nothing, and a full disk must still be told.
+  bool busy = !running_.empty() || !ready_.empty();
+  if (now < next_stall_check_ns_ || (!stalled_ && !busy)) return;
+  next_stall_check_ns_ = now + options_.stall_retry_ns;
+  Status s = ProbeStateDir();
+  if (!stalled_) {
+    if (!s.ok()) Stall(s);
+    return;
+  }
+  if (s.ok()) s = Save();
+  if (!s.ok()) {
+    Stall(s);
+    return;
+  }
+  stalled_ = false;
+  if (options_.log) options_.log(events::LogLevel::kInfo, {}, "runner: recording works again; resuming");
 }
 
 void Runner::Complete(int64_t n, AttemptResult r) {
@@ -563,8 +623,10 @@ void Runner::CollectExec(int64_t n) {
   int64_t now = env_.clock().NowNanos();
   auto outcome = ReadOutcome(dir);
   if (!outcome.ok() && !ReachedTarget(dir)) {
-    Complete(n, {false, "not started", "bucketd stopped before a supervisor took the attempt",
-                 run->second.started_ns, now, true});
+    Complete(n, {false, "not started", "no supervisor started the target (bucketd stopped, or the state "
+                 "directory took no writes)", run->second.started_ns, now, true});
+    Status writable = ProbeStateDir();
+    if (!writable.ok()) Stall(writable);
     return;
   }
   if (!outcome.ok()) {
@@ -670,6 +732,7 @@ void Runner::CollectBuiltins() {
 
 int64_t Runner::OnTick() {
   int64_t now = env_.clock().NowNanos();
+  CheckStall(now);
   CollectBuiltins();
   if (now >= next_poll_ns_) {
     next_poll_ns_ = now + options_.poll_ns;
@@ -699,14 +762,20 @@ int64_t Runner::OnTick() {
   int64_t wait = INT64_MAX;
   if (!running_.empty()) wait = std::max<int64_t>(0, next_poll_ns_ - now);
   if (has_exec_ && !pool_.full()) wait = std::min(wait, std::max<int64_t>(0, last_start_ns_ + kRefillQuietNs - now));
-  if (!ready_.empty() && running_.size() < static_cast<size_t>(std::max(1, options_.workers))) {
+  if (!stalled_ && !ready_.empty() && running_.size() < static_cast<size_t>(std::max(1, options_.workers))) {
     wait = std::min(wait, std::max<int64_t>(0, ready_.begin()->first - now));
   }
+  if (stalled_) wait = std::min(wait, std::max<int64_t>(0, next_stall_check_ns_ - now));
   return wait;
 }
 
 void Runner::Flush() {
-  if (dirty_.empty() && attempts_to_save_.empty()) return;
+  if (stalled_) return;  // CheckStall saves once the state directory takes writes again
+  (void)Save();
+}
+
+Status Runner::Save() {
+  if (dirty_.empty() && attempts_to_save_.empty()) return Status::OK();
   // No fsync here: an exec attempt's outcome is durable in its run
   // directory, a built-in stage may run again after a power cut (it is told
   // its invocation id), and the next trail append makes these durable too.
@@ -718,13 +787,12 @@ void Runner::Flush() {
   };
   Status s = save();
   if (!s.ok()) {
-    if (options_.log) {
-      options_.log(events::LogLevel::kError, {}, "runner: cannot save invocation states (will retry): " + s.message());
-    }
-    return;
+    Stall(s);
+    return s;
   }
   dirty_.clear();
   attempts_to_save_.clear();
+  return Status::OK();
 }
 
 Result<int> Runner::Redrive(const std::vector<std::string>& ids) {

@@ -82,6 +82,7 @@ struct RunnerOptions {
   size_t idle_supervisors = 2;               // started ahead, so an attempt costs one exec
   int64_t run_retention_ns = 7LL * 24 * 3600 * 1'000'000'000;  // run directories of finished invocations
   std::function<double()> jitter;            // in [0, 1); empty: random
+  int64_t stall_retry_ns = 2'000'000'000;    // state dir unwritable: check this often
   bool test_kill_after_run_dir = false;      // test hook (SupervisorPool); no held starts
   RunnerLog log;                             // may be empty
 };
@@ -89,6 +90,7 @@ struct RunnerOptions {
 struct RunnerStats {
   size_t queued = 0;    // pending or waiting for a retry
   size_t running = 0;
+  bool stalled = false;  // cannot record: nothing starts
   uint64_t succeeded = 0, failed_attempts = 0, dead = 0;
   std::string last_error;  // "<function> <id>: <error>" of the latest dead invocation
 };
@@ -141,6 +143,7 @@ class Runner {
   RunnerStats stats() const {
     RunnerStats s = stats_;
     s.running = running_.size();
+    s.stalled = stalled_;
     return s;
   }
   InvocationStore& queue() { return queue_; }
@@ -198,7 +201,19 @@ class Runner {
   void DeadLetter(const Invocation& v);
   void SendToDestination(const Invocation& v, const Destination& d, bool success);
   void MarkDirty(const Invocation& v) { dirty_[v.n] = v; }
+  // Saves what changed (no fsync of its own); a failure stalls the runner.
   void Flush();
+  Status Save();
+  // An attempt that was counted but never handed to a supervisor: pending
+  // again, as if it had not been tried.
+  void Unstart(Invocation& v);
+  // Whether the state directory takes a new file's bytes (ENOSPC, EROFS…).
+  Status ProbeStateDir();
+  // While bucketd cannot record (the state directory is full or failing),
+  // the runner starts nothing and spends no attempt; one log line when it
+  // stops, one when it resumes (CheckStall, every stall_retry_ns).
+  void Stall(const Status& why);
+  void CheckStall(int64_t now);
   int64_t Backoff(int attempt_in_budget);
   void Log(events::LogLevel level, const Invocation& v, const std::string& message,
            const std::string& error = "", int64_t duration_ms = -1);
@@ -229,6 +244,8 @@ class Runner {
   int64_t next_poll_ns_ = 0;
   int64_t last_start_ns_ = 0;
   int64_t next_expiry_ns_ = 0;
+  bool stalled_ = false;
+  int64_t next_stall_check_ns_ = 0;
   RunnerStats stats_;
 
   SupervisorPool pool_;

@@ -57,14 +57,16 @@ int64_t NowNs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-void WriteAll(int fd, const char* p, size_t n) {
+// false when not everything was written (ENOSPC, EIO).
+bool WriteAll(int fd, const char* p, size_t n) {
   while (n > 0) {
     ssize_t w = write(fd, p, n);
     if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return;
+    if (w <= 0) return false;
     p += w;
     n -= static_cast<size_t>(w);
   }
+  return true;
 }
 
 struct OutputLog {
@@ -78,7 +80,7 @@ struct OutputLog {
       line = std::to_string(NowMs()) + " 2 [bucketd: output beyond 16 MiB dropped]\n";
       truncated = true;
     }
-    WriteAll(fd, line.data(), line.size());
+    (void)WriteAll(fd, line.data(), line.size());  // a full disk loses output lines, nothing else
     written += line.size();
   }
 };
@@ -119,15 +121,26 @@ bool ReplaceFile(int dir, const char* name, const std::string& text, bool durabl
   std::string tmp = std::string(name) + ".tmp";
   int fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return false;
-  WriteAll(fd, text.data(), text.size());
-  bool ok = !durable || fsync(fd) == 0;
+  bool ok = WriteAll(fd, text.data(), text.size()) && (!durable || fsync(fd) == 0);
   close(fd);
+  if (!ok) {
+    unlinkat(dir, tmp.c_str(), 0);  // a short file must never become the status
+    return false;
+  }
   ok = ok && renameat(dir, tmp.c_str(), dir, name) == 0;
   return ok && (!durable || fsync(dir) == 0);
 }
 
+// A status that cannot be written (the state directory is full) is retried
+// with the lock held: bucketd sees the attempt as still running instead of
+// cut off, so a target that finished is not run again; the status lands once
+// there is room. After a day of failures the supervisor gives up.
 void WriteStatus(int dir, const std::string& text) {
-  if (!ReplaceFile(dir, "status", text, true)) _exit(4);
+  for (int tries = 0; tries < 86400; ++tries) {
+    if (ReplaceFile(dir, "status", text, true)) return;
+    sleep(1);
+  }
+  _exit(4);
 }
 
 // vfork + exec, as posix_spawn does it (the target starts sooner than after
@@ -241,11 +254,12 @@ bool ReceiveJob(Job* job) {
   return true;
 }
 
-void WriteNew(int dir, const char* name, const std::string& data) {
+bool WriteNew(int dir, const char* name, const std::string& data) {
   int fd = openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  WriteAll(fd, data.data(), data.size());
+  if (fd < 0) return false;
+  bool ok = WriteAll(fd, data.data(), data.size());
   close(fd);
+  return ok;
 }
 
 int Supervise(const Job& job);
@@ -283,10 +297,9 @@ int Supervise(const Job& job) {
   close_range(4, ~0U, 0);
   int dir = open(run_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) return 3;
-  if (job.has_data) {
-    WriteNew(dir, "input", job.input);
-    WriteNew(dir, "event.json", job.event);
-  }
+  // A target must never see half its input: without room for it, the
+  // target does not start (no supervisor.pid; bucketd queues it again).
+  if (job.has_data && (!WriteNew(dir, "input", job.input) || !WriteNew(dir, "event.json", job.event))) return 5;
   OutputLog log;
   log.fd = openat(dir, "output", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log.fd < 0) return 3;
@@ -325,7 +338,9 @@ int Supervise(const Job& job) {
   // Before the target starts: a run directory without supervisor.pid is an
   // attempt that never reached its target (bucketd died while handing it
   // over), which costs no attempt.
-  ReplaceFile(dir, "supervisor.pid", std::to_string(getpid()) + "\n", false);
+  if (!ReplaceFile(dir, "supervisor.pid", std::to_string(getpid()) + "\n", false)) {
+    return 5;  // no room to say the target started: it does not start (bucketd queues it again)
+  }
   pid_t pid = 0;
   int rc = SpawnTarget(run_dir, workdir, program, out[1], err[1], &pid);
   close(out[1]);
