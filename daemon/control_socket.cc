@@ -9,16 +9,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cstring>
 
 namespace bucketd::daemon {
-
-namespace {
-
-constexpr int64_t kIdleNs = 30LL * 1'000'000'000;  // a silent client is dropped after this
-constexpr size_t kMaxClients = 64;
-
-}  // namespace
 
 bool PeerAllowed(uid_t uid, gid_t gid, const std::vector<gid_t>& groups) {
   if (uid == 0 || uid == ::geteuid()) return true;
@@ -43,13 +37,14 @@ std::vector<gid_t> PeerGroups(int fd) {
   return {};
 }
 
-Result<std::unique_ptr<ControlServer>> ControlServer::Open(const std::string& path, Handler handler) {
+Result<std::unique_ptr<ControlServer>> ControlServer::Open(const std::string& path, Handler handler,
+                                                           ControlServerOptions options) {
   if (sd_listen_fds(0) >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) > 0) {
     int fd = SD_LISTEN_FDS_START;
     (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
     (void)::fcntl(fd, F_SETFL, O_NONBLOCK);
     return std::unique_ptr<ControlServer>(new ControlServer("(socket activation)", UniqueFd(fd), false,
-                                                            std::move(handler)));
+                                                            std::move(handler), options));
   }
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
@@ -64,8 +59,8 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Open(const std::string& pa
     return Status::FromErrno("bind " + path, errno);
   }
   ::chmod(path.c_str(), 0660);
-  if (::listen(fd.get(), 16) != 0) return Status::FromErrno("listen " + path, errno);
-  return std::unique_ptr<ControlServer>(new ControlServer(path, std::move(fd), true, std::move(handler)));
+  if (::listen(fd.get(), 64) != 0) return Status::FromErrno("listen " + path, errno);
+  return std::unique_ptr<ControlServer>(new ControlServer(path, std::move(fd), true, std::move(handler), options));
 }
 
 ControlServer::~ControlServer() {
@@ -75,21 +70,33 @@ ControlServer::~ControlServer() {
 void ControlServer::AddPollFds(std::vector<struct pollfd>* fds) const {
   fds->push_back({listener_.get(), POLLIN, 0});
   for (const auto& [fd, c] : clients_) {
-    fds->push_back({fd, static_cast<short>(c.out.empty() ? POLLIN : POLLIN | POLLOUT), 0});
+    // A client whose answers wait unread is not read from either: its
+    // further requests wait in the kernel, and poll does not spin on them.
+    bool reading = !c.eof && !c.stream && c.out.size() < options_.high_water_bytes &&
+                   c.in.size() <= kMaxControlRequestBytes;
+    bool sending = !c.out.empty() || c.stream;
+    fds->push_back({fd, static_cast<short>((reading ? POLLIN : 0) | (sending ? POLLOUT : 0)), 0});
   }
+}
+
+void ControlServer::EvictOne() {
+  // The client that has made no progress for longest goes: an idle
+  // connection must not keep out one that has something to ask.
+  auto oldest = clients_.end();
+  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+    if (oldest == clients_.end() || it->second.last_progress_ns < oldest->second.last_progress_ns) oldest = it;
+  }
+  if (oldest != clients_.end()) clients_.erase(oldest);
 }
 
 void ControlServer::Accept(int64_t now_ns) {
   for (;;) {
     int fd = ::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) return;
-    if (clients_.size() >= kMaxClients) {
-      ::close(fd);
-      continue;
-    }
+    if (clients_.size() >= options_.max_clients) EvictOne();
     Client c;
     c.fd = UniqueFd(fd);
-    c.last_active_ns = now_ns;
+    c.last_progress_ns = now_ns;
     struct ucred cred = {};
     socklen_t len = sizeof cred;
     if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
@@ -101,52 +108,88 @@ void ControlServer::Accept(int64_t now_ns) {
 }
 
 void ControlServer::Answer(Client& c, const std::string& line) {
-  nlohmann::json reply;
   if (!c.allowed) {
-    reply = {{"ok", false},
-             {"error", "permission denied: " + c.who + " is neither root nor in the group bucketd"}};
-  } else {
-    nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
-    if (request.is_discarded() || !request.is_object()) {
-      reply = {{"ok", false}, {"error", "a request is one JSON object on one line"}};
-    } else {
-      reply = handler_(request);
-    }
+    c.out += nlohmann::json{{"ok", false},
+                            {"error", "permission denied: " + c.who + " is neither root nor in the group bucketd"}}
+                 .dump() +
+             "\n";
+    return;
   }
-  c.out += reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  nlohmann::json request = nlohmann::json::parse(line, nullptr, false);
+  ControlReply reply;
+  if (request.is_discarded() || !request.is_object()) {
+    reply.answer = {{"ok", false}, {"error", "a request is one JSON object on one line"}};
+  } else {
+    reply = handler_(request);
+  }
+  if (reply.next) {
+    c.stream = std::move(reply.next);
+    return;
+  }
+  c.out += reply.answer.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-bool ControlServer::Read(Client& c) {
-  char buf[16384];
-  for (;;) {
-    ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
-    if (n == 0) return !c.out.empty();  // the client is done sending; finish the reply
-    if (n < 0) return errno == EAGAIN || errno == EINTR;
-    c.in.append(buf, static_cast<size_t>(n));
-    for (size_t nl; (nl = c.in.find('\n')) != std::string::npos;) {
-      std::string line = c.in.substr(0, nl);
-      c.in.erase(0, nl + 1);
-      if (line.size() > kMaxControlRequestBytes) {
-        c.out += nlohmann::json{{"ok", false}, {"error", "request too large (the limit is 64 KiB)"}}.dump() + "\n";
-        return false;
-      }
-      Answer(c, line);
-    }
-    if (c.in.size() > kMaxControlRequestBytes) {
+bool ControlServer::Serve(Client& c, int64_t now_ns) {
+  while (!c.stream && c.out.size() < options_.high_water_bytes) {
+    size_t nl = c.in.find('\n');
+    if (nl == std::string::npos) break;
+    std::string line = c.in.substr(0, nl);
+    c.in.erase(0, nl + 1);
+    c.request_since_ns = c.in.empty() ? 0 : now_ns;
+    if (line.size() > kMaxControlRequestBytes) {
       c.out += nlohmann::json{{"ok", false}, {"error", "request too large (the limit is 64 KiB)"}}.dump() + "\n";
-      (void)Flush(c);
       return false;
     }
+    Answer(c, line);
   }
+  if (c.in.size() > kMaxControlRequestBytes && c.in.find('\n') == std::string::npos) {
+    c.out += nlohmann::json{{"ok", false}, {"error", "request too large (the limit is 64 KiB)"}}.dump() + "\n";
+    return false;
+  }
+  return true;
 }
 
-bool ControlServer::Flush(Client& c) {
-  while (!c.out.empty()) {
+bool ControlServer::Read(Client& c, int64_t now_ns) {
+  char buf[16384];
+  while (c.in.size() <= kMaxControlRequestBytes) {
+    ssize_t n = ::read(c.fd.get(), buf, sizeof buf);
+    if (n == 0) {
+      c.eof = true;  // done sending; the answers still go out
+      return true;
+    }
+    if (n < 0) return errno == EAGAIN || errno == EINTR;
+    if (c.in.empty()) c.request_since_ns = now_ns;
+    c.in.append(buf, static_cast<size_t>(n));
+    c.last_progress_ns = now_ns;
+  }
+  return true;
+}
+
+bool ControlServer::Flush(Client& c, int64_t now_ns) {
+  constexpr int kPagesPerTurn = 4;  // of a streamed answer, per client per loop
+  int pages = 0;
+  for (;;) {
+    if (c.stream && c.out.size() < options_.high_water_bytes && pages < kPagesPerTurn) {
+      ++pages;
+      if (!c.stream(&c.out)) c.stream = nullptr;
+    }
+    if (c.out.empty()) return true;
     ssize_t n = ::send(c.fd.get(), c.out.data(), c.out.size(), MSG_NOSIGNAL);
     if (n < 0) return errno == EAGAIN || errno == EINTR;
     c.out.erase(0, static_cast<size_t>(n));
+    c.last_progress_ns = now_ns;
+    if (!c.out.empty()) continue;  // the socket may take more, or says EAGAIN
+    if (!c.stream || pages >= kPagesPerTurn) return true;
   }
-  return true;
+}
+
+int64_t ControlServer::NanosUntilNextDrop(int64_t now_ns) const {
+  int64_t next = INT64_MAX;
+  for (const auto& [fd, c] : clients_) {
+    next = std::min(next, c.last_progress_ns + options_.idle_ns);
+    if (c.request_since_ns != 0) next = std::min(next, c.request_since_ns + options_.request_ns);
+  }
+  return next == INT64_MAX ? next : std::max<int64_t>(0, next - now_ns) + 1'000'000;
 }
 
 void ControlServer::Handle(const std::vector<struct pollfd>& fds, int64_t now_ns) {
@@ -157,16 +200,27 @@ void ControlServer::Handle(const std::vector<struct pollfd>& fds, int64_t now_ns
       continue;
     }
     auto it = clients_.find(p.fd);
-    if (it == clients_.end() || p.revents == 0) continue;
+    if (it == clients_.end()) continue;
     Client& c = it->second;
-    c.last_active_ns = now_ns;
     bool keep = true;
-    if (p.revents & (POLLIN | POLLHUP | POLLERR)) keep = Read(c);
-    if (!Flush(c)) keep = false;
-    if (!keep) drop.push_back(p.fd);
+    if (p.revents & (POLLIN | POLLHUP | POLLERR)) keep = Read(c, now_ns);
+    // Twice: requests that waited behind a streamed answer are served as
+    // soon as it is out, without waiting for the client to send more.
+    for (int round = 0; round < 2 && keep; ++round) {
+      keep = Serve(c, now_ns) && Flush(c, now_ns);
+    }
+    // A client that finished sending and has its answers is done.
+    if (keep && c.eof && c.out.empty() && !c.stream && c.in.find('\n') == std::string::npos) keep = false;
+    if (!keep) {
+      (void)Flush(c, now_ns);  // an error answer goes out if it can
+      drop.push_back(p.fd);
+    }
   }
   for (auto& [fd, c] : clients_) {
-    if (now_ns - c.last_active_ns > kIdleNs) drop.push_back(fd);
+    bool stalled = now_ns - c.last_progress_ns > options_.idle_ns;
+    bool slow_request = c.request_since_ns != 0 && c.in.find('\n') == std::string::npos &&
+                        now_ns - c.request_since_ns > options_.request_ns;
+    if (stalled || slow_request) drop.push_back(fd);
   }
   for (int fd : drop) clients_.erase(fd);
 }

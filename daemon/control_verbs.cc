@@ -39,11 +39,49 @@ Result<nlohmann::json> ReloadVerb(Manager& m, const nlohmann::json&) {
   return nlohmann::json::object();
 }
 
-Result<nlohmann::json> RunsVerb(Manager& m, const nlohmann::json& request) {
-  ASSIGN_OR_RETURN(auto rows, m.runner().queue().Find(runner::QueryFromJson(request)));
-  nlohmann::json list = nlohmann::json::array();
-  for (const auto& v : rows) list.push_back(runner::InvocationToJson(v));
-  return nlohmann::json{{"runs", list}};
+// {"ok":true,"runs":[…]} (keys in nlohmann's order, as a whole dump would
+// have them), a page of rows at a time.
+ControlReply RunsStream(Manager& m, const nlohmann::json& request) {
+  struct Cursor {
+    runner::RunQuery query;
+    int left = 0;
+    bool opened = false;
+    int sent = 0;
+  };
+  auto cursor = std::make_shared<Cursor>();
+  cursor->query = runner::QueryFromJson(request);
+  cursor->left = cursor->query.limit;
+  runner::Runner* r = &m.runner();
+  ControlReply reply;
+  reply.next = [cursor, r](std::string* out) {
+    constexpr int kPage = 100;
+    runner::RunQuery q = cursor->query;
+    q.limit = std::min(kPage, cursor->left);
+    Result<std::vector<runner::Invocation>> rows = std::vector<runner::Invocation>();
+    try {
+      if (q.limit > 0) rows = r->queue().Find(q);
+    } catch (const std::exception& e) {
+      rows = Status::IOError(std::string("internal error: ") + e.what());
+    }
+    if (!rows.ok()) {
+      // Before the first byte the error is the answer; after it, the
+      // answer ends here, short but well-formed.
+      *out += cursor->opened ? "]}\n" : nlohmann::json{{"ok", false}, {"error", rows.status().message()}}.dump() + "\n";
+      return false;
+    }
+    if (!cursor->opened) *out += R"({"ok":true,"runs":[)";
+    cursor->opened = true;
+    for (const auto& v : *rows) {
+      if (cursor->sent++ > 0) *out += ",";
+      *out += runner::InvocationToJson(v).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    }
+    cursor->left -= static_cast<int>(rows->size());
+    if (!rows->empty()) cursor->query.before_n = rows->back().n;
+    if (cursor->left > 0 && static_cast<int>(rows->size()) == q.limit) return true;
+    *out += "]}\n";
+    return false;
+  };
+  return reply;
 }
 
 Result<nlohmann::json> RunVerb(Manager& m, const nlohmann::json& request) {
@@ -79,7 +117,7 @@ Result<nlohmann::json> ReplayVerb(Manager& m, const nlohmann::json& request) {
                   request.value("to_ns", int64_t{0}), request.value("name", ""));
 }
 
-nlohmann::json Refusal(const std::string& error) { return {{"ok", false}, {"error", error}}; }
+ControlReply Refusal(const std::string& error) { return {{{"ok", false}, {"error", error}}, {}}; }
 
 std::string VerbNames() {
   std::string names;
@@ -101,7 +139,7 @@ const std::vector<ControlVerb>& ControlVerbs() {
       {"runs",
        {{"rule", F::kString}, {"state", F::kString}, {"since_ns", F::kInteger}, {"id", F::kString},
         {"limit", F::kInteger}},
-       RunsVerb},
+       nullptr, RunsStream},
       {"run", {{"id", F::kString}}, RunVerb},
       {"redrive", {{"ids", F::kStringList}}, RedriveVerb},
       {"replay",
@@ -111,7 +149,7 @@ const std::vector<ControlVerb>& ControlVerbs() {
   return kVerbs;
 }
 
-nlohmann::json HandleControlRequest(Manager& manager, const nlohmann::json& request) {
+ControlReply HandleControlRequest(Manager& manager, const nlohmann::json& request) {
   try {
     if (!request.is_object()) return Refusal("a request is one JSON object on one line");
     auto command = request.find("command");
@@ -129,10 +167,11 @@ nlohmann::json HandleControlRequest(Manager& manager, const nlohmann::json& requ
         return Refusal(std::string(f.name) + ": expected " + TypeName(f.type));
       }
     }
+    if (verb->stream != nullptr) return verb->stream(manager, request);
     Result<nlohmann::json> answer = verb->handler(manager, request);
     if (!answer.ok()) return Refusal(answer.status().message());
     answer->emplace("ok", true);
-    return *answer;
+    return {*answer, {}};
   } catch (const std::exception& e) {
     // A handler's bug must not take bucketd down; the client hears of it.
     return Refusal(std::string("internal error: ") + e.what());

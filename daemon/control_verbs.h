@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "daemon/control_socket.h"
 
 namespace bucketd::daemon {
 
@@ -30,13 +31,16 @@ struct ControlVerb {
   std::vector<ControlField> fields;  // all optional; others are ignored
   // The answer's fields besides "ok" (true when it returns a value).
   Result<nlohmann::json> (*handler)(Manager& manager, const nlohmann::json& request);
+  // Instead of `handler`, for answers that may be large: made page by page.
+  ControlReply (*stream)(Manager& manager, const nlohmann::json& request) = nullptr;
 };
 
 const std::vector<ControlVerb>& ControlVerbs();
 
 // Checks `request` against its verb and runs it: {"ok":true,…} or
 // {"ok":false,"error":"…"} ("<field>: expected <type>" for a wrong type).
-nlohmann::json HandleControlRequest(Manager& manager, const nlohmann::json& request);
+// A streamed answer has the same text as the whole one would.
+ControlReply HandleControlRequest(Manager& manager, const nlohmann::json& request);
 
 }  // namespace bucketd::daemon
 

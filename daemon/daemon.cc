@@ -149,9 +149,15 @@ Status Run(Env& env, const Config& config) {
   Manager manager({env, config, *trail, *watcher, plane, router, scheduler, runner, plane_options.identity,
                    "s3://" + plane_options.trail_bucket + "/" + plane_options.trail_prefix});
   RETURN_IF_ERROR(manager.Start());
-  ASSIGN_OR_RETURN(auto control, ControlServer::Open(config.socket, [&](const nlohmann::json& request) {
-    return HandleControlRequest(manager, request);
-  }));
+  ControlServerOptions control_options;
+  if (const char* ms = std::getenv("BUCKETD_TEST_CONTROL_IDLE_MS"); ms != nullptr && std::getenv("BUCKETD_TEST_HOOKS")) {
+    // Test hook: a test of idle and slow clients need not wait 30 s.
+    control_options.idle_ns = control_options.request_ns = std::atoll(ms) * 1'000'000;
+  }
+  ASSIGN_OR_RETURN(auto control, ControlServer::Open(
+                                     config.socket,
+                                     [&](const nlohmann::json& request) { return HandleControlRequest(manager, request); },
+                                     control_options));
   return manager.Run(signals.get(), *control);
 }
 

@@ -225,7 +225,7 @@ Status Manager::Run(int signal_fd, ControlServer& control) {
     int64_t plane_wait = plane_.OnTick();
     CommitChanges();  // what the plane's rechecks and rescans found
     int64_t wait_ns = std::min({plane_wait, scheduler_.NanosUntilNext(), runner_.OnTick(),
-                                watchdog ? next_watchdog_ns - now : INT64_MAX});
+                                control.NanosUntilNextDrop(now), watchdog ? next_watchdog_ns - now : INT64_MAX});
     if (now - rate_since_ns >= kRatePeriodNs) {
       events_per_second = static_cast<double>(plane_.stats().records - rate_records) * 1e9 /
                           static_cast<double>(now - rate_since_ns);

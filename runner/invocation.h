@@ -81,6 +81,7 @@ struct RunQuery {
   int64_t since_ns = 0;            // created at or after
   std::string id;                  // exact ("" any)
   int limit = 100;                 // newest first
+  int64_t before_n = 0;            // only rows numbered below this (0: any), for paging
 };
 
 class InvocationStore {

@@ -131,10 +131,11 @@ Result<std::vector<Invocation>> InvocationStore::Find(const RunQuery& rq) {
   ASSIGN_OR_RETURN(auto q, db_.Prepare(
       std::string("SELECT ") + kColumns +
       " FROM invocations WHERE (?='' OR rule=?) AND (?='' OR state=?) AND created_ns>=? AND "
-      "(?='' OR id=?) ORDER BY n DESC LIMIT ?"));
+      "(?='' OR id=?) AND (?=0 OR n<?) ORDER BY n DESC LIMIT ?"));
   std::string state = rq.state ? std::string(StateName(*rq.state)) : "";
   q.Bind(1, rq.rule).Bind(2, rq.rule).Bind(3, state).Bind(4, state).Bind(5, rq.since_ns)
-      .Bind(6, rq.id).Bind(7, rq.id).Bind(8, static_cast<int64_t>(rq.limit));
+      .Bind(6, rq.id).Bind(7, rq.id).Bind(8, rq.before_n).Bind(9, rq.before_n)
+      .Bind(10, static_cast<int64_t>(rq.limit));
   return Read(q);
 }
 

@@ -7,11 +7,18 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <poll.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "common/sqlite_db.h"
+#include "events/trail.h"
+#include "runner/invocation.h"
 #include "tests/integration/pipeline_daemon.h"
 
 namespace bucketd {
@@ -40,6 +47,35 @@ std::string Ask(const std::string& path, const std::string& request) {
   }
   ::close(fd);
   return out.substr(0, out.find('\n'));
+}
+
+int Connect(const std::string& path) {
+  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the server closed its end of `fd` within `ms`, found without
+// reading (a client that reads would be making progress).
+bool ClosedWithin(int fd, int ms) {
+  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (std::chrono::steady_clock::now() < end) {
+    struct pollfd p = {fd, POLLRDHUP, 0};
+    if (::poll(&p, 1, 50) > 0 && (p.revents & (POLLHUP | POLLRDHUP | POLLERR))) return true;
+  }
+  return false;
+}
+
+int64_t RssKb(int pid) {
+  std::string status = testing::ReadFile("/proc/" + std::to_string(pid) + "/status");
+  size_t at = status.find("VmRSS:");
+  return at == std::string::npos ? -1 : std::atoll(status.c_str() + at + 6);
 }
 
 std::string Refusal(const std::string& error) {
@@ -80,6 +116,99 @@ TEST(ControlFaultsTest, EveryFieldOfTheWrongTypeGetsAnErrorNamingItAndTheDaemonG
     EXPECT_EQ(Ask(sock, request), Refusal(error)) << request;
   }
   EXPECT_EQ(d.Ctl({"status"}).exit_code, 0) << "bucketd went on answering\n" << d.Log();
+  EXPECT_EQ(d.Stop(), 0) << d.Log();
+}
+
+// Item 6: 30 pipelined large requests never read took bucketd from 126 to
+// 671 MB and stalled a parallel status for 7.8 s; 64 idle connections locked
+// everyone out; a byte every 29 s kept a slot for ever.
+TEST(ControlFaultsTest, ClientsThatDoNotReadOrFinishTheirRequestCannotStallOrStarveTheSocket) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp.path());
+  ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
+  constexpr int kRows = 3000;
+  {
+    // Finished invocations with 2 KiB events: a runs answer of ~9 MB.
+    ::mkdir((d.root() + "/.bucketd").c_str(), 0700);
+    auto trail = events::Trail::Open(Env::Default(), d.root() + "/.bucketd");
+    ASSERT_TRUE(trail.ok()) << trail.status().ToString();
+    ASSERT_TRUE(runner::InvocationStore::CreateTables((*trail)->db()).ok());
+    runner::InvocationStore queue((*trail)->db());
+    auto txn = Transaction::Begin((*trail)->db());
+    ASSERT_TRUE(txn.ok());
+    for (int i = 0; i < kRows; ++i) {
+      runner::Invocation v;
+      v.id = "inv" + std::to_string(i);
+      v.rule = "r";
+      v.target = "t";
+      v.event_json = std::string(2048, 'e');
+      v.input = "{}";
+      v.state = runner::State::kSucceeded;
+      v.attempts = 1;
+      ASSERT_TRUE(queue.Insert(v).ok());
+    }
+    ASSERT_TRUE(txn->Commit().ok());
+  }
+  d.Start("", "BUCKETD_TEST_HOOKS=1 BUCKETD_TEST_CONTROL_IDLE_MS=2000");
+  ASSERT_TRUE(d.WaitReady()) << d.Log();
+  std::string sock = d.root() + "/.bucketd/control.sock";
+  int64_t rss_before = RssKb(d.pid());
+
+  // A client that reads gets the whole answer, in the documented shape.
+  auto all = nlohmann::json::parse(Ask(sock, R"({"command":"runs","limit":10000})"), nullptr, false);
+  ASSERT_TRUE(all.is_object()) << "not one JSON line";
+  EXPECT_EQ(all["ok"], true);
+  ASSERT_EQ(all["runs"].size(), static_cast<size_t>(kRows));
+  EXPECT_EQ(all["runs"][0]["id"], "inv" + std::to_string(kRows - 1)) << "newest first";
+  EXPECT_EQ(all["runs"][kRows - 1]["id"], "inv0");
+
+  std::vector<int> greedy, idle;
+  for (int c = 0; c < 3; ++c) {  // ask for ~270 MB each and never read
+    int fd = Connect(sock);
+    ASSERT_GE(fd, 0);
+    std::string many;
+    for (int i = 0; i < 30; ++i) many += "{\"command\":\"runs\",\"limit\":10000}\n";
+    ASSERT_EQ(::send(fd, many.data(), many.size(), MSG_NOSIGNAL), static_cast<ssize_t>(many.size()));
+    greedy.push_back(fd);
+  }
+  for (int c = 0; c < 200; ++c) {
+    int fd = Connect(sock);
+    ASSERT_GE(fd, 0) << "connection " << c;
+    idle.push_back(fd);
+  }
+  int slow = Connect(sock);
+  ASSERT_GE(slow, 0);
+  std::vector<double> ms;
+  for (int i = 0; i < 20; ++i) {
+    (void)!::send(slow, "{", 1, MSG_NOSIGNAL);  // a request that never ends
+    auto t0 = std::chrono::steady_clock::now();
+    auto status = d.Ctl({"status"});
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    EXPECT_EQ(status.exit_code, 0) << status.err;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("bucketctl status through it all: median %.1f ms, max %.1f ms\n", ms[ms.size() / 2], ms.back());
+  EXPECT_LT(ms[ms.size() / 2], 100.0);
+  EXPECT_LT(ms.back(), 500.0);
+  int64_t rss_after = RssKb(d.pid());
+  std::printf("bucketd RSS %lld KiB before, %lld KiB with the greedy clients\n", static_cast<long long>(rss_before),
+              static_cast<long long>(rss_after));
+  EXPECT_LT(rss_after - rss_before, 64 * 1024) << "what waits for clients that do not read stays bounded";
+
+  // Clients that make no progress are dropped after the idle time (2 s
+  // here), the one that never finishes its request too.
+  for (int fd : greedy) EXPECT_TRUE(ClosedWithin(fd, 6000)) << "a client that does not read was kept";
+  EXPECT_TRUE(ClosedWithin(slow, 6000)) << "a request that never ends kept its connection";
+  std::string still_open;
+  for (size_t i = 0; i < idle.size(); ++i) {
+    if (!ClosedWithin(idle[i], 4000)) still_open += " " + std::to_string(i);
+  }
+  EXPECT_EQ(still_open, "") << "idle connections kept";
+  for (int fd : greedy) ::close(fd);
+  for (int fd : idle) ::close(fd);
+  ::close(slow);
+  EXPECT_EQ(d.Ctl({"status"}).exit_code, 0);
   EXPECT_EQ(d.Stop(), 0) << d.Log();
 }
 

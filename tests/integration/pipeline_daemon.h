@@ -30,6 +30,7 @@ class PipelineDaemon {
     }
   }
   const std::string& root() const { return root_; }
+  int pid() const { return pid_; }
   const std::string& cfg() const { return cfg_; }
   const std::string& out() const { return out_; }
   std::string Log() const { return ReadFile(log_); }

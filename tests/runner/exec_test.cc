@@ -241,6 +241,23 @@ TEST_F(HeldStartTest, ARolledBackTransactionStartsNothing) {
   ASSERT_TRUE(UntilState(next, State::kSucceeded)) << Logs();
 }
 
+// The same firing (or replay) queued again after its transaction rolled
+// back makes the same invocation id: the rolled-back attempt's directory is
+// taken over, the target runs once as attempt 1.
+TEST_F(HeldStartTest, TheSameMatchQueuedAgainAfterARollbackRunsOnceAsItsFirstAttempt) {
+  rules::Rule rule = MakeRule("r", Lambda("Record"));
+  events::TrailRecord rec = Record("a");
+  std::string id = Stage(rule, rec);
+  std::string dir = tmp_ / "state/runs/" + RunDirName(id, 1);
+  txn_->Rollback();
+  runner_->OnRollback();
+  ASSERT_TRUE(Until([&] { return ProbeRun(dir) == RunState::kFinished; }));
+  EXPECT_EQ(Queue(rule, rec), id);
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+  EXPECT_EQ(testing::ReadFile(tmp_ / "out/" + id), "1\n");
+  EXPECT_EQ(Get(id).attempts, 1);
+}
+
 TEST_F(HeldStartTest, BucketdDyingBeforeTheReleaseCostsNoRetryAndTheTargetRunsOnce) {
   rules::Rule rule = MakeRule("r", Lambda("Record"));
   rule.targets[0].maximum_retry_attempts = 0;
