@@ -53,6 +53,8 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
                BuiltinRegistry builtins)
     : env_(env), queue_(db), store_(store), options_(std::move(options)),
       builtins_(std::move(builtins)), functions_(std::make_shared<FunctionSet>()),
+      plan_(env.clock(), PlanOptions{options_.workers, options_.max_hops, options_.retry_base_ns,
+                                     options_.retry_max_ns, options_.jitter}),
       pool_(options_.supervisor, options_.idle_supervisors, options_.test_kill_after_run_dir), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   ::mkdir((options_.state_dir + "/runs").c_str(), 0700);
   int threads = std::max(1, options_.workers);
@@ -75,6 +77,7 @@ Status Runner::RunStage(BuiltinJob& job) {
 
 void Runner::SetFunctions(std::shared_ptr<const FunctionSet> functions) {
   functions_ = std::move(functions);
+  plan_.SetFunctions(functions_);
   has_exec_ = std::any_of(functions_->begin(), functions_->end(),
                           [](const auto& f) { return f.second.runtime == Runtime::kExec; });
 }
@@ -90,13 +93,8 @@ void Runner::Shutdown() {
   cv_.notify_all();
   // Queued for a worker but not begun: pending again, no attempt spent.
   for (const auto& job : never_started) {
-    auto it = active_.find(job.n);
-    if (it == active_.end()) continue;
-    Invocation& v = it->second;
     ReleaseRun(job.n);
-    v.attempts -= 1;
-    v.state = State::kPending;
-    MarkDirty(v);
+    plan_.Unstart(job.n, /*requeue=*/false);
   }
   // Built-in stages at work get until their deadline, then are asked to
   // stop. (Exec targets go on under their supervisors.)
@@ -192,9 +190,9 @@ void Runner::PrepareStarts() {
   auto rows = queue_.LoadAfter(last_n_, 1000);  // this transaction's own rows
   if (!rows.ok()) return;                        // they start after the commit instead
   for (auto& v : *rows) {
-    if (IsTerminal(v.state) || active_.count(v.n)) continue;
+    if (IsTerminal(v.state) || plan_.Has(v.n)) continue;
     staged_.insert(v.n);
-    Admit(std::move(v));
+    plan_.Admit(std::move(v));
   }
   Dispatch(/*held=*/true);
 }
@@ -204,7 +202,7 @@ void Runner::OnDurable() {
   held_.clear();
   for (int64_t n : staged_) {
     last_n_ = std::max(last_n_, n);
-    if (active_.count(n)) LogQueued(active_.at(n));
+    if (plan_.Has(n)) LogQueued(plan_.Get(n));
   }
   staged_.clear();
   LoadNew();
@@ -218,15 +216,8 @@ void Runner::OnRollback() {
   for (auto& [n, control] : held_) SupervisorPool::Release(std::move(control), false);
   held_.clear();
   for (int64_t n : staged_) {
-    auto it = active_.find(n);
-    if (it == active_.end()) continue;
-    if (!ReleaseRun(n)) {
-      --stats_.queued;
-      ready_.erase({it->second.next_ns, n});
-    }
-    LeaveLane(it->second);
-    dirty_.erase(n);
-    active_.erase(it);
+    ReleaseRun(n);
+    plan_.Forget(n);
   }
   staged_.clear();
 }
@@ -240,9 +231,9 @@ void Runner::LoadNew() {
     }
     for (auto& v : *rows) {
       last_n_ = std::max(last_n_, v.n);
-      if (IsTerminal(v.state) || active_.count(v.n)) continue;
+      if (IsTerminal(v.state) || plan_.Has(v.n)) continue;
       LogQueued(v);
-      Admit(std::move(v));
+      plan_.Admit(std::move(v));
     }
     if (rows->size() < 1000) return;
   }
@@ -257,84 +248,30 @@ void Runner::LogQueued(const Invocation& v) {
           " -> " + (v.function.empty() ? v.arn : "function " + v.function));
 }
 
-void Runner::Admit(Invocation v) {
-  if (active_.count(v.n)) return;
-  int64_t n = v.n;
-  auto& lane = lanes_[v.Lane()];
-  lane.push_back(n);
-  if (lane.size() == 1 && v.state != State::kRunning) ready_.insert({v.next_ns, n});
-  if (v.state != State::kRunning) ++stats_.queued;
-  active_.emplace(n, std::move(v));
-}
-
-std::string Runner::PermanentError(const Invocation& v, const Function** fn) const {
-  if (!v.input_error.empty()) return "the target's input could not be built: " + v.input_error;
-  if (v.function.empty()) {
-    return "target '" + v.target + "' has Arn '" + v.arn +
-           "', which names no local function (expected arn:aws:lambda:<region>:<account>:function:<Name>)";
-  }
-  auto it = functions_->find(v.function);
-  if (it == functions_->end()) {
-    return "no function named '" + v.function + "' (Arn '" + v.arn +
-           "'); define it in <config-dir>/functions.d/ and redrive";
-  }
-  *fn = &it->second;
-  if (v.hop > options_.max_hops) {
-    return "recursive loop stopped: this would be invocation " + std::to_string(v.hop) +
-           " of chain " + v.chain + " (limit " + std::to_string(options_.max_hops) +
-           "); rule '" + v.rule + "' keeps firing on objects its own chain writes";
-  }
-  int64_t age = env_.clock().NowNanos() - v.age_base_ns;
-  if (age > static_cast<int64_t>(v.max_age_seconds) * kSecond) {
-    return "the event is older than the target's MaximumEventAgeInSeconds (" +
-           std::to_string(v.max_age_seconds) + " s)" + (v.error.empty() ? "" : "; last error: " + v.error);
-  }
-  return "";
-}
-
 void Runner::Dispatch(bool held) {
   if (stalled_) return;
-  int64_t now = env_.clock().NowNanos();
-  for (auto it = ready_.begin(); it != ready_.end();) {
-    if (it->first > now || running_.size() >= static_cast<size_t>(std::max(1, options_.workers))) break;
-    Invocation& v = active_.at(it->second);
-    const Function* fn = nullptr;
-    std::string error = PermanentError(v, &fn);
-    if (held) {
-      // Inside the transaction only exec starts are handed over; the rest
-      // (errors, built-ins, older work) waits for the commit.
-      bool eligible = !options_.test_kill_after_run_dir && staged_.count(v.n) && error.empty() && fn->runtime == Runtime::kExec && pool_.has_idle() &&
-                      !AtConcurrencyLimit(*fn);
-      if (!eligible) {
-        ++it;
-        continue;
-      }
-      it = ready_.erase(it);
-      StartAttempt(v, *fn, true);
+  std::function<bool(const Invocation&, const Function&)> also;
+  if (held) {
+    // Inside the transaction only exec starts of its own invocations are
+    // handed over; the rest (errors, built-ins, older work) waits for the
+    // commit.
+    also = [this](const Invocation& v, const Function& fn) {
+      return !options_.test_kill_after_run_dir && staged_.count(v.n) && fn.runtime == Runtime::kExec &&
+             pool_.has_idle();
+    };
+  }
+  for (const Decision& d : plan_.TakeReady(/*errors_wait=*/held, also)) {
+    if (d.function == nullptr) {
+      Dead(d.dead);
       continue;
     }
-    if (!error.empty()) {
-      ready_.erase(it);
-      Kill(v, error);
-      it = ready_.begin();  // Kill may have readied the lane's next invocation
-      continue;
-    }
-    if (AtConcurrencyLimit(*fn)) {
-      ++it;  // this function is at its limit; others may start
-      continue;
-    }
-    it = ready_.erase(it);
-    StartAttempt(v, *fn);
+    StartAttempt(d.n, *d.function, held);
   }
 }
 
-void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
+void Runner::StartAttempt(int64_t n, const Function& fn, bool held) {
   int64_t now = env_.clock().NowNanos();
-  --stats_.queued;
-  v.attempts += 1;
-  v.state = State::kRunning;
-  v.started_ns = now;
-  MarkDirty(v);
+  const Invocation& v = plan_.Get(n);
   ActiveRun& run = running_[v.n];
   run.attempt = v.attempts;
   run.started_ns = now;
@@ -403,7 +340,8 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
     }
     // No supervisor took it: as if it had not been tried; the commit's
     // dispatch starts it.
-    Unstart(v);
+    ReleaseRun(n);
+    plan_.Unstart(n);
     return;
   }
   auto pid = pool_.Start(spec);
@@ -412,26 +350,18 @@ void Runner::StartAttempt(Invocation& v, const Function& fn, bool held) {
     // target's failure: nothing starts until it can, and no attempt is spent.
     Status writable = ProbeStateDir();
     if (!writable.ok()) {
-      Unstart(v);
+      ReleaseRun(n);
+      plan_.Unstart(n);
       Stall(writable);
       return;
     }
-    Complete(v.n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now, false});
+    Complete(n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now, false});
     return;
   }
   run.pid = *pid;
   children_[*pid] = v.n;
   last_start_ns_ = env_.clock().NowNanos();
   Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
-}
-
-void Runner::Unstart(Invocation& v) {
-  ReleaseRun(v.n);
-  v.attempts -= 1;
-  v.state = State::kPending;
-  ++stats_.queued;
-  dirty_.erase(v.n);
-  ready_.insert({v.next_ns, v.n});
 }
 
 Status Runner::ProbeStateDir() {
@@ -463,7 +393,7 @@ void Runner::CheckStall(int64_t now) {
   // While work waits or runs, the state directory is probed now and then
   // even when nothing failed yet: a supervisor that cannot write its status
   // keeps its slot and says nothing, and a full disk must still be told.
-  bool busy = !running_.empty() || !ready_.empty();
+  bool busy = !running_.empty() || plan_.NextReadyNs() != INT64_MAX;
   if (now < next_stall_check_ns_ || (!stalled_ && !busy)) return;
   next_stall_check_ns_ = now + options_.stall_retry_ns;
   Status s = ProbeStateDir();
@@ -481,92 +411,50 @@ void Runner::CheckStall(int64_t now) {
 }
 
 void Runner::Complete(int64_t n, AttemptResult r) {
-  auto it = active_.find(n);
-  if (it == active_.end()) return;
-  Invocation& v = it->second;
+  if (!plan_.Has(n)) return;
+  Invocation v = plan_.Get(n);  // as it was; the plan may retire it
   ReleaseRun(n);
   attempts_to_save_.push_back({v.id, v.attempts, r.started_ns, r.finished_ns, r.outcome, r.error});
-  if (r.not_started) {
-    // Handed over, never started (bucketd stopped before its commit was
-    // done): not a try of the target, so it costs no retry.
-    v.retry_base += 1;
-    v.state = State::kPending;
-    v.next_ns = 0;
-    ++stats_.queued;
-    ready_.insert({v.next_ns, n});
-    MarkDirty(v);
-    Log(events::LogLevel::kInfo, v, "attempt " + std::to_string(v.attempts) + " never started; queued again");
-    return;
-  }
-  v.finished_ns = r.finished_ns;
+  Verdict verdict = plan_.Finish(n, AttemptEnd{r.ok, r.not_started, r.error, r.finished_ns});
   int64_t ms = (r.finished_ns - r.started_ns) / kMs;
-  if (r.ok) {
-    v.state = State::kSucceeded;
-    v.error.clear();
-    ++stats_.succeeded;
-    Log(events::LogLevel::kInfo, v, "succeeded in " + std::to_string(ms) + " ms", "", ms);
-    auto fn = functions_->find(v.function);
-    if (fn != functions_->end() && fn->second.on_success) SendToDestination(v, *fn->second.on_success, true);
-    Retire(v);
-    return;
+  switch (verdict.kind) {
+    case Verdict::Kind::kRequeued:
+      Log(events::LogLevel::kInfo, v, "attempt " + std::to_string(v.attempts) + " never started; queued again");
+      return;
+    case Verdict::Kind::kSucceeded: {
+      ++stats_.succeeded;
+      v.state = State::kSucceeded;
+      v.finished_ns = r.finished_ns;
+      Log(events::LogLevel::kInfo, v, "succeeded in " + std::to_string(ms) + " ms", "", ms);
+      auto fn = functions_->find(v.function);
+      if (fn != functions_->end() && fn->second.on_success) SendToDestination(v, *fn->second.on_success, true);
+      return;
+    }
+    case Verdict::Kind::kRetry:
+      ++stats_.failed_attempts;
+      Log(events::LogLevel::kWarning, v,
+          "attempt " + std::to_string(v.attempts) + " failed: " + r.error + "; retry " +
+              std::to_string(verdict.retry) + " of " + std::to_string(v.max_retries) + " in " +
+              std::to_string(verdict.delay_ns / kMs) + " ms",
+          r.error, ms);
+      return;
+    case Verdict::Kind::kDead:
+      ++stats_.failed_attempts;
+      v.state = State::kDead;
+      v.error = verdict.error;
+      v.finished_ns = env_.clock().NowNanos();
+      Dead(v);
+      return;
   }
-  ++stats_.failed_attempts;
-  v.error = r.error;
-  int used = v.attempts - v.retry_base;  // attempts since the last redrive
-  int64_t now = env_.clock().NowNanos();
-  const Function* fn = nullptr;
-  if (used <= v.max_retries && PermanentError(v, &fn).empty()) {
-    int64_t delay = Backoff(used);
-    v.state = State::kFailed;
-    v.next_ns = now + delay;
-    ++stats_.queued;
-    ready_.insert({v.next_ns, n});
-    MarkDirty(v);
-    Log(events::LogLevel::kWarning, v,
-        "attempt " + std::to_string(v.attempts) + " failed: " + r.error + "; retry " +
-            std::to_string(used) + " of " + std::to_string(v.max_retries) + " in " +
-            std::to_string(delay / kMs) + " ms",
-        r.error, ms);
-    return;
-  }
-  std::string why = r.error + " (" + std::to_string(v.attempts) + " attempt" + (v.attempts == 1 ? "" : "s") + ")";
-  if (used > v.max_retries) why += "; no retries left (MaximumRetryAttempts " + std::to_string(v.max_retries) + ")";
-  Kill(v, why);
 }
 
-void Runner::Kill(Invocation& v, const std::string& error) {
-  if (v.state != State::kRunning) --stats_.queued;
-  v.state = State::kDead;
-  v.error = error;
-  v.finished_ns = env_.clock().NowNanos();
+void Runner::Dead(const Invocation& v) {
   ++stats_.dead;
-  stats_.last_error = (v.function.empty() ? v.target : v.function) + " " + v.id + ": " + error;
-  Log(events::LogLevel::kError, v, "dead: " + error, error);
+  stats_.last_error = (v.function.empty() ? v.target : v.function) + " " + v.id + ": " + v.error;
+  Log(events::LogLevel::kError, v, "dead: " + v.error, v.error);
   DeadLetter(v);
   auto fn = functions_->find(v.function);
   if (fn != functions_->end() && fn->second.on_failure) SendToDestination(v, *fn->second.on_failure, false);
-  Retire(v);
-}
-
-void Runner::Retire(Invocation& v) {
-  MarkDirty(v);
-  int64_t n = v.n;
-  if (const Invocation* next = LeaveLane(v); next != nullptr && next->state != State::kRunning) {
-    ready_.insert({next->next_ns, next->n});
-  }
-  active_.erase(n);
-}
-
-const Invocation* Runner::LeaveLane(const Invocation& v) {
-  auto lane = lanes_.find(v.Lane());
-  if (lane == lanes_.end()) return nullptr;
-  auto& q = lane->second;
-  q.erase(std::remove(q.begin(), q.end(), v.n), q.end());
-  if (q.empty()) {
-    lanes_.erase(lane);
-    return nullptr;
-  }
-  return &active_.at(q.front());
 }
 
 bool Runner::ReleaseRun(int64_t n) {
@@ -577,42 +465,17 @@ bool Runner::ReleaseRun(int64_t n) {
   return true;
 }
 
-int64_t Runner::AdoptRunning(Invocation v) {
+int64_t Runner::Adopt(Invocation v) {
   int64_t n = v.n;
-  v.state = State::kRunning;
   ActiveRun& run = running_[n];
   run.attempt = v.attempts;
   run.started_ns = v.started_ns;
-  Admit(std::move(v));
+  plan_.AdoptRunning(std::move(v));
   return n;
 }
 
-bool Runner::AtConcurrencyLimit(const Function& fn) const {
-  if (!fn.reserved_concurrency) return false;
-  // At most Workers runs exist: counting them is cheaper than keeping count.
-  int running = 0;
-  for (const auto& [n, run] : running_) running += active_.at(n).function == fn.name;
-  return running >= *fn.reserved_concurrency;
-}
-
-int64_t Runner::Backoff(int attempt_in_budget) {
-  int64_t delay = options_.retry_base_ns;
-  for (int i = 1; i < attempt_in_budget && delay < options_.retry_max_ns; ++i) delay *= 2;
-  delay = std::min(delay, options_.retry_max_ns);
-  double j;
-  if (options_.jitter) {
-    j = options_.jitter();
-  } else {
-    static thread_local std::mt19937_64 rng(std::random_device{}());
-    j = std::uniform_real_distribution<double>(0, 1)(rng);
-  }
-  // "Equal jitter": half the delay fixed, half random, so retries of many
-  // invocations spread out but none comes back at once.
-  return delay / 2 + static_cast<int64_t>(static_cast<double>(delay / 2) * j);
-}
-
 void Runner::TailOutput(int64_t n, ActiveRun& run) {
-  const Invocation& v = active_.at(n);
+  const Invocation& v = plan_.Get(n);
   for (auto& line : ReadOutput(RunDir(v.id, run.attempt), &run.output_offset)) {
     if (!options_.log) continue;
     LogFields f = Fields(v, run.attempt);
@@ -625,7 +488,7 @@ void Runner::CollectExec(int64_t n) {
   auto run = running_.find(n);
   if (run == running_.end()) return;
   TailOutput(n, run->second);
-  const Invocation& v = active_.at(n);
+  const Invocation& v = plan_.Get(n);
   std::string dir = RunDir(v.id, run->second.attempt);
   int64_t now = env_.clock().NowNanos();
   auto outcome = ReadOutcome(dir);
@@ -679,11 +542,11 @@ Status Runner::Recover() {
     // attempt the queue says is running, has the truth about that attempt.
     if (latest > 0 && (latest > v.attempts || (latest == v.attempts && was_running))) {
       v.attempts = latest;
-      int64_t n = AdoptRunning(std::move(v));
-      RunState state = ProbeRun(RunDir(active_.at(n).id, latest));
+      int64_t n = Adopt(std::move(v));
+      RunState state = ProbeRun(RunDir(plan_.Get(n).id, latest));
       if (state == RunState::kRunning) {
         ++reattached;
-        Log(events::LogLevel::kInfo, active_.at(n), "re-attached to attempt " + std::to_string(latest) +
+        Log(events::LogLevel::kInfo, plan_.Get(n), "re-attached to attempt " + std::to_string(latest) +
                                                         ", still running under its supervisor");
         continue;
       }
@@ -695,12 +558,12 @@ Status Runner::Recover() {
       // A built-in stage (or an attempt that never got its run directory)
       // was cut off by bucketd's own stop.
       int64_t started = v.started_ns;
-      int64_t n = AdoptRunning(std::move(v));
+      int64_t n = Adopt(std::move(v));
       int64_t now = env_.clock().NowNanos();
       Complete(n, {false, "interrupted", "bucketd stopped while the attempt ran", started, now, false});
       continue;
     }
-    Admit(std::move(v));
+    plan_.Admit(std::move(v));
   }
   // Everything queued so far is loaded; only rows inserted from now on are new.
   ASSIGN_OR_RETURN(auto newest, queue_.Find(RunQuery{"", std::nullopt, 0, "", 1}));
@@ -750,7 +613,7 @@ int64_t Runner::OnTick() {
         continue;
       }
       TailOutput(n, run);
-      if (run.pid == 0 && ProbeRun(RunDir(active_.at(n).id, run.attempt)) != RunState::kRunning) {
+      if (run.pid == 0 && ProbeRun(RunDir(plan_.Get(n).id, run.attempt)) != RunState::kRunning) {
         finished.push_back(n);
       }
     }
@@ -769,8 +632,8 @@ int64_t Runner::OnTick() {
   int64_t wait = INT64_MAX;
   if (!running_.empty()) wait = std::max<int64_t>(0, next_poll_ns_ - now);
   if (has_exec_ && !pool_.full()) wait = std::min(wait, std::max<int64_t>(0, last_start_ns_ + kRefillQuietNs - now));
-  if (!stalled_ && !ready_.empty() && running_.size() < static_cast<size_t>(std::max(1, options_.workers))) {
-    wait = std::min(wait, std::max<int64_t>(0, ready_.begin()->first - now));
+  if (!stalled_ && plan_.NextReadyNs() != INT64_MAX && !plan_.AtWorkerLimit()) {
+    wait = std::min(wait, std::max<int64_t>(0, plan_.NextReadyNs() - now));
   }
   if (stalled_) wait = std::min(wait, std::max<int64_t>(0, next_stall_check_ns_ - now));
   return wait;
@@ -782,22 +645,23 @@ void Runner::Flush() {
 }
 
 Status Runner::Save() {
-  if (dirty_.empty() && attempts_to_save_.empty()) return Status::OK();
+  std::map<int64_t, Invocation> dirty = plan_.TakeDirty();
+  if (dirty.empty() && attempts_to_save_.empty()) return Status::OK();
   // No fsync here: an exec attempt's outcome is durable in its run
   // directory, a built-in stage may run again after a power cut (it is told
   // its invocation id), and the next trail append makes these durable too.
-  auto save = [this]() -> Status {
+  auto save = [this, &dirty]() -> Status {
     ASSIGN_OR_RETURN(Transaction txn, Transaction::Begin(queue_.db(), Transaction::Durability::kRelaxed));
-    for (const auto& [n, v] : dirty_) RETURN_IF_ERROR(queue_.UpdateState(v));
+    for (const auto& [n, v] : dirty) RETURN_IF_ERROR(queue_.UpdateState(v));
     for (const auto& a : attempts_to_save_) RETURN_IF_ERROR(queue_.AddAttempt(a));
     return txn.Commit();
   };
   Status s = save();
   if (!s.ok()) {
+    plan_.KeepDirty(std::move(dirty));
     Stall(s);
     return s;
   }
-  dirty_.clear();
   attempts_to_save_.clear();
   return Status::OK();
 }
@@ -821,15 +685,9 @@ Result<int> Runner::Redrive(const std::vector<std::string>& ids) {
       dead.push_back(*v);
     }
   }
-  int64_t now = env_.clock().NowNanos();
   for (auto& v : dead) {
-    v.state = State::kPending;
-    v.retry_base = v.attempts;
-    v.age_base_ns = now;
-    v.next_ns = 0;
-    MarkDirty(v);
     Log(events::LogLevel::kInfo, v, "redriven from the dead-letter list");
-    Admit(v);
+    plan_.Redrive(std::move(v));
   }
   Dispatch();
   Flush();
@@ -925,7 +783,7 @@ void Runner::SendToDestination(const Invocation& v, const Destination& d, bool s
 
 void Runner::ExpireRunDirs(int64_t now) {
   std::set<std::string> active;
-  for (const auto& [n, v] : active_) active.insert(v.id);
+  for (const auto& [n, v] : plan_.active()) active.insert(v.id);
   for (const auto& [id, latest] : LatestRunDirs(options_.state_dir + "/runs")) {
     if (active.count(id)) continue;
     auto v = queue_.Get(id);

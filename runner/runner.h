@@ -53,6 +53,7 @@
 #include "runner/exec_run.h"
 #include "runner/function.h"
 #include "runner/invocation.h"
+#include "runner/plan.h"
 #include "store/store.h"
 
 namespace bucketd::runner {
@@ -143,6 +144,7 @@ class Runner {
   RunnerStats stats() const {
     RunnerStats s = stats_;
     s.running = running_.size();
+    s.queued = plan_.queued();
     s.stalled = stalled_;
     return s;
   }
@@ -181,32 +183,25 @@ class Runner {
   void LoadNew();
   void CollectBuiltins();
   void LogQueued(const Invocation& v);
-  void Admit(Invocation v);
-  // held: only invocations queued in the open transaction, as held starts.
+  // Starts what the plan says may start. held: only invocations queued in
+  // the open transaction, as held starts.
   void Dispatch(bool held = false);
-  std::string PermanentError(const Invocation& v, const Function** fn) const;
-  void StartAttempt(Invocation& v, const Function& fn, bool held = false);
+  // REQUIRES: the plan marked n running with its next attempt.
+  void StartAttempt(int64_t n, const Function& fn, bool held = false);
   void Complete(int64_t n, AttemptResult result);
-  void Kill(Invocation& v, const std::string& error);
-  void Retire(Invocation& v);
-  // Takes v out of its lane; the lane's new head, if any.
-  const Invocation* LeaveLane(const Invocation& v);
+  // What follows a death: the log, the dead-letter record, OnFailure.
+  void Dead(const Invocation& v);
   // Frees n's run slot; false when it had none.
   bool ReleaseRun(int64_t n);
-  // Admits v as running its attempt v.attempts (at recovery). Returns v.n.
-  int64_t AdoptRunning(Invocation v);
-  bool AtConcurrencyLimit(const Function& fn) const;
+  // Takes v as running its attempt v.attempts (at recovery). Returns v.n.
+  int64_t Adopt(Invocation v);
   void CollectExec(int64_t n);
   void TailOutput(int64_t n, ActiveRun& run);
   void DeadLetter(const Invocation& v);
   void SendToDestination(const Invocation& v, const Destination& d, bool success);
-  void MarkDirty(const Invocation& v) { dirty_[v.n] = v; }
   // Saves what changed (no fsync of its own); a failure stalls the runner.
   void Flush();
   Status Save();
-  // An attempt that was counted but never handed to a supervisor: pending
-  // again, as if it had not been tried.
-  void Unstart(Invocation& v);
   // Whether the state directory takes a new file's bytes (ENOSPC, EROFS…).
   Status ProbeStateDir();
   // While bucketd cannot record (the state directory is full or failing),
@@ -214,7 +209,6 @@ class Runner {
   // stops, one when it resumes (CheckStall, every stall_retry_ns).
   void Stall(const Status& why);
   void CheckStall(int64_t now);
-  int64_t Backoff(int attempt_in_budget);
   void Log(events::LogLevel level, const Invocation& v, const std::string& message,
            const std::string& error = "", int64_t duration_ms = -1);
   void WorkerLoop();
@@ -231,15 +225,12 @@ class Runner {
   std::shared_ptr<const FunctionSet> functions_;
   bool has_exec_ = false;  // some function is a program: keep idle supervisors
 
+  Plan plan_;  // invocation states, lanes, retries; what starts next
   int64_t last_n_ = 0;
-  std::map<int64_t, Invocation> active_;                  // by n, not finished
-  std::unordered_map<std::string, std::deque<int64_t>> lanes_;
-  std::set<std::pair<int64_t, int64_t>> ready_;           // (next_ns, n), lane heads
-  std::map<int64_t, ActiveRun> running_;
+  std::map<int64_t, ActiveRun> running_;                  // attempts under way, as executed
   std::map<pid_t, int64_t> children_;                     // supervisor pid -> n
   std::set<int64_t> staged_;                              // queued in the open transaction
   std::map<int64_t, UniqueFd> held_;                      // held starts -> their supervisor's socket
-  std::map<int64_t, Invocation> dirty_;                   // to save
   std::vector<AttemptRecord> attempts_to_save_;
   int64_t next_poll_ns_ = 0;
   int64_t last_start_ns_ = 0;
