@@ -316,6 +316,13 @@ int Supervise(const Job& job) {
     rl.rlim_cur = rl.rlim_max = static_cast<rlim_t>(memory_mb) << 20;
     setrlimit(RLIMIT_AS, &rl);
   }
+  // supervisor.pid is written ahead under its temporary name; putting it in
+  // place just before the target starts is then one rename, off the path
+  // from the commit to the target's start as far as it can be.
+  std::string pid_text = std::to_string(getpid()) + "\n";
+  int pid_fd = openat(dir, "supervisor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool pid_ready = pid_fd >= 0 && WriteAll(pid_fd, pid_text.data(), pid_text.size());
+  if (pid_fd >= 0) close(pid_fd);
   if (job.hold) {
     // bucketd handed this attempt over before its invocation was durable;
     // the target starts only when bucketd says the commit is done. Anything
@@ -338,7 +345,8 @@ int Supervise(const Job& job) {
   // Before the target starts: a run directory without supervisor.pid is an
   // attempt that never reached its target (bucketd died while handing it
   // over), which costs no attempt.
-  if (!ReplaceFile(dir, "supervisor.pid", std::to_string(getpid()) + "\n", false)) {
+  if (!pid_ready || renameat(dir, "supervisor.pid.tmp", dir, "supervisor.pid") != 0) {
+    unlinkat(dir, "supervisor.pid.tmp", 0);
     return 5;  // no room to say the target started: it does not start (bucketd queues it again)
   }
   pid_t pid = 0;

@@ -66,6 +66,7 @@ int main() {
     std::string name;
     char buf[4096];
     for (ssize_t n; (n = read(0, buf, sizeof buf)) > 0;) name.append(buf, static_cast<size_t>(n));
+    while (!name.empty() && (name.back() == '\n' || name.back() == '\r')) name.pop_back();  // a line's end
     for (char& c : name) {
       if (c == '/') c = '_';
     }
