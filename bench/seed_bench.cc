@@ -201,7 +201,7 @@ void BenchSftp(const std::string& base, int rounds) {
     auto t = Clock::now();
     auto client = stages::SftpClient::Connect(ep, secret);
     Check(client.ok(), client.ok() ? "" : client.status().message());
-    Status s = (*client)->Download(biggest, size, local, {}, nullptr);
+    Status s = (*client)->Download(Env::Default().fs(), biggest, size, local, {}, nullptr);
     Check(s.ok(), s.message());
     ours.push_back(static_cast<double>(size) / 1e6 / Since(t));
     Check(fs::file_size(local) == size, "short download");

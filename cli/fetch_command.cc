@@ -43,9 +43,9 @@ std::vector<Command> FetchCommands() {
                       if (f->stock) (*in)["stock"] = "TRUE";
                       const char* creds_env = std::getenv("CREDENTIALS_DIRECTORY");
                       std::string creds = creds_env ? creds_env : "";
-                      auto req = stages::ParseFetchRequest(*in, creds);
+                      auto req = stages::ParseFetchRequest(ctx.env().fs(), *in, creds);
                       if (!req.ok()) return Context::Fail(req.status());
-                      auto secret = stages::LoadFetchSecret(*req, creds);
+                      auto secret = stages::LoadFetchSecret(ctx.env().fs(), *req, creds);
                       if (!secret.ok()) return Context::Fail(secret.status());
                       auto store = ctx.Store();
                       if (!store.ok()) return Context::Fail(store.status());

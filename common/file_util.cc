@@ -24,4 +24,15 @@ std::string SystemdDirectory(const char* variable) {
   return all.substr(0, all.find(':'));
 }
 
+Status MakeDirs(Fs& fs, const std::string& path, mode_t mode) {
+  for (size_t slash = path.find('/', 1);; slash = path.find('/', slash + 1)) {
+    std::string dir = path.substr(0, slash);
+    if (!dir.empty()) {
+      Status made = fs.MkdirAt(AT_FDCWD, dir, mode);
+      if (!made.ok() && !made.IsAlreadyExists()) return made;
+    }
+    if (slash == std::string::npos) return Status::OK();
+  }
+}
+
 }  // namespace bucketd

@@ -12,6 +12,10 @@ namespace bucketd {
 // NotFound when it does not exist.
 Result<std::string> ReadFileToString(Fs& fs, int dir, const std::string& path);
 
+// mkdir -p: every missing directory of `path` (absolute or relative to
+// the working directory) with `mode`; OK when it exists.
+Status MakeDirs(Fs& fs, const std::string& path, mode_t mode = 0755);
+
 // The first directory systemd names in `variable` (STATE_DIRECTORY,
 // RUNTIME_DIRECTORY, CONFIGURATION_DIRECTORY are ':'-separated lists), or ""
 // when it is unset.

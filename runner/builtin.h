@@ -31,7 +31,7 @@ struct StageContext {
   std::string input;
   std::string event_json;
   std::string chain;        // "<chain id>:<hop>"
-  store::Store* store = nullptr;
+  store::Store* store = nullptr;  // its env() is how a stage reaches files and the clock
   std::string state_dir;   // bucketd's state directory: a stage keeps private work here
   std::string config_dir;  // bucketd's configuration directory (empty: none)
   std::function<void(const std::string&)> log;  // a progress line, tagged with the invocation

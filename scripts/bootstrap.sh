@@ -19,6 +19,7 @@ PACKAGES=(
   libgtest-dev          # unit tests
   libbenchmark-dev      # bench/
   inotify-tools         # bench/: inotifywait as the baseline
+  watchman incron       # bench/peers_bench: the peers bucketd's latency is compared with
   clang libclang-rt-14-dev  # scripts/fuzz.sh: libFuzzer
   systemd util-linux    # tests/systemd: a real systemd in a PID namespace (unshare, nsenter)
   libarchive-dev        # extract stage, bucketgen's zip/7z/tar.gz

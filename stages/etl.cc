@@ -1,5 +1,9 @@
 #include "stages/etl.h"
 
+#include <fcntl.h>
+
+#include "common/file_util.h"
+
 #include <unistd.h>
 
 #include <chrono>
@@ -93,22 +97,20 @@ Status EtlStage(runner::StageContext& ctx) {
     return Status::InvalidArgument("no parameters file: bucketd has no --config-dir and the input names no \"parameters\"");
   }
   ASSIGN_OR_RETURN(nlohmann::json params, ReadJsonFile(params_path));
-  const std::string sql_dir = std::filesystem::path(params_path).parent_path().string();
+  const std::string sql_dir = params_path.substr(0, params_path.find_last_of('/') == std::string::npos ? 0 : params_path.find_last_of('/'));
   if (!params.contains("queries") || !params["queries"].is_array()) {
     return Status::InvalidArgument(params_path + ": expected \"queries\": a list of SQL file names");
   }
 
-  std::error_code ec;
-  std::filesystem::create_directories(ctx.state_dir + "/etl", ec);
+  Fs& fs = ctx.store->env().fs();
+  RETURN_IF_ERROR(MakeDirs(fs, ctx.state_dir + "/etl", 0700));
   const std::string db_path = ctx.state_dir + "/etl/etl_" + stamp + "_" + ctx.invocation_id + ".db";
-  std::filesystem::remove(db_path, ec);
+  (void)fs.UnlinkAt(AT_FDCWD, db_path, false);
   struct Cleanup {
+    Fs& fs;
     std::string path;
-    ~Cleanup() {
-      std::error_code e;
-      std::filesystem::remove(path, e);
-    }
-  } cleanup{db_path};
+    ~Cleanup() { (void)fs.UnlinkAt(AT_FDCWD, path, false); }
+  } cleanup{fs, db_path};
   ASSIGN_OR_RETURN(auto db, SqliteDb::Open(db_path, false));
   // A scratch database: rebuilt from the store if anything goes wrong, so
   // no journal and no fsync.

@@ -1,5 +1,7 @@
 #include "stages/fetch.h"
 
+#include "common/file_util.h"
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -41,10 +43,12 @@ bool Pause(int64_t ms, const std::atomic<bool>* cancelled) {
 
 // A secret file must be bucketd's (or root's: systemd's credential copies)
 // and unreadable to group and others.
-Result<std::string> ReadSecretFile(const std::string& path, const char* what) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+Result<std::string> ReadSecretFile(Fs& fs, const std::string& path, const char* what) {
+  auto opened = fs.OpenAt(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, 0);
+  if (!opened.ok()) return Status::NotFound(std::string(what) + " " + path + ": " + opened.status().message());
+  UniqueFd fd = std::move(opened).value();
   struct stat st;
-  if (!fd.valid() || fstat(fd.get(), &st) != 0) {
+  if (fstat(fd.get(), &st) != 0) {
     return Status::NotFound(std::string(what) + " " + path + ": " + std::strerror(errno));
   }
   if (!S_ISREG(st.st_mode)) return Status::InvalidArgument(std::string(what) + " " + path + " is not a file");
@@ -132,9 +136,8 @@ class Fetcher {
       summary->present++;
       return Status::OK();
     }
-    std::error_code ec;
-    std::filesystem::create_directories(partial_dir_ + "/" + delivery, ec);
-    if (ec) return Status::IOError("cannot create " + partial_dir_ + "/" + delivery + ": " + ec.message());
+    Status made = MakeDirs(store_.env().fs(), partial_dir_ + "/" + delivery, 0700);
+    if (!made.ok()) return Status::IOError("cannot create " + partial_dir_ + "/" + delivery + ": " + made.message());
     std::string partial = partial_dir_ + "/" + delivery + "/" + f.name + ".part";
     struct stat st;
     if (::stat(partial.c_str(), &st) == 0) {
@@ -166,7 +169,7 @@ class Fetcher {
       }
     };
     std::string remote = r_.remote_dir + "/" + delivery + "/" + f.name;
-    RETURN_IF_ERROR(client.Download(remote, f.size, partial, progress, hooks_.cancelled));
+    RETURN_IF_ERROR(client.Download(store_.env().fs(), remote, f.size, partial, progress, hooks_.cancelled));
     if (::stat(partial.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) != f.size) {
       ::unlink(partial.c_str());
       return Status::Unavailable(f.name + ": downloaded " + std::to_string(st.st_size) + " bytes, the server listed " +
@@ -201,7 +204,7 @@ std::string CredentialsDirectory() {
 
 }  // namespace
 
-Result<FetchRequest> ParseFetchRequest(const nlohmann::json& in, const std::string& credentials_dir) {
+Result<FetchRequest> ParseFetchRequest(Fs& fs, const nlohmann::json& in, const std::string& credentials_dir) {
   for (const char* secret : {"password", "private_key", "passphrase", "secret", "key"}) {
     if (in.contains(secret)) {
       return Status::InvalidArgument(std::string("input field \"") + secret +
@@ -229,8 +232,8 @@ Result<FetchRequest> ParseFetchRequest(const nlohmann::json& in, const std::stri
     }
     r.stock = stock == "TRUE";
   }
-  std::error_code ec;
-  std::string default_known = credentials_dir.empty() || !std::filesystem::exists(credentials_dir + "/known_hosts", ec)
+  std::string default_known = credentials_dir.empty() ||
+                                      !fs.StatAt(AT_FDCWD, credentials_dir + "/known_hosts", true).ok()
                                   ? "/etc/bucketd/known_hosts"
                                   : credentials_dir + "/known_hosts";
   ASSIGN_OR_RETURN(r.endpoint.known_hosts, StringOption(in, "known_hosts", default_known));
@@ -250,11 +253,11 @@ Result<FetchRequest> ParseFetchRequest(const nlohmann::json& in, const std::stri
   return r;
 }
 
-Result<SftpSecret> LoadFetchSecret(const FetchRequest& r, const std::string& credentials_dir) {
+Result<SftpSecret> LoadFetchSecret(Fs& fs, const FetchRequest& r, const std::string& credentials_dir) {
   SftpSecret secret;
   std::string text;
   if (!r.key_file.empty()) {
-    ASSIGN_OR_RETURN(text, ReadSecretFile(r.key_file, "key file"));
+    ASSIGN_OR_RETURN(text, ReadSecretFile(fs, r.key_file, "key file"));
     secret.source = "key file " + r.key_file;
   } else {
     if (credentials_dir.empty()) {
@@ -263,7 +266,7 @@ Result<SftpSecret> LoadFetchSecret(const FetchRequest& r, const std::string& cre
                                      r.credential + ") and the input names no \"key_file\"");
     }
     std::string path = credentials_dir + "/" + r.credential;
-    ASSIGN_OR_RETURN(text, ReadSecretFile(path, "credential"));
+    ASSIGN_OR_RETURN(text, ReadSecretFile(fs, path, "credential"));
     secret.source = "credential " + path;
   }
   if (text.rfind("-----BEGIN", 0) == 0) {
@@ -278,11 +281,12 @@ Result<SftpSecret> LoadFetchSecret(const FetchRequest& r, const std::string& cre
 
 Result<FetchSummary> RunFetch(const FetchRequest& r, const SftpSecret& secret, store::Store& store,
                               const std::string& state_dir, const FetchHooks& hooks) {
-  std::error_code ec;
-  std::filesystem::create_directories(state_dir + "/fetch", ec);
+  Fs& fs = store.env().fs();
+  RETURN_IF_ERROR(MakeDirs(fs, state_dir + "/fetch", 0700));
   std::string lock_path = state_dir + "/fetch/lock";
-  UniqueFd lock(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  if (!lock.valid()) return Status::IOError("cannot open " + lock_path + ": " + std::strerror(errno));
+  auto opened = fs.OpenAt(AT_FDCWD, lock_path, O_RDWR | O_CREAT, 0600);
+  if (!opened.ok()) return Status::IOError("cannot open " + lock_path + ": " + opened.status().message());
+  UniqueFd lock = std::move(opened).value();
   // One fetch at a time shares the partial downloads; a second one waits.
   bool said = false;
   while (::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
@@ -318,8 +322,9 @@ Result<FetchSummary> RunFetch(const FetchRequest& r, const SftpSecret& secret, s
 Status FetchStage(runner::StageContext& ctx) {
   ASSIGN_OR_RETURN(nlohmann::json in, ParseStageInput(ctx.input));
   std::string creds = CredentialsDirectory();
-  ASSIGN_OR_RETURN(FetchRequest r, ParseFetchRequest(in, creds));
-  ASSIGN_OR_RETURN(SftpSecret secret, LoadFetchSecret(r, creds));
+  Fs& fs = ctx.store->env().fs();
+  ASSIGN_OR_RETURN(FetchRequest r, ParseFetchRequest(fs, in, creds));
+  ASSIGN_OR_RETURN(SftpSecret secret, LoadFetchSecret(fs, r, creds));
   FetchHooks hooks;
   hooks.log = ctx.log;
   hooks.cancelled = ctx.cancelled;

@@ -48,9 +48,9 @@ struct FetchRequest {
 
 // Reads the input; the credentials directory is the daemon's
 // $CREDENTIALS_DIRECTORY (empty: none).
-Result<FetchRequest> ParseFetchRequest(const nlohmann::json& input, const std::string& credentials_dir);
+Result<FetchRequest> ParseFetchRequest(Fs& fs, const nlohmann::json& input, const std::string& credentials_dir);
 // The key or password the request names, refusing files others can read.
-Result<SftpSecret> LoadFetchSecret(const FetchRequest& request, const std::string& credentials_dir);
+Result<SftpSecret> LoadFetchSecret(Fs& fs, const FetchRequest& request, const std::string& credentials_dir);
 
 struct FetchHooks {
   std::function<void(const std::string&)> log;

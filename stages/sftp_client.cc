@@ -167,11 +167,13 @@ Result<std::vector<RemoteEntry>> SftpClient::List(const std::string& dir) {
   return out;
 }
 
-Status SftpClient::Download(const std::string& remote, uint64_t size, const std::string& local,
+Status SftpClient::Download(Fs& fs, const std::string& remote, uint64_t size, const std::string& local,
                             const std::function<void(uint64_t)>& progress, const std::atomic<bool>* cancelled) {
-  UniqueFd out(::open(local.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600));
+  auto opened = fs.OpenAt(AT_FDCWD, local, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (!opened.ok()) return Status::IOError("cannot open " + local + ": " + opened.status().message());
+  UniqueFd out = std::move(opened).value();
   struct stat st;
-  if (!out.valid() || fstat(out.get(), &st) != 0) {
+  if (fstat(out.get(), &st) != 0) {
     return Status::IOError("cannot open " + local + ": " + std::strerror(errno));
   }
   uint64_t offset = static_cast<uint64_t>(st.st_size);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace bucketd::stages {
@@ -50,7 +51,7 @@ class SftpClient {
   // to `local` (created when missing). `progress(bytes so far)` is called
   // now and then; a set `cancelled` stops the download (Cancelled) with what
   // arrived kept in `local`.
-  Status Download(const std::string& remote, uint64_t size, const std::string& local,
+  Status Download(Fs& fs, const std::string& remote, uint64_t size, const std::string& local,
                   const std::function<void(uint64_t)>& progress, const std::atomic<bool>* cancelled);
 
  private:

@@ -181,6 +181,9 @@ class Store {
                                              const Options& options = {});
 
   virtual const std::string& root() const = 0;
+  // The Env the store was opened with: stages that write beside the store
+  // (their private work in the state directory) use the same.
+  virtual Env& env() const = 0;
   // <root>/buckets/<bucket>, for watchers.
   virtual std::string BucketPath(std::string_view bucket) const = 0;
 

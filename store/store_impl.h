@@ -20,6 +20,7 @@ class StoreImpl final : public Store {
   Status CleanStaging();
 
   const std::string& root() const override { return root_; }
+  Env& env() const override { return env_; }
   std::string BucketPath(std::string_view bucket) const override;
   Status CreateBucket(const std::string& bucket) override;
   Status DeleteBucket(const std::string& bucket) override;

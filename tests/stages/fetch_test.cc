@@ -38,8 +38,8 @@ class FetchTest : public StageTest {
   }
   Result<FetchSummary> Fetch(const json& in, const std::atomic<bool>* cancel = nullptr,
                              std::function<void(const std::string&, uint64_t, uint64_t)> progress = {}) {
-    ASSIGN_OR_RETURN(FetchRequest r, ParseFetchRequest(in, creds_));
-    ASSIGN_OR_RETURN(SftpSecret secret, LoadFetchSecret(r, creds_));
+    ASSIGN_OR_RETURN(FetchRequest r, ParseFetchRequest(Env::Default().fs(), in, creds_));
+    ASSIGN_OR_RETURN(SftpSecret secret, LoadFetchSecret(Env::Default().fs(), r, creds_));
     FetchHooks hooks;
     hooks.log = [this](const std::string& line) {
       std::lock_guard<std::mutex> l(mu_);
