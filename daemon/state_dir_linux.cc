@@ -15,7 +15,15 @@ Result<UniqueFd> LockStateDir(Env& env, const std::string& dir) {
     return Status(made.code(), "state directory: " + made.message());
   }
   ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, dir + "/lock", O_RDWR | O_CREAT, 0600));
-  ASSIGN_OR_RETURN(bool got, fs.Lock(fd.get(), true, false));
+  // A record lock (fcntl), not flock: it belongs to this process alone, so
+  // a child caught between fork and exec with a copy of the descriptor (a
+  // supervisor being spawned when bucketd was killed) cannot keep the dead
+  // bucketd's lock and refuse its restart.
+  struct flock l = {};
+  l.l_type = F_WRLCK;
+  l.l_whence = SEEK_SET;
+  bool got = ::fcntl(fd.get(), F_SETLK, &l) == 0;
+  if (!got && errno != EACCES && errno != EAGAIN) return Status::FromErrno("lock " + dir + "/lock", errno);
   if (!got) {
     std::string holder(32, '\0');
     auto n = fs.PRead(fd.get(), holder.data(), holder.size(), 0);
