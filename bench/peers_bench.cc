@@ -36,24 +36,17 @@
 #include <vector>
 
 #include "bench/bench_check.h"
+#include "bench/run_probe.h"
 
 using bucketd::bench::Check;
 extern char** environ;
 
 namespace {
 
-int64_t RealtimeNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+using bucketd::bench::BinDir;
+using bucketd::bench::RealtimeNs;
 
-std::string BinDir() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string p(self, static_cast<size_t>(std::max<ssize_t>(n, 0)));
-  return p.substr(0, p.rfind('/'));
-}
+
 
 void Sh(const std::string& cmd) { Check(std::system(cmd.c_str()) == 0, "failed: " + cmd); }
 
@@ -85,22 +78,6 @@ void StopGroup(pid_t pid) {
   ::waitpid(pid, &st, 0);
 }
 
-// The stamp's value (ns), or 0 when it does not come within `ms`.
-int64_t WaitStamp(const std::string& path, int ms) {
-  auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-  while (std::chrono::steady_clock::now() < end) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[64] = {};
-      ssize_t n = ::read(fd, buf, sizeof buf - 1);
-      ::close(fd);
-      if (n > 0) return std::strtoll(buf, nullptr, 10);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(100));
-  }
-  return 0;
-}
-
 struct Peer {
   std::string name;
   std::string dir;     // the watched directory: files are renamed into it
@@ -121,7 +98,6 @@ void FloorLoop(const std::string& dir, const std::string& log, const std::string
   for (auto& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);
   alignas(struct inotify_event) char buf[8192];
-  std::vector<pid_t> children;
   while (!*stop) {
     struct pollfd p = {in, POLLIN, 0};
     if (::poll(&p, 1, 50) <= 0) continue;
@@ -133,21 +109,7 @@ void FloorLoop(const std::string& dir, const std::string& log, const std::string
       std::string line = name + "\n";
       (void)!::write(logfd, line.data(), line.size());
       ::fdatasync(logfd);  // the record is durable before anything runs
-      int pipefd[2];
-      Check(::pipe2(pipefd, O_CLOEXEC) == 0, "pipe");
-      posix_spawn_file_actions_t fa;
-      posix_spawn_file_actions_init(&fa);
-      posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
-      pid_t pid;
-      std::string p0 = probe;
-      char* pargv[] = {p0.data(), nullptr};
-      Check(posix_spawn(&pid, probe.c_str(), &fa, nullptr, pargv, envp.data()) == 0, "spawn probe");
-      posix_spawn_file_actions_destroy(&fa);
-      ::close(pipefd[0]);
-      (void)!::write(pipefd[1], name.data(), name.size());
-      ::close(pipefd[1]);
-      int st;
-      ::waitpid(pid, &st, 0);
+      bucketd::bench::RunProbe(probe, name, envp.data());
     }
   }
   ::close(logfd);
@@ -270,7 +232,7 @@ int main(int argc, char** argv) {
     std::string name = "warm-" + std::to_string(&p - peers.data());
     WriteText(incoming + "/" + name, "sample\n");
     Check(::rename((incoming + "/" + name).c_str(), (p.dir + "/" + name).c_str()) == 0, "rename");
-    if (WaitStamp(out + "/" + p.prefix + name + ".stamp", 10000) == 0) {
+    if (bucketd::bench::WaitStamp(out + "/" + p.prefix + name + ".stamp", 10000) == 0) {
       p.ok = false;
       p.why = "no stamp within 10 s of the first file";
     }
@@ -283,7 +245,7 @@ int main(int argc, char** argv) {
       WriteText(incoming + "/" + name, "sample\n");
       int64_t t0 = RealtimeNs();
       Check(::rename((incoming + "/" + name).c_str(), (p.dir + "/" + name).c_str()) == 0, "rename");
-      int64_t t1 = WaitStamp(out + "/" + p.prefix + name + ".stamp", 10000);
+      int64_t t1 = bucketd::bench::WaitStamp(out + "/" + p.prefix + name + ".stamp", 10000);
       Check(t1 != 0, p.name + ": no stamp for " + name);
       p.ms.push_back(static_cast<double>(t1 - t0) / 1e6);
       std::this_thread::sleep_for(std::chrono::milliseconds(5));

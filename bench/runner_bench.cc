@@ -37,6 +37,7 @@
 #include <vector>
 
 #include "bench/bench_check.h"
+#include "bench/run_probe.h"
 #include "events/trail.h"
 #include "rules/router.h"
 #include "runner/runner.h"
@@ -49,20 +50,12 @@ extern char** environ;
 
 namespace {
 
-int64_t RealtimeNs() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
+using bucketd::bench::BinDir;
+using bucketd::bench::RealtimeNs;
+
 
 double Seconds(SteadyClock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-std::string BinDir() {
-  char self[4096];
-  ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-  std::string p(self, static_cast<size_t>(std::max<ssize_t>(n, 0)));
-  return p.substr(0, p.rfind('/'));
-}
 
 void Fresh(const std::string& dir) {
   Check(std::system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()) == 0, "cannot make " + dir);
@@ -217,22 +210,6 @@ Percentiles Of(std::vector<double> v) {
   return {at(0.5), at(0.99), v.back()};
 }
 
-// Waits for <out>/<name>.stamp; returns its value (ns) or 0 after 5 s.
-int64_t WaitStamp(const std::string& path) {
-  auto end = SteadyClock::now() + std::chrono::seconds(5);
-  while (SteadyClock::now() < end) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd >= 0) {
-      char buf[64] = {};
-      ssize_t n = ::read(fd, buf, sizeof buf - 1);
-      ::close(fd);
-      if (n > 0) return std::strtoll(buf, nullptr, 10);
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(200));
-  }
-  return 0;
-}
-
 void WriteText(const std::string& path, const std::string& text) {
   FILE* f = std::fopen(path.c_str(), "w");
   Check(f != nullptr, "write " + path);
@@ -287,20 +264,7 @@ void Latency(const std::string& dir, int samples) {
         off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
         if (!(ev->mask & IN_MOVED_TO)) continue;
         std::string name = std::string("raw/") + ev->name;
-        int pipefd[2];
-        Check(::pipe2(pipefd, O_CLOEXEC) == 0, "pipe");
-        posix_spawn_file_actions_t fa;
-        posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_adddup2(&fa, pipefd[0], 0);
-        pid_t pid;
-        char* pargv[] = {probe.data(), nullptr};
-        Check(posix_spawn(&pid, probe.c_str(), &fa, nullptr, pargv, envp.data()) == 0, "spawn probe");
-        posix_spawn_file_actions_destroy(&fa);
-        ::close(pipefd[0]);
-        (void)!::write(pipefd[1], name.data(), name.size());
-        ::close(pipefd[1]);
-        int st;
-        ::waitpid(pid, &st, 0);
+        bench::RunProbe(probe, name, envp.data());
       }
     }
     ::close(in);
@@ -316,7 +280,7 @@ void Latency(const std::string& dir, int samples) {
       std::string stamp = out + "/" + (which == 0 ? "lat_" : "raw_") + name + ".stamp";
       int64_t t0 = RealtimeNs();
       Check(::rename(src.c_str(), dst.c_str()) == 0, "rename");
-      int64_t t1 = WaitStamp(stamp);
+      int64_t t1 = bench::WaitStamp(stamp, 5000);
       Check(t1 != 0, "no stamp for " + dst + " (see " + base + "/bucketd.log)");
       (which == 0 ? ours : theirs).push_back(static_cast<double>(t1 - t0) / 1e6);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));

@@ -45,6 +45,9 @@ int Spawn(const std::vector<std::string>& argv, int stdin_fd = -1,
 // Waits for pid; returns its exit code, or -signal when it was killed.
 int Wait(int pid);
 
+// A connected Unix stream socket to `path` (close-on-exec), or -1.
+int ConnectUnix(const std::string& path);
+
 // Directory of the built binaries (set by CMake as BUCKETD_BIN_DIR).
 std::string BinDir();
 

@@ -28,14 +28,8 @@ using testing::PipelineDaemon;
 
 // One connection: sends `request` and a newline, reads one answer line.
 std::string Ask(const std::string& path, const std::string& request) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
+  int fd = testing::ConnectUnix(path);
+  if (fd < 0) return "connect failed";
   std::string line = request + "\n";
   (void)!::send(fd, line.data(), line.size(), MSG_NOSIGNAL);
   std::string out;
@@ -47,18 +41,6 @@ std::string Ask(const std::string& path, const std::string& request) {
   }
   ::close(fd);
   return out.substr(0, out.find('\n'));
-}
-
-int Connect(const std::string& path) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 // Whether the server closed its end of `fd` within `ms`, found without
@@ -164,7 +146,7 @@ TEST(ControlFaultsTest, ClientsThatDoNotReadOrFinishTheirRequestCannotStallOrSta
 
   std::vector<int> greedy, idle;
   for (int c = 0; c < 3; ++c) {  // ask for ~270 MB each and never read
-    int fd = Connect(sock);
+    int fd = testing::ConnectUnix(sock);
     ASSERT_GE(fd, 0);
     std::string many;
     for (int i = 0; i < 30; ++i) many += "{\"command\":\"runs\",\"limit\":10000}\n";
@@ -172,11 +154,11 @@ TEST(ControlFaultsTest, ClientsThatDoNotReadOrFinishTheirRequestCannotStallOrSta
     greedy.push_back(fd);
   }
   for (int c = 0; c < 200; ++c) {
-    int fd = Connect(sock);
+    int fd = testing::ConnectUnix(sock);
     ASSERT_GE(fd, 0) << "connection " << c;
     idle.push_back(fd);
   }
-  int slow = Connect(sock);
+  int slow = testing::ConnectUnix(sock);
   ASSERT_GE(slow, 0);
   std::vector<double> ms;
   for (int i = 0; i < 20; ++i) {

@@ -17,14 +17,8 @@ using testing::PipelineDaemon;
 
 // Sends raw bytes, then half-closes; returns what came back.
 std::string Raw(const std::string& path, const std::string& bytes) {
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
-  if (::connect(fd, reinterpret_cast<struct sockaddr*>(&addr), sizeof addr) != 0) {
-    ::close(fd);
-    return "connect failed";
-  }
+  int fd = testing::ConnectUnix(path);
+  if (fd < 0) return "connect failed";
   size_t sent = 0;
   while (sent < bytes.size()) {
     ssize_t n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
