@@ -1,7 +1,9 @@
 // The runner: turns matches into durable invocations and runs them — exec
 // targets through a supervisor process each, built-in stages on worker
-// threads — with retries, backoff, dead-letter records, destinations,
-// per-function concurrency and loop detection.
+// threads — with dead-letter records and destinations. What may start next
+// and what an attempt's end means (lanes, concurrency, retries and backoff,
+// dead) is decided by its Plan (runner/plan.h), pure logic over a Clock; the
+// runner carries the decisions out and saves what changed.
 //
 // Guarantees (tests in tests/runner/):
 //  * an invocation is inserted in the same transaction as the trail record
