@@ -28,9 +28,11 @@
 #include <atomic>
 #include <cstring>
 #include <future>
+#include <mutex>
 #include <set>
 #include <thread>
 
+#include "common/unique_fd.h"
 #include "events/watcher.h"
 
 namespace bucketd::events {
@@ -251,23 +253,5 @@ class InotifyWatcher final : public Watcher {
 }  // namespace
 
 std::unique_ptr<Watcher> NewInotifyWatcher() { return std::make_unique<InotifyWatcher>(); }
-
-FakeWatcher::FakeWatcher() : efd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
-
-std::vector<WatchHint> FakeWatcher::Drain() {
-  uint64_t v;
-  (void)!::read(efd_.get(), &v, sizeof(v));
-  std::lock_guard<std::mutex> l(mu_);
-  return std::exchange(hints_, {});
-}
-
-void FakeWatcher::Push(WatchHint hint) {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    hints_.push_back(std::move(hint));
-  }
-  uint64_t one = 1;
-  (void)!::write(efd_.get(), &one, sizeof(one));
-}
 
 }  // namespace bucketd::events

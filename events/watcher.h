@@ -10,12 +10,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "common/status.h"
-#include "common/unique_fd.h"
 
 namespace bucketd::events {
 
@@ -54,23 +52,6 @@ class Watcher {
 // instance, so all its calls happen on that thread). Its descriptor is made
 // close-on-exec so child processes never inherit it.
 std::unique_ptr<Watcher> NewInotifyWatcher();
-
-// A watcher driven by the test: Push() hands hints to the event plane.
-class FakeWatcher : public Watcher {
- public:
-  FakeWatcher();
-  Status Start(const std::string&, const std::vector<std::string>&) override { return Status::OK(); }
-  int wake_fd() const override { return efd_.get(); }
-  std::vector<WatchHint> Drain() override;
-  void Stop() override {}
-  int watch_count() const override { return 0; }
-  void Push(WatchHint hint);
-
- private:
-  UniqueFd efd_;
-  std::mutex mu_;
-  std::vector<WatchHint> hints_;  // guarded by mu_
-};
 
 }  // namespace bucketd::events
 

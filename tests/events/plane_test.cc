@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "events/trail_publisher.h"
+#include "tests/events/fake_watcher.h"
 #include "tests/events/plane_fixture.h"
 
 namespace bucketd::events {
