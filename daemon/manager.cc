@@ -63,7 +63,7 @@ Status Manager::Commit(Work work) {
   }();
   if (!committed.ok()) {
     runner_.OnRollback();
-    plane_.NotRecorded(committed);
+    if (!work.changes.empty()) plane_.NotRecorded(committed);
     for (const auto& f : work.firings) {
       spdlog::error("schedule {}: cannot queue its invocations ({}); it stays due", f.rule->name,
                     committed.message());

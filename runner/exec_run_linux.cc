@@ -56,9 +56,16 @@ constexpr size_t kMaxInlineBytes = 96 << 10;
 // supervisor has the attempt, so no moment passes in which the directory is
 // there, unlocked and without a status, while the attempt is alive.
 Result<UniqueFd> PrepareRunDir(const ExecSpec& spec, bool write_files) {
-  if (::mkdir(spec.run_dir.c_str(), 0700) != 0) {
-    return Status::FromErrno("mkdir " + spec.run_dir, errno);
+  int made = ::mkdir(spec.run_dir.c_str(), 0700);
+  // A run directory left by a transaction that rolled back (bucketd died
+  // before the commit; the same firing or replay makes the same id again)
+  // never reached its target: it is taken over, not an error.
+  if (made != 0 && errno == EEXIST && ProbeRun(spec.run_dir) != RunState::kRunning &&
+      !ReachedTarget(spec.run_dir)) {
+    RemoveRunDir(spec.run_dir);
+    made = ::mkdir(spec.run_dir.c_str(), 0700);
   }
+  if (made != 0) return Status::FromErrno("mkdir " + spec.run_dir, errno);
   UniqueFd dir(::open(spec.run_dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!dir.valid()) return Status::FromErrno("open " + spec.run_dir, errno);
   if (write_files) {

@@ -158,15 +158,14 @@ Verdict Plan::Finish(int64_t n, const AttemptEnd& end) {
   }
   std::string why = end.error + " (" + std::to_string(v.attempts) + " attempt" + (v.attempts == 1 ? "" : "s") + ")";
   if (used > v.max_retries) why += "; no retries left (MaximumRetryAttempts " + std::to_string(v.max_retries) + ")";
-  ++queued_;  // Kill counts it out of the queue as it would a waiting one
-  Kill(v, why);
+  Kill(v, why, /*was_queued=*/false);
   verdict.kind = Verdict::Kind::kDead;
   verdict.error = why;
   return verdict;
 }
 
-void Plan::Kill(Invocation& v, const std::string& error) {
-  --queued_;
+void Plan::Kill(Invocation& v, const std::string& error, bool was_queued) {
+  if (was_queued) --queued_;
   v.state = State::kDead;
   v.error = error;
   v.finished_ns = clock_.NowNanos();

@@ -120,7 +120,7 @@ class Plan {
  private:
   void MarkDirty(const Invocation& v) { dirty_[v.n] = v; }
   // Dead: leaves its lane; the lane's next one becomes ready.
-  void Kill(Invocation& v, const std::string& error);
+  void Kill(Invocation& v, const std::string& error, bool was_queued = true);
   void Retire(Invocation& v);
   void Ready(const Invocation& v) { ready_.insert({v.next_ns, v.n}); }
   bool AtConcurrencyLimit(const Function& fn) const;

@@ -304,13 +304,6 @@ void Runner::StartAttempt(int64_t n, const Function& fn, bool held) {
   }
   ExecSpec spec;
   spec.run_dir = RunDir(v.id, v.attempts);
-  // A run directory left by a transaction that rolled back (bucketd died
-  // before the commit; the same firing or replay makes the same id again)
-  // never reached its target: it is taken over, not an error.
-  if (RunState st = ProbeRun(spec.run_dir);
-      st != RunState::kMissing && st != RunState::kRunning && !ReachedTarget(spec.run_dir)) {
-    RemoveRunDir(spec.run_dir);
-  }
   spec.supervisor = options_.supervisor;
   spec.program = fn.handler;
   spec.working_directory = fn.working_directory;
