@@ -2,17 +2,14 @@
 
 #include <fcntl.h>
 #include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <random>
 
 #include "common/md5.h"
 #include "common/time_format.h"
-#include "runner/exec_run.h"
+#include "runner/builtin_executor.h"
+#include "runner/supervised_executor.h"
 
 namespace bucketd::runner {
 
@@ -20,7 +17,6 @@ namespace {
 
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kSecond = 1'000'000'000;
-constexpr int64_t kRefillQuietNs = 20 * kMs;
 
 // "<chain id>:<hop>" -> parts; false when malformed.
 bool ParseChain(const std::string& s, std::string* chain, int* hop) {
@@ -50,69 +46,60 @@ nlohmann::json JsonOrString(const std::string& text) {
 }  // namespace
 
 Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions options,
-               BuiltinRegistry builtins)
+               BuiltinRegistry builtins, Executors executors)
     : env_(env), queue_(db), store_(store), options_(std::move(options)),
       builtins_(std::move(builtins)), functions_(std::make_shared<FunctionSet>()),
       plan_(env.clock(), PlanOptions{options_.workers, options_.max_hops, options_.retry_base_ns,
                                      options_.retry_max_ns, options_.jitter}),
-      pool_(options_.supervisor, options_.idle_supervisors, options_.test_kill_after_run_dir), wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
-  ::mkdir((options_.state_dir + "/runs").c_str(), 0700);
-  int threads = std::max(1, options_.workers);
-  for (int i = 0; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+      exec_(std::move(executors.exec)), builtin_(std::move(executors.builtin)) {
+  (void)env_.fs().MkdirAt(AT_FDCWD, options_.state_dir + "/runs", 0700);
+  if (exec_ == nullptr) {
+    exec_ = std::make_unique<SupervisedExecutor>(SupervisedOptions{
+        options_.state_dir + "/runs", options_.supervisor, options_.store_root, options_.kill_grace_ns,
+        options_.poll_ns, options_.idle_supervisors, options_.test_kill_after_run_dir});
+  }
+  if (builtin_ == nullptr) {
+    BuiltinOptions o{options_.workers, options_.state_dir, options_.config_dir, {}};
+    if (options_.log) {
+      o.log = [this](const Invocation& tag, const std::string& line) {
+        options_.log(events::LogLevel::kInfo, Fields(tag, tag.attempts), line);
+      };
+    }
+    builtin_ = std::make_unique<BuiltinExecutor>(env_.clock(), store_, builtins_, std::move(o));
+  }
 }
 
 Runner::~Runner() { Shutdown(); }
 
-// A stage that throws fails its attempt; it must not take bucketd down.
-Status Runner::RunStage(BuiltinJob& job) {
-  if (job.stage == nullptr) return Status::NotFound("the built-in stage is gone");
-  try {
-    return (*job.stage)(*job.ctx);
-  } catch (const std::exception& e) {
-    return Status::IOError(std::string("the stage threw an exception: ") + e.what());
-  } catch (...) {
-    return Status::IOError("the stage threw an exception");
-  }
-}
-
 void Runner::SetFunctions(std::shared_ptr<const FunctionSet> functions) {
   functions_ = std::move(functions);
   plan_.SetFunctions(functions_);
-  has_exec_ = std::any_of(functions_->begin(), functions_->end(),
-                          [](const auto& f) { return f.second.runtime == Runtime::kExec; });
+  exec_->SetFunctions(*functions_);
+  builtin_->SetFunctions(*functions_);
 }
 
 void Runner::Shutdown() {
-  std::deque<BuiltinJob> never_started;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (stopping_ && workers_.empty()) return;
-    stopping_ = true;  // workers take no new job
-    never_started.swap(jobs_);
-  }
-  cv_.notify_all();
-  // Queued for a worker but not begun: pending again, no attempt spent.
-  for (const auto& job : never_started) {
-    ReleaseRun(job.n);
-    plan_.Unstart(job.n, /*requeue=*/false);
+  if (shut_down_) return;
+  shut_down_ = true;
+  // Handed over but not begun: pending again, no attempt spent.
+  for (Executor* ex : {exec_.get(), builtin_.get()}) {
+    for (int64_t n : ex->Drain()) {
+      running_.erase(n);
+      plan_.Unstart(n, /*requeue=*/false);
+    }
   }
   // Built-in stages at work get until their deadline, then are asked to
   // stop. (Exec targets go on under their supervisors.)
   for (;;) {
-    CollectBuiltins();
-    int64_t now = env_.clock().NowNanos();
-    bool busy = false;
-    for (auto& [n, run] : running_) {
-      if (!run.builtin) continue;
-      busy = true;
-      if (now >= run.deadline_ns && run.cancelled) *run.cancelled = true;
-    }
+    Collect();
+    bool busy = std::any_of(running_.begin(), running_.end(),
+                            [](const auto& r) { return r.second->MustWaitFor(r.first); });
     if (!busy) break;
-    struct pollfd p = {wake_.get(), POLLIN, 0};
-    (void)::poll(&p, 1, 100);
+    struct pollfd p[2] = {{exec_->wake_fd(), POLLIN, 0}, {builtin_->wake_fd(), POLLIN, 0}};
+    (void)::poll(p, 2, 100);
   }
-  for (auto& t : workers_) t.join();
-  workers_.clear();
+  exec_->Stop();
+  builtin_->Stop();
   Flush();
 }
 
@@ -198,8 +185,7 @@ void Runner::PrepareStarts() {
 }
 
 void Runner::OnDurable() {
-  for (auto& [n, control] : held_) SupervisorPool::Release(std::move(control), true);
-  held_.clear();
+  exec_->Release(true);
   for (int64_t n : staged_) {
     last_n_ = std::max(last_n_, n);
     if (plan_.Has(n)) LogQueued(plan_.Get(n));
@@ -213,10 +199,13 @@ void Runner::OnDurable() {
 void Runner::OnRollback() {
   // The staged rows are gone (their numbers may be used again); so is
   // everything this runner did for them.
-  for (auto& [n, control] : held_) SupervisorPool::Release(std::move(control), false);
-  held_.clear();
+  exec_->Release(false);
   for (int64_t n : staged_) {
-    ReleaseRun(n);
+    auto run = running_.find(n);
+    if (run != running_.end()) {
+      run->second->Drop(n);
+      running_.erase(run);
+    }
     plan_.Forget(n);
   }
   staged_.clear();
@@ -256,8 +245,7 @@ void Runner::Dispatch(bool held) {
     // handed over; the rest (errors, built-ins, older work) waits for the
     // commit.
     also = [this](const Invocation& v, const Function& fn) {
-      return !options_.test_kill_after_run_dir && staged_.count(v.n) && fn.runtime == Runtime::kExec &&
-             pool_.has_idle();
+      return staged_.count(v.n) && ExecutorFor(fn).CanHold();
     };
   }
   for (const Decision& d : plan_.TakeReady(/*errors_wait=*/held, also)) {
@@ -272,89 +260,37 @@ void Runner::Dispatch(bool held) {
 void Runner::StartAttempt(int64_t n, const Function& fn, bool held) {
   int64_t now = env_.clock().NowNanos();
   const Invocation& v = plan_.Get(n);
-  ActiveRun& run = running_[v.n];
-  run.attempt = v.attempts;
-  run.started_ns = now;
-  run.deadline_ns = now + static_cast<int64_t>(fn.timeout_seconds) * kSecond;
-  std::string chain = v.chain + ":" + std::to_string(v.hop);
-  if (fn.runtime == Runtime::kBuiltin) {
-    run.builtin = true;
-    run.cancelled = std::make_shared<std::atomic<bool>>(false);
-    auto ctx = std::make_shared<StageContext>();
-    ctx->invocation_id = v.id;
-    ctx->attempt = v.attempts;
-    ctx->deadline_ns = run.deadline_ns;
-    ctx->input = v.input;
-    ctx->event_json = v.event_json;
-    ctx->chain = chain;
-    ctx->store = &store_;
-    ctx->state_dir = options_.state_dir;
-    ctx->config_dir = options_.config_dir;
-    ctx->cancelled = run.cancelled.get();
-    Invocation tag = v;
-    ctx->log = [this, tag](const std::string& line) {
-      Log(events::LogLevel::kInfo, tag, line);
-    };
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      jobs_.push_back({v.n, builtins_.Find(fn.handler), std::move(ctx)});
+  Executor& ex = ExecutorFor(fn);
+  Status s = ex.Start(Attempt{n, v, fn, now, now + static_cast<int64_t>(fn.timeout_seconds) * kSecond,
+                              v.chain + ":" + std::to_string(v.hop)},
+                      held);
+  if (s.ok()) {
+    running_[n] = &ex;
+    if (fn.runtime == Runtime::kExec) {
+      Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
     }
-    cv_.notify_one();
     return;
   }
-  ExecSpec spec;
-  spec.run_dir = RunDir(v.id, v.attempts);
-  spec.supervisor = options_.supervisor;
-  spec.program = fn.handler;
-  spec.working_directory = fn.working_directory;
-  spec.memory_mb = fn.memory_mb;
-  spec.deadline_ns = run.deadline_ns;
-  spec.grace_ns = options_.kill_grace_ns;
-  for (const auto& [k, val] : fn.environment) spec.environment.push_back(k + "=" + val);
-  spec.environment.push_back("BUCKETD_INVOCATION_ID=" + v.id);
-  spec.environment.push_back("BUCKETD_ATTEMPT=" + std::to_string(v.attempts));
-  spec.environment.push_back("BUCKETD_DEADLINE=" + FormatRfc3339Millis(run.deadline_ns));
-  spec.environment.push_back("BUCKETD_EVENT=" + spec.run_dir + "/event.json");
-  spec.environment.push_back("BUCKETD_CHAIN=" + chain);
-  spec.environment.push_back("BUCKETD_FUNCTION=" + fn.name);
-  spec.environment.push_back("BUCKETD_RULE=" + v.rule);
-  spec.environment.push_back("BUCKETD_ROOT=" + options_.store_root);
-  spec.input = v.input;
-  spec.event_json = v.event_json;
+  // A held start that no executor took: as if it had not been tried; the
+  // commit's dispatch starts it.
   if (held) {
-    auto h = pool_.StartHeld(spec);
-    if (h.ok()) {
-      run.pid = h->pid;
-      children_[h->pid] = v.n;
-      held_[v.n] = std::move(h->control);
-      last_start_ns_ = now;
-      Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
-      return;
-    }
-    // No supervisor took it: as if it had not been tried; the commit's
-    // dispatch starts it.
-    ReleaseRun(n);
     plan_.Unstart(n);
     return;
   }
-  auto pid = pool_.Start(spec);
-  if (!pid.ok()) {
-    // A state directory that cannot take the run directory is not the
-    // target's failure: nothing starts until it can, and no attempt is spent.
-    Status writable = ProbeStateDir();
-    if (!writable.ok()) {
-      ReleaseRun(n);
-      plan_.Unstart(n);
-      Stall(writable);
-      return;
-    }
-    Complete(n, {false, "failed", "cannot start the attempt: " + pid.status().message(), now, now, false});
+  // A state directory that cannot take the run directory is not the
+  // target's failure: nothing starts until it can, and no attempt is spent.
+  Status writable = ProbeStateDir();
+  if (!writable.ok()) {
+    plan_.Unstart(n);
+    Stall(writable);
     return;
   }
-  run.pid = *pid;
-  children_[*pid] = v.n;
-  last_start_ns_ = env_.clock().NowNanos();
-  Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
+  AttemptResult r;
+  r.n = n;
+  r.outcome = "failed";
+  r.error = "cannot start the attempt: " + s.message();
+  r.started_ns = r.finished_ns = now;
+  Complete(r);
 }
 
 Status Runner::ProbeStateDir() {
@@ -403,10 +339,32 @@ void Runner::CheckStall(int64_t now) {
   if (options_.log) options_.log(events::LogLevel::kInfo, {}, "runner: recording works again; resuming");
 }
 
-void Runner::Complete(int64_t n, AttemptResult r) {
+void Runner::Collect() {
+  int64_t now = env_.clock().NowNanos();
+  Take(exec_->Collect(now));
+  Take(builtin_->Collect(now));
+}
+
+void Runner::Take(ExecutorReport report) {
+  for (auto& out : report.output) {
+    if (!options_.log || !plan_.Has(out.n)) continue;
+    LogFields f = Fields(plan_.Get(out.n), out.attempt);
+    f.stream = out.line.stream;
+    options_.log(events::LogLevel::kInfo, f, out.line.text);
+  }
+  for (const AttemptResult& r : report.ended) {
+    Complete(r);
+    if (!r.check_state_dir) continue;
+    Status writable = ProbeStateDir();
+    if (!writable.ok()) Stall(writable);
+  }
+}
+
+void Runner::Complete(const AttemptResult& r) {
+  int64_t n = r.n;
   if (!plan_.Has(n)) return;
   Invocation v = plan_.Get(n);  // as it was; the plan may retire it
-  ReleaseRun(n);
+  running_.erase(n);
   attempts_to_save_.push_back({v.id, v.attempts, r.started_ns, r.finished_ns, r.outcome, r.error});
   Verdict verdict = plan_.Finish(n, AttemptEnd{r.ok, r.not_started, r.error, r.finished_ns});
   int64_t ms = (r.finished_ns - r.started_ns) / kMs;
@@ -450,114 +408,55 @@ void Runner::Dead(const Invocation& v) {
   if (fn != functions_->end() && fn->second.on_failure) SendToDestination(v, *fn->second.on_failure, false);
 }
 
-bool Runner::ReleaseRun(int64_t n) {
-  auto run = running_.find(n);
-  if (run == running_.end()) return false;
-  if (run->second.pid != 0) children_.erase(run->second.pid);
-  running_.erase(run);
-  return true;
-}
-
-int64_t Runner::Adopt(Invocation v) {
-  int64_t n = v.n;
-  ActiveRun& run = running_[n];
-  run.attempt = v.attempts;
-  run.started_ns = v.started_ns;
-  plan_.AdoptRunning(std::move(v));
-  return n;
-}
-
-void Runner::TailOutput(int64_t n, ActiveRun& run) {
-  const Invocation& v = plan_.Get(n);
-  for (auto& line : ReadOutput(RunDir(v.id, run.attempt), &run.output_offset)) {
-    if (!options_.log) continue;
-    LogFields f = Fields(v, run.attempt);
-    f.stream = line.stream;
-    options_.log(events::LogLevel::kInfo, f, line.text);
-  }
-}
-
-void Runner::CollectExec(int64_t n) {
-  auto run = running_.find(n);
-  if (run == running_.end()) return;
-  TailOutput(n, run->second);
-  const Invocation& v = plan_.Get(n);
-  std::string dir = RunDir(v.id, run->second.attempt);
-  int64_t now = env_.clock().NowNanos();
-  auto outcome = ReadOutcome(dir);
-  if (!outcome.ok() && !ReachedTarget(dir)) {
-    Complete(n, {false, "not started", "no supervisor started the target (bucketd stopped, or the state "
-                 "directory took no writes)", run->second.started_ns, now, true});
-    Status writable = ProbeStateDir();
-    if (!writable.ok()) Stall(writable);
-    return;
-  }
-  if (!outcome.ok()) {
-    // Nothing of that attempt may run on beside the next one.
-    KillTargetGroup(dir);
-    Complete(n, {false, "interrupted",
-                 "the attempt was cut off: its supervisor died before the target finished (" +
-                     outcome.status().message() + ")",
-                 run->second.started_ns, now, false});
-    return;
-  }
-  AttemptResult r;
-  r.ok = outcome->succeeded();
-  r.not_started = outcome->not_started;
-  r.outcome = r.ok ? "succeeded" : r.not_started ? "not started" : outcome->timed_out ? "timed out" : "failed";
-  r.error = r.ok ? "" : outcome->Describe();
-  r.started_ns = outcome->started_ns;
-  r.finished_ns = outcome->finished_ns;
-  Complete(n, std::move(r));
-}
-
 void Runner::OnChildExit() {
-  for (;;) {
-    int status = 0;
-    pid_t pid = ::waitpid(-1, &status, WNOHANG);
-    if (pid <= 0) break;
-    auto it = children_.find(pid);
-    if (it != children_.end()) CollectExec(it->second);
-  }
+  Collect();
   Dispatch();
   Flush();
 }
 
 Status Runner::Recover() {
   ASSIGN_OR_RETURN(auto rows, queue_.LoadActive());
-  std::map<std::string, int> dirs = LatestRunDirs(options_.state_dir + "/runs");
+  std::map<std::string, int> traces = exec_->Traces();
   int reattached = 0, collected = 0;
   for (auto& v : rows) {
-    auto d = dirs.find(v.id);
-    int latest = d == dirs.end() ? 0 : d->second;
+    auto t = traces.find(v.id);
+    int latest = t == traces.end() ? 0 : t->second;
     bool was_running = v.state == State::kRunning;
-    // A run directory newer than what the queue knows, or the one of the
-    // attempt the queue says is running, has the truth about that attempt.
+    // A trace newer than what the queue knows, or the one of the attempt
+    // the queue says is running, has the truth about that attempt; its end
+    // comes through Collect.
     if (latest > 0 && (latest > v.attempts || (latest == v.attempts && was_running))) {
       v.attempts = latest;
-      int64_t n = Adopt(std::move(v));
-      RunState state = ProbeRun(RunDir(plan_.Get(n).id, latest));
-      if (state == RunState::kRunning) {
-        ++reattached;
-        Log(events::LogLevel::kInfo, plan_.Get(n), "re-attached to attempt " + std::to_string(latest) +
-                                                        ", still running under its supervisor");
+      int64_t n = v.n;
+      std::string id = v.id;
+      int64_t started = v.started_ns;
+      plan_.AdoptRunning(std::move(v));
+      running_[n] = exec_.get();
+      if (!exec_->Reattach(n, id, latest, started)) {
+        ++collected;  // finished while bucketd was down, or cut off
         continue;
       }
-      ++collected;
-      CollectExec(n);  // finished while bucketd was down, or cut off
+      ++reattached;
+      Log(events::LogLevel::kInfo, plan_.Get(n),
+          "re-attached to attempt " + std::to_string(latest) + ", still running under its supervisor");
       continue;
     }
     if (was_running) {
       // A built-in stage (or an attempt that never got its run directory)
       // was cut off by bucketd's own stop.
-      int64_t started = v.started_ns;
-      int64_t n = Adopt(std::move(v));
-      int64_t now = env_.clock().NowNanos();
-      Complete(n, {false, "interrupted", "bucketd stopped while the attempt ran", started, now, false});
+      AttemptResult r;
+      r.n = v.n;
+      r.outcome = "interrupted";
+      r.error = "bucketd stopped while the attempt ran";
+      r.started_ns = v.started_ns;
+      r.finished_ns = env_.clock().NowNanos();
+      plan_.AdoptRunning(std::move(v));
+      Complete(r);
       continue;
     }
     plan_.Admit(std::move(v));
   }
+  Collect();
   // Everything queued so far is loaded; only rows inserted from now on are new.
   ASSIGN_OR_RETURN(auto newest, queue_.Find(RunQuery{"", std::nullopt, 0, "", 1}));
   if (!newest.empty()) last_n_ = std::max(last_n_, newest.front().n);
@@ -572,59 +471,22 @@ Status Runner::Recover() {
   return Status::OK();
 }
 
-void Runner::CollectBuiltins() {
-  uint64_t ignored;
-  (void)!::read(wake_.get(), &ignored, sizeof ignored);
-  std::vector<BuiltinDone> done;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    done.swap(done_);
-  }
-  for (auto& d : done) {
-    auto run = running_.find(d.n);
-    bool late = run != running_.end() && d.finished_ns > run->second.deadline_ns;
-    AttemptResult r;
-    r.ok = d.status.ok() && !late;
-    r.outcome = r.ok ? "succeeded" : late ? "timed out" : "failed";
-    r.error = late ? "timed out (function Timeout)" : d.status.ok() ? "" : d.status.message();
-    r.started_ns = d.started_ns;
-    r.finished_ns = d.finished_ns;
-    Complete(d.n, std::move(r));
-  }
-}
-
 int64_t Runner::OnTick() {
   int64_t now = env_.clock().NowNanos();
   CheckStall(now);
-  CollectBuiltins();
-  if (now >= next_poll_ns_) {
-    next_poll_ns_ = now + options_.poll_ns;
-    std::vector<int64_t> finished;
-    for (auto& [n, run] : running_) {
-      if (run.builtin) {
-        if (now > run.deadline_ns && run.cancelled) *run.cancelled = true;
-        continue;
-      }
-      TailOutput(n, run);
-      if (run.pid == 0 && ProbeRun(RunDir(plan_.Get(n).id, run.attempt)) != RunState::kRunning) {
-        finished.push_back(n);
-      }
-    }
-    for (int64_t n : finished) CollectExec(n);
-  }
+  Collect();
   if (now >= next_expiry_ns_) {
     next_expiry_ns_ = now + 3600 * kSecond;
-    ExpireRunDirs(now);
+    ExpireTraces(now);
   }
   LoadNew();
   Dispatch();
   Flush();
-  // Idle supervisors are replaced once starts have paused: an exec competes
-  // for the two cores with the targets just started.
-  if (has_exec_ && now - last_start_ns_ >= kRefillQuietNs) pool_.Refill();
   int64_t wait = INT64_MAX;
-  if (!running_.empty()) wait = std::max<int64_t>(0, next_poll_ns_ - now);
-  if (has_exec_ && !pool_.full()) wait = std::min(wait, std::max<int64_t>(0, last_start_ns_ + kRefillQuietNs - now));
+  for (Executor* ex : {exec_.get(), builtin_.get()}) {
+    int64_t next = ex->NextCollectNs(now);
+    if (next != INT64_MAX) wait = std::min(wait, std::max<int64_t>(0, next - now));
+  }
   if (!stalled_ && plan_.NextReadyNs() != INT64_MAX && !plan_.AtWorkerLimit()) {
     wait = std::min(wait, std::max<int64_t>(0, plan_.NextReadyNs() - now));
   }
@@ -774,46 +636,15 @@ void Runner::SendToDestination(const Invocation& v, const Destination& d, bool s
   if (!s.ok()) Log(events::LogLevel::kError, v, "cannot queue the destination " + d.arn + ": " + s.message(), s.message());
 }
 
-void Runner::ExpireRunDirs(int64_t now) {
+void Runner::ExpireTraces(int64_t now) {
   std::set<std::string> active;
   for (const auto& [n, v] : plan_.active()) active.insert(v.id);
-  for (const auto& [id, latest] : LatestRunDirs(options_.state_dir + "/runs")) {
-    if (active.count(id)) continue;
+  exec_->ExpireTraces(now, options_.run_retention_ns, [&](const std::string& id) -> std::optional<int64_t> {
+    if (active.count(id)) return std::nullopt;
     auto v = queue_.Get(id);
-    if (!v.ok() || (*v && !IsTerminal((*v)->state))) continue;
-    int64_t finished = *v ? (*v)->finished_ns : 0;
-    for (int a = 1; a <= latest; ++a) {
-      std::string dir = RunDir(id, a);
-      struct stat st;
-      if (::stat(dir.c_str(), &st) != 0) continue;
-      int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * kSecond + st.st_mtim.tv_nsec;
-      if (now - std::max(finished, mtime) < options_.run_retention_ns) continue;
-      if (ProbeRun(dir) == RunState::kRunning) continue;
-      RemoveRunDir(dir);
-    }
-  }
-}
-
-void Runner::WorkerLoop() {
-  for (;;) {
-    BuiltinJob job;
-    {
-      std::unique_lock<std::mutex> l(mu_);
-      cv_.wait(l, [this] { return stopping_ || !jobs_.empty(); });
-      if (stopping_) return;
-      job = std::move(jobs_.front());
-      jobs_.pop_front();
-    }
-    int64_t start = env_.clock().NowNanos();
-    Status s = RunStage(job);
-    int64_t end = env_.clock().NowNanos();
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      done_.push_back({job.n, std::move(s), start, end});
-    }
-    uint64_t one = 1;
-    (void)!::write(wake_.get(), &one, sizeof one);
-  }
+    if (!v.ok() || (*v && !IsTerminal((*v)->state))) return std::nullopt;
+    return *v ? (*v)->finished_ns : 0;
+  });
 }
 
 }  // namespace bucketd::runner

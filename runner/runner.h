@@ -1,9 +1,11 @@
-// The runner: turns matches into durable invocations and runs them — exec
-// targets through a supervisor process each, built-in stages on worker
-// threads — with dead-letter records and destinations. What may start next
-// and what an attempt's end means (lanes, concurrency, retries and backoff,
-// dead) is decided by its Plan (runner/plan.h), pure logic over a Clock; the
-// runner carries the decisions out and saves what changed.
+// The runner: turns matches into durable invocations and runs them, with
+// dead-letter records and destinations. What may start next and what an
+// attempt's end means (lanes, concurrency, retries and backoff, dead) is
+// decided by its Plan (runner/plan.h), pure logic over a Clock; how an
+// attempt runs is its executors' business (runner/executor.h: exec targets
+// under a supervisor process each, built-in stages on worker threads). The
+// runner hands the plan's decisions to them, hears how attempts ended, and
+// saves what changed.
 //
 // Guarantees (tests in tests/runner/):
 //  * an invocation is inserted in the same transaction as the trail record
@@ -27,32 +29,24 @@
 //    lane); other lanes are not held up by a slow one.
 //
 // Thread-safety: one thread (the daemon's main loop) calls everything;
-// built-in stages run on the runner's own worker threads.
+// built-in stages run on the built-in executor's worker threads.
 #ifndef BUCKETD_RUNNER_RUNNER_H_
 #define BUCKETD_RUNNER_RUNNER_H_
 
-#include <sys/types.h>
-
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
-#include <thread>
-#include <unordered_map>
 #include <vector>
 
 #include "common/env.h"
 #include "common/sqlite_db.h"
-#include "common/unique_fd.h"
 #include "events/event_plane.h"
 #include "rules/router.h"
 #include "runner/builtin.h"
 #include "runner/exec_run.h"
+#include "runner/executor.h"
 #include "runner/function.h"
 #include "runner/invocation.h"
 #include "runner/plan.h"
@@ -98,11 +92,18 @@ struct RunnerStats {
   std::string last_error;  // "<function> <id>: <error>" of the latest dead invocation
 };
 
+// The executors a runner carries its attempts out with; a null one gets
+// the real kind (tests pass a FakeExecutor).
+struct Executors {
+  std::unique_ptr<Executor> exec;     // Runtime exec
+  std::unique_ptr<Executor> builtin;  // Runtime builtin
+};
+
 class Runner {
  public:
   // `db` is the trail's database; the store and env outlive the runner.
   Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions options,
-         BuiltinRegistry builtins);
+         BuiltinRegistry builtins, Executors executors = {});
   ~Runner();
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
@@ -118,8 +119,8 @@ class Runner {
   // with one fsync). Bad input is not an error here: the invocation records
   // why it cannot run.
   Status Enqueue(Transaction& txn, const std::vector<rules::Match>& matches);
-  // Still inside the transaction, after its Enqueues: hands the exec
-  // attempts that may start to idle supervisors, held until the commit is
+  // Still inside the transaction, after its Enqueues: hands the attempts
+  // that may start to executors that can hold them until the commit is
   // durable, so the target's start waits for the fsync and nothing else.
   void PrepareStarts();
   // After a transaction with Enqueue committed: releases the held starts,
@@ -129,11 +130,11 @@ class Runner {
   void OnRollback();
   // A child exited (SIGCHLD): collects finished supervisors.
   void OnChildExit();
-  // Periodic work: due retries, built-in completions, output lines,
-  // re-attached runs, saving state. Returns ns until it wants to run again.
+  // Periodic work: due retries, ended attempts, output lines, saving state.
+  // Returns ns until it wants to run again.
   int64_t OnTick();
   // Readable when a built-in stage finished.
-  int wake_fd() const { return wake_.get(); }
+  int wake_fd() const { return builtin_->wake_fd(); }
 
   // Makes dead invocations pending again with a fresh retry budget (all
   // dead ones when `ids` is empty). Returns how many.
@@ -151,54 +152,27 @@ class Runner {
     return s;
   }
   InvocationStore& queue() { return queue_; }
+  // An exec attempt's run directory (runner/exec_run.h).
   std::string RunDir(const std::string& id, int attempt) const;
 
  private:
-  struct ActiveRun {
-    int attempt = 0;
-    pid_t pid = 0;           // 0: a supervisor of an earlier bucketd (re-attached)
-    bool builtin = false;
-    int64_t started_ns = 0;
-    int64_t deadline_ns = 0;
-    uint64_t output_offset = 0;
-    std::shared_ptr<std::atomic<bool>> cancelled;
-  };
-  struct BuiltinJob {
-    int64_t n;
-    const BuiltinStage* stage;
-    std::shared_ptr<StageContext> ctx;
-  };
-  struct BuiltinDone {
-    int64_t n;
-    Status status;
-    int64_t started_ns, finished_ns;
-  };
-  struct AttemptResult {
-    bool ok = false;
-    std::string outcome;  // for the attempt record
-    std::string error;
-    int64_t started_ns = 0, finished_ns = 0;
-    bool not_started = false;  // a held start that was aborted
-  };
-
   Status Insert(const rules::Match& m);
   void LoadNew();
-  void CollectBuiltins();
   void LogQueued(const Invocation& v);
+  Executor& ExecutorFor(const Function& fn) const {
+    return fn.runtime == Runtime::kBuiltin ? *builtin_ : *exec_;
+  }
   // Starts what the plan says may start. held: only invocations queued in
   // the open transaction, as held starts.
   void Dispatch(bool held = false);
   // REQUIRES: the plan marked n running with its next attempt.
-  void StartAttempt(int64_t n, const Function& fn, bool held = false);
-  void Complete(int64_t n, AttemptResult result);
+  void StartAttempt(int64_t n, const Function& fn, bool held);
+  // Hears from every executor; what ended goes to Complete.
+  void Collect();
+  void Take(ExecutorReport report);
+  void Complete(const AttemptResult& r);
   // What follows a death: the log, the dead-letter record, OnFailure.
   void Dead(const Invocation& v);
-  // Frees n's run slot; false when it had none.
-  bool ReleaseRun(int64_t n);
-  // Takes v as running its attempt v.attempts (at recovery). Returns v.n.
-  int64_t Adopt(Invocation v);
-  void CollectExec(int64_t n);
-  void TailOutput(int64_t n, ActiveRun& run);
   void DeadLetter(const Invocation& v);
   void SendToDestination(const Invocation& v, const Destination& d, bool success);
   // Saves what changed (no fsync of its own); a failure stalls the runner.
@@ -213,11 +187,10 @@ class Runner {
   void CheckStall(int64_t now);
   void Log(events::LogLevel level, const Invocation& v, const std::string& message,
            const std::string& error = "", int64_t duration_ms = -1);
-  void WorkerLoop();
   LogFields Fields(const Invocation& v, int attempt) const;
   // Removes run directories of finished (or unknown) invocations older
   // than the retention.
-  void ExpireRunDirs(int64_t now);
+  void ExpireTraces(int64_t now);
 
   Env& env_;
   InvocationStore queue_;
@@ -225,31 +198,18 @@ class Runner {
   const RunnerOptions options_;
   const BuiltinRegistry builtins_;
   std::shared_ptr<const FunctionSet> functions_;
-  bool has_exec_ = false;  // some function is a program: keep idle supervisors
 
   Plan plan_;  // invocation states, lanes, retries; what starts next
+  std::unique_ptr<Executor> exec_, builtin_;
   int64_t last_n_ = 0;
-  std::map<int64_t, ActiveRun> running_;                  // attempts under way, as executed
-  std::map<pid_t, int64_t> children_;                     // supervisor pid -> n
-  std::set<int64_t> staged_;                              // queued in the open transaction
-  std::map<int64_t, UniqueFd> held_;                      // held starts -> their supervisor's socket
+  std::map<int64_t, Executor*> running_;  // attempts under way -> who runs them
+  std::set<int64_t> staged_;              // queued in the open transaction
   std::vector<AttemptRecord> attempts_to_save_;
-  int64_t next_poll_ns_ = 0;
-  int64_t last_start_ns_ = 0;
   int64_t next_expiry_ns_ = 0;
   bool stalled_ = false;
   int64_t next_stall_check_ns_ = 0;
+  bool shut_down_ = false;
   RunnerStats stats_;
-
-  SupervisorPool pool_;
-  UniqueFd wake_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<BuiltinJob> jobs_;     // guarded by mu_
-  static Status RunStage(BuiltinJob& job);
-  std::vector<BuiltinDone> done_;   // guarded by mu_
-  bool stopping_ = false;           // guarded by mu_
-  std::vector<std::thread> workers_;
 };
 
 }  // namespace bucketd::runner

@@ -17,6 +17,7 @@
 #include "events/trail.h"
 #include "rules/router.h"
 #include "runner/runner.h"
+#include "tests/runner/fake_executor.h"
 #include "store/store.h"
 #include "tests/fake_clock.h"
 #include "tests/test_util.h"
@@ -59,6 +60,24 @@ class RunnerFixture : public ::testing::Test {
     runner_.reset();
     runner_ = std::make_unique<Runner>(env(), trail_->db(), *store_, std::move(o), std::move(builtins));
     runner_->SetFunctions(std::make_shared<FunctionSet>(functions_));
+  }
+
+  // A runner whose attempts run on FakeExecutors (exec_fake_, builtin_fake_)
+  // and the fake clock: no threads, no processes, no sleeps.
+  void MakeFakeRunner(RunnerOptions o) {
+    runner_.reset();
+    auto exec = std::make_unique<FakeExecutor>();
+    auto builtin = std::make_unique<FakeExecutor>();
+    exec_fake_ = exec.get();
+    builtin_fake_ = builtin.get();
+    runner_ = std::make_unique<Runner>(env(), trail_->db(), *store_, std::move(o), DefaultBuiltins(),
+                                       Executors{std::move(exec), std::move(builtin)});
+    runner_->SetFunctions(std::make_shared<FunctionSet>(functions_));
+  }
+  // Lets the runner hear of what ended and start what follows (with fake
+  // executors, a few ticks settle everything).
+  void Settle() {
+    for (int i = 0; i < 4; ++i) runner_->OnTick();
   }
 
   void AddFunction(Function f) { functions_[f.name] = std::move(f); }
@@ -164,6 +183,8 @@ class RunnerFixture : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<events::Trail> trail_;
   std::unique_ptr<Runner> runner_;
+  FakeExecutor* exec_fake_ = nullptr;     // MakeFakeRunner's, owned by runner_
+  FakeExecutor* builtin_fake_ = nullptr;
   FunctionSet functions_;
   int64_t seq_ = 0;
   std::mutex log_mu_;
