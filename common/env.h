@@ -89,17 +89,31 @@ class Clock {
   virtual int64_t NowNanos() = 0;  // since the Unix epoch
 };
 
+// Randomness, injectable (ids, retry jitter).
+class Random {
+ public:
+  virtual ~Random() = default;
+  virtual uint64_t Next() = 0;
+  // Uniform in [0, 1).
+  double Unit() { return static_cast<double>(Next() >> 11) * 0x1.0p-53; }
+};
+// The production source: a per-thread engine seeded from the kernel.
+// Thread-safe.
+Random& SystemRandom();
+
 class Env {
  public:
-  Env(Fs& fs, Clock& clock) : fs_(fs), clock_(clock) {}
+  Env(Fs& fs, Clock& clock, Random& random = SystemRandom()) : fs_(fs), clock_(clock), random_(random) {}
   Fs& fs() { return fs_; }
   Clock& clock() { return clock_; }
+  Random& random() { return random_; }
   // The production environment: PosixFs and the system clock. Never null.
   static Env& Default();
 
  private:
   Fs& fs_;
   Clock& clock_;
+  Random& random_;
 };
 
 // Forwards every call; tests derive from it and override what they break.

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <random>
 
 #include "common/env.h"
 
@@ -255,7 +256,20 @@ class SystemClock final : public Clock {
   }
 };
 
+class EngineRandom final : public Random {
+ public:
+  uint64_t Next() override {
+    thread_local std::mt19937_64 engine{std::random_device{}()};
+    return engine();
+  }
+};
+
 }  // namespace
+
+Random& SystemRandom() {
+  static EngineRandom random;
+  return random;
+}
 
 Env& Env::Default() {
   static PosixFs fs;

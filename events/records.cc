@@ -67,10 +67,9 @@ std::string TrailRecord::Sequencer() const {
   return buf;
 }
 
-std::string NewUuid() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
+std::string NewUuid(Random& random) {
   unsigned char b[16];
-  uint64_t a = rng(), c = rng();
+  uint64_t a = random.Next(), c = random.Next();
   for (int i = 0; i < 8; ++i) {
     b[i] = static_cast<unsigned char>(a >> (8 * i));
     b[8 + i] = static_cast<unsigned char>(c >> (8 * i));

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/env.h"
+
 namespace bucketd::events {
 
 enum class ChangeKind { kCreated, kRemoved };
@@ -60,7 +62,7 @@ nlohmann::json CloudTrailRecord(const TrailRecord& r, const TrailIdentity& id);
 std::vector<nlohmann::json> EventBridgeEvents(const TrailRecord& r, const TrailIdentity& id);
 
 // A random (version 4) UUID.
-std::string NewUuid();
+std::string NewUuid(Random& random);
 
 // "2026-11-22T09:26:10Z" (CloudTrail's eventTime has whole seconds).
 std::string Rfc3339Seconds(int64_t unix_nanos);

@@ -69,7 +69,7 @@ Result<std::vector<TrailRecord>> Trail::Append(Transaction& txn,
   int64_t now = env_.clock().NowNanos();
   for (const ObjectChange& c : changes) {
     TrailRecord r;
-    r.event_id = NewUuid();
+    r.event_id = NewUuid(env_.random());
     r.time_ns = now;
     r.change = c;
     insert.Reset();

@@ -11,8 +11,8 @@ constexpr int64_t kSecond = 1'000'000'000;
 
 }  // namespace
 
-Plan::Plan(Clock& clock, PlanOptions options)
-    : clock_(clock), options_(std::move(options)), functions_(std::make_shared<FunctionSet>()) {}
+Plan::Plan(Clock& clock, PlanOptions options, Random& random)
+    : clock_(clock), options_(std::move(options)), random_(random), functions_(std::make_shared<FunctionSet>()) {}
 
 void Plan::Admit(Invocation v) {
   if (active_.count(v.n)) return;
@@ -228,8 +228,7 @@ int64_t Plan::Backoff(int attempt_in_budget) {
   if (options_.jitter) {
     j = options_.jitter();
   } else {
-    static thread_local std::mt19937_64 rng(std::random_device{}());
-    j = std::uniform_real_distribution<double>(0, 1)(rng);
+    j = random_.Unit();
   }
   // "Equal jitter": half the delay fixed, half random, so retries of many
   // invocations spread out but none comes back at once.

@@ -40,7 +40,7 @@ struct PlanOptions {
   int max_hops = 16;                         // invocations in one chain
   int64_t retry_base_ns = 1'000'000'000;     // first retry after 0.5-1 s,
   int64_t retry_max_ns = 300'000'000'000;    // doubling up to 2.5-5 min
-  std::function<double()> jitter;            // in [0, 1); empty: random
+  std::function<double()> jitter;            // in [0, 1); empty: the Random's
 };
 
 // How an attempt ended, as the executor saw it.
@@ -70,7 +70,7 @@ struct Decision {
 class Plan {
  public:
   // `clock` outlives the plan.
-  Plan(Clock& clock, PlanOptions options);
+  Plan(Clock& clock, PlanOptions options, Random& random = SystemRandom());
 
   void SetFunctions(std::shared_ptr<const FunctionSet> functions) { functions_ = std::move(functions); }
   const FunctionSet& functions() const { return *functions_; }
@@ -128,6 +128,7 @@ class Plan {
 
   Clock& clock_;
   const PlanOptions options_;
+  Random& random_;
   std::shared_ptr<const FunctionSet> functions_;
   std::map<int64_t, Invocation> active_;                  // by n, not finished
   std::unordered_map<std::string, std::deque<int64_t>> lanes_;

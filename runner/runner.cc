@@ -50,7 +50,8 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
     : env_(env), queue_(db), store_(store), options_(std::move(options)),
       builtins_(std::move(builtins)), functions_(std::make_shared<FunctionSet>()),
       plan_(env.clock(), PlanOptions{options_.workers, options_.max_hops, options_.retry_base_ns,
-                                     options_.retry_max_ns, options_.jitter}),
+                                     options_.retry_max_ns, options_.jitter},
+            env.random()),
       exec_(std::move(executors.exec)), builtin_(std::move(executors.builtin)) {
   (void)env_.fs().MkdirAt(AT_FDCWD, options_.state_dir + "/runs", 0700);
   if (exec_ == nullptr) {

@@ -79,10 +79,20 @@ TEST(RecordsTest, SequencerOrdersEventsOfAKey) {
 }
 
 TEST(RecordsTest, UuidsAreVersion4AndDistinct) {
-  std::string a = NewUuid(), b = NewUuid();
+  std::string a = NewUuid(SystemRandom()), b = NewUuid(SystemRandom());
   EXPECT_NE(a, b);
   ASSERT_EQ(a.size(), 36u);
   EXPECT_EQ(a[14], '4');
+  EXPECT_EQ(a[19] == '8' || a[19] == '9' || a[19] == 'a' || a[19] == 'b', true) << a;
+}
+
+TEST(RecordsTest, UuidsComeFromTheInjectedRandomness) {
+  struct Counter final : Random {
+    uint64_t n = 0;
+    uint64_t Next() override { return n++; }
+  } counter;
+  EXPECT_EQ(NewUuid(counter), "00000000-0000-4000-8100-000000000000");
+  EXPECT_EQ(NewUuid(counter), "02000000-0000-4000-8300-000000000000");
 }
 
 TEST(TrailFileTest, KeyFollowsCloudTrailLayoutAndGzipRoundTrips) {
