@@ -1,7 +1,6 @@
 #include "runner/plan.h"
 
 #include <algorithm>
-#include <random>
 
 namespace bucketd::runner {
 

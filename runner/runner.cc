@@ -4,7 +4,6 @@
 #include <poll.h>
 
 #include <algorithm>
-#include <random>
 
 #include "common/md5.h"
 #include "common/time_format.h"
