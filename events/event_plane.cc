@@ -17,6 +17,13 @@ constexpr int64_t kSecond = 1'000'000'000;
 // Without leases, a file this recently modified may still be being written.
 constexpr int64_t kQuietAgeNs = kSecond;
 constexpr int kPublishBatch = 20000;
+// Warnings about unreadable entries a minute; the rest are counted.
+constexpr int kSkipWarnings = 20;
+constexpr int64_t kSkipWindowNs = 60 * kSecond;
+
+bool Beneath(const std::string& key, const std::vector<std::string>& dirs) {
+  return std::any_of(dirs.begin(), dirs.end(), [&](const std::string& d) { return key.compare(0, d.size(), d) == 0; });
+}
 
 }  // namespace
 
@@ -87,8 +94,12 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
   ASSIGN_OR_RETURN(std::optional<IndexEntry> prev, Lookup(bucket, key));
   auto st = store_.StatObject(bucket, key);
   if (!st.ok()) {
-    if (!st.status().IsNotFound()) return st.status();
+    if (!st.status().IsNotFound()) {
+      Skip(bucket, key, st.status());  // unknown, not gone
+      return Status::OK();
+    }
     open_files_.erase({bucket, key});
+    skipped_.erase({bucket, key});
     if (prev) AddChange(ObjectChange{ChangeKind::kRemoved, bucket, key, 0, "", 0, 0, "bucketd/inotify", ""});
     return Status::OK();
   }
@@ -108,8 +119,11 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
       open_files_.insert({bucket, key});
       return Status::OK();
     }
-    return head.status().IsNotFound() ? CheckKey(bucket, key, false) : head.status();
+    if (head.status().IsNotFound()) return CheckKey(bucket, key, false);
+    Skip(bucket, key, head.status());
+    return Status::OK();
   }
+  skipped_.erase({bucket, key});
   ObjectChange c{ChangeKind::kCreated, bucket, key, head->size, head->etag,
                  head->last_modified, st->uid, "bucketd/inotify", ""};
   if (auto chain = head->user_metadata.find(kChainMetadata); chain != head->user_metadata.end()) {
@@ -121,8 +135,13 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
 
 Status EventPlane::ScanPrefix(const std::string& bucket, const std::string& dir_key) {
   std::vector<store::ObjectStat> on_disk;
-  Status scanned = store_.ScanObjects(bucket, dir_key,
-                                      [&](const store::ObjectStat& o) { on_disk.push_back(o); });
+  std::vector<std::string> unreadable;  // directories: what is beneath them is unknown, not gone
+  Status scanned = store_.ScanObjects(
+      bucket, dir_key, [&](const store::ObjectStat& o) { on_disk.push_back(o); },
+      [&](const std::string& dir, const Status& why) {
+        unreadable.push_back(dir);
+        Skip(bucket, dir, why);
+      });
   if (!scanned.ok() && !scanned.IsNotFound()) return scanned;  // a vanished bucket is empty
   std::map<std::string, IndexEntry> indexed;
   RETURN_IF_ERROR(trail_.ForEachIndexed(bucket, dir_key, [&](const std::string& k, const IndexEntry& e) {
@@ -140,8 +159,41 @@ Status EventPlane::ScanPrefix(const std::string& bucket, const std::string& dir_
   }
   TreeDiff diff = Diff(indexed, on_disk);
   for (const auto& o : diff.created_or_changed) RETURN_IF_ERROR(CheckKey(bucket, o.key, true));
-  for (const auto& k : diff.removed) RETURN_IF_ERROR(CheckKey(bucket, k, false));
+  for (const auto& k : diff.removed) {
+    if (!Beneath(k, unreadable)) RETURN_IF_ERROR(CheckKey(bucket, k, false));
+  }
+  // Directories that became readable again are read now.
+  for (auto it = skipped_.lower_bound({bucket, dir_key});
+       it != skipped_.end() && it->first == bucket && it->second.compare(0, dir_key.size(), dir_key) == 0;) {
+    bool dir = it->second.back() == '/';
+    it = dir && !Beneath(it->second, unreadable) ? skipped_.erase(it) : std::next(it);
+  }
   return Status::OK();
+}
+
+void EventPlane::Skip(const std::string& bucket, const std::string& key, const Status& why) {
+  open_files_.erase({bucket, key});
+  if (!skipped_.insert({bucket, key}).second) return;  // warned already
+  int64_t now = env_.clock().NowNanos();
+  FlushSkipWarnings(now);
+  if (skip_warnings_ >= kSkipWarnings) {
+    ++skips_unsaid_;
+    return;
+  }
+  ++skip_warnings_;
+  Log(LogLevel::kWarning, "skipping s3://" + bucket + "/" + key + " (" +
+                              (key.back() == '/' ? "a directory" : "a file") + " bucketd cannot read: " +
+                              why.message() + "); it is recorded once it can be read");
+}
+
+void EventPlane::FlushSkipWarnings(int64_t now) {
+  if (now - skip_window_ns_ < kSkipWindowNs) return;
+  if (skips_unsaid_ > 0) {
+    Log(LogLevel::kWarning, std::to_string(skips_unsaid_) + " more unreadable entries skipped in the last minute "
+                            "(not listed; " + std::to_string(skipped_.size()) + " unreadable now)");
+  }
+  skip_window_ns_ = now;
+  skip_warnings_ = skips_unsaid_ = 0;
 }
 
 std::vector<ObjectChange> EventPlane::TakeChanges() {
@@ -247,7 +299,7 @@ void EventPlane::HandleHint(const WatchHint& hint) {
       // later) or a file published whole (a hard link, O_TMPFILE+linkat,
       // which never closes here): the lease check tells them apart.
       s = CheckKey(bucket, key, (hint.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) == 0);
-      if (s.ok() && (hint.mask & IN_ATTRIB)) s = CheckKey(bucket, key + "/", false);
+      if (s.ok() && (hint.mask & IN_ATTRIB) && (hint.mask & IN_ISDIR)) s = CheckKey(bucket, key + "/", false);
       break;
   }
   if (!s.ok()) Log(LogLevel::kWarning, "checking '" + hint.path + "': " + s.message());
@@ -260,13 +312,23 @@ Status EventPlane::ProcessHints() {
     return Status::OK();
   }
   for (const auto& h : hints) HandleHint(h);
-  if (rescan_needed_) return ReconcileAll();
+  if (rescan_needed_) {
+    Status s = ReconcileAll();
+    if (!s.ok()) {
+      Log(LogLevel::kWarning, "rescan failed: " + s.message() + "; retrying in " +
+                                  std::to_string(options_.retry_ns / kSecond) + " s");
+      next_retry_ns_ = env_.clock().NowNanos() + options_.retry_ns;
+    }
+    return s;
+  }
   stats_.watches = watcher_.watch_count();
   return Status::OK();
 }
 
 Status EventPlane::ReconcileAll() {
-  rescan_needed_ = false;
+  // Until a rescan has gone through, another one is due (a failed one is
+  // retried, never forgotten).
+  rescan_needed_ = true;
   std::set<std::string> buckets;
   ASSIGN_OR_RETURN(auto listed, store_.ListBuckets());
   for (const auto& b : listed) buckets.insert(b.name);
@@ -274,6 +336,7 @@ Status EventPlane::ReconcileAll() {
   buckets.insert(indexed.begin(), indexed.end());
   buckets.erase(options_.trail_bucket);
   for (const auto& b : buckets) RETURN_IF_ERROR(ScanPrefix(b, ""));
+  rescan_needed_ = false;
   return Status::OK();
 }
 
@@ -342,9 +405,13 @@ void EventPlane::ExpireSealedFiles() {
 
 int64_t EventPlane::OnTick() {
   int64_t now = env_.clock().NowNanos();
+  FlushSkipWarnings(now);
   if (rescan_needed_ && now >= next_retry_ns_) {
     Status s = ReconcileAll();
-    if (!s.ok() && !stats_.degraded) Log(LogLevel::kWarning, "rescan failed: " + s.message());
+    if (!s.ok()) {
+      if (!stats_.degraded) Log(LogLevel::kWarning, "rescan failed: " + s.message());
+      next_retry_ns_ = now + options_.retry_ns;
+    }
   }
   if (!open_files_.empty() && now >= next_open_check_ns_) {
     std::set<Key> files = std::exchange(open_files_, {});

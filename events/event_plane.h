@@ -103,6 +103,12 @@ class EventPlane {
   Result<std::optional<IndexEntry>> Lookup(const std::string& bucket, const std::string& key);
   Status CheckKey(const std::string& bucket, const std::string& key, bool check_open);
   Status ScanPrefix(const std::string& bucket, const std::string& dir_key);
+  // A key (or a directory, its key ending in '/') that bucketd cannot read,
+  // such as an uploader's chmod 000: skipped with one warning (at most
+  // kSkipWarnings a minute, then a count), never a reason to stop a start
+  // or a rescan; its next hint (chmod is IN_ATTRIB) or rescan tries again.
+  void Skip(const std::string& bucket, const std::string& key, const Status& why);
+  void FlushSkipWarnings(int64_t now);
   void AddChange(ObjectChange change);
   void HandleHint(const WatchHint& hint);
   void HandleWatchLimit(const WatchHint& hint);
@@ -119,6 +125,9 @@ class EventPlane {
   std::vector<ObjectChange> batch_;
   std::map<Key, std::optional<IndexEntry>> overlay_;  // the batch's effect on the index
   std::set<Key> open_files_;                           // seen open for writing
+  std::set<Key> skipped_;                              // unreadable, warned about
+  int64_t skip_window_ns_ = 0;                         // the minute skip warnings are counted in
+  int skip_warnings_ = 0, skips_unsaid_ = 0;
   std::set<std::string> fallback_buckets_;             // not (fully) watched
   bool rescan_needed_ = false;
   int64_t next_retry_ns_ = 0;

@@ -115,12 +115,17 @@ class InotifyWatcher final : public Watcher {
     (void)!::write(wake_.get(), &one, sizeof(one));
   }
 
-  void WatchNewDir(const std::string& path) {
-    if (!inotifytools_watch_recursively(path.c_str(), kMask)) {
-      int err = inotifytools_error();
-      Push({err == ENOSPC ? WatchHint::Kind::kWatchLimit : WatchHint::Kind::kRescanAll, path,
-            static_cast<uint32_t>(err)});
-    }
+  // Returns false when the directory could not be watched. One bucketd
+  // may not read (an uploader's chmod 000) is left unwatched without a full
+  // rescan: its kDirAppeared tells the plane, and its chmod (IN_ATTRIB)
+  // brings it here again.
+  bool WatchNewDir(const std::string& path) {
+    if (inotifytools_watch_recursively(path.c_str(), kMask)) return true;
+    int err = inotifytools_error();
+    if (err == EACCES || err == ENOENT) return false;
+    Push({err == ENOSPC ? WatchHint::Kind::kWatchLimit : WatchHint::Kind::kRescanAll, path,
+          static_cast<uint32_t>(err)});
+    return false;
   }
 
   void Handle(struct inotify_event* ev) {
@@ -143,9 +148,8 @@ class InotifyWatcher final : public Watcher {
       return;  // a subdirectory: its parent reports it
     }
     if (!(ev->mask & IN_ISDIR)) {
-      // Attributes of a file (bucketd caching its ETag, chmod) do not change
-      // the object; only a directory's can (a folder marker).
-      if (ev->mask == IN_ATTRIB) return;
+      // A file's attributes matter too: a chmod can make an unreadable
+      // upload readable (the plane finds nothing new for its own xattrs).
       Push({WatchHint::Kind::kFile, path, ev->mask});
       return;
     }
@@ -168,6 +172,10 @@ class InotifyWatcher final : public Watcher {
     } else if (ev->mask & IN_DELETE) {
       Push({WatchHint::Kind::kDirGone, path, ev->mask});
     } else if (ev->mask & IN_ATTRIB) {
+      // A directory that could not be watched (unreadable) may be readable now.
+      if (inotifytools_wd_from_filename((path + "/").c_str()) < 0 && WatchNewDir(path)) {
+        Push({WatchHint::Kind::kDirAppeared, path, ev->mask});
+      }
       Push({WatchHint::Kind::kFile, path, ev->mask});  // a folder marker may have changed
     }
   }

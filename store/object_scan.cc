@@ -21,19 +21,27 @@ bool IsFolderMarker(Fs& fs, int dir_fd) {
 
 }  // namespace
 
-void StoreImpl::ScanDir(int dir_fd, const std::string& dir_key,
-                        const std::function<void(const ObjectStat&)>& fn) {
+void StoreImpl::ScanDir(int dir_fd, const std::string& dir_key, const std::function<void(const ObjectStat&)>& fn,
+                        const std::function<void(const std::string&, const Status&)>& unreadable) {
   auto entries = fs_.ReadDir(dir_fd);
-  if (!entries.ok()) return;  // removed meanwhile
+  if (!entries.ok()) {
+    // Removed meanwhile is nothing to report; anything else leaves its
+    // contents unknown.
+    if (!entries.status().IsNotFound() && unreadable) unreadable(dir_key, entries.status());
+    return;
+  }
   for (const DirEntry& e : *entries) {
     std::string key = dir_key + e.name;
     if (e.type == DirEntry::Type::kDir) {
       auto sub = fs_.OpenAt(dir_fd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
-      if (!sub.ok()) continue;
+      if (!sub.ok()) {
+        if (!sub.status().IsNotFound() && unreadable) unreadable(key + "/", sub.status());
+        continue;
+      }
       if (IsFolderMarker(fs_, sub->get())) {
         if (auto st = fs_.Stat(sub->get()); st.ok()) fn(ToObjectStat(key + "/", *st, true));
       }
-      ScanDir(sub->get(), key + "/", fn);
+      ScanDir(sub->get(), key + "/", fn, unreadable);
     } else if (e.type == DirEntry::Type::kFile || e.type == DirEntry::Type::kSymlink) {
       auto fd = fs_.OpenBeneath(dir_fd, e.name, O_PATH);
       if (!fd.ok()) continue;
@@ -44,20 +52,26 @@ void StoreImpl::ScanDir(int dir_fd, const std::string& dir_key,
 }
 
 Status StoreImpl::ScanObjects(const std::string& bucket, const std::string& dir_key,
-                              const std::function<void(const ObjectStat&)>& fn) {
+                              const std::function<void(const ObjectStat&)>& fn,
+                              const std::function<void(const std::string&, const Status&)>& unreadable) {
   ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
   if (dir_key.empty()) {
-    ScanDir(bfd.get(), "", fn);
+    ScanDir(bfd.get(), "", fn, unreadable);
     return Status::OK();
   }
   if (dir_key.back() != '/') return Status::InvalidArgument("scan prefix must end with '/'");
   RETURN_IF_ERROR(ValidateKey(dir_key));
   auto dir = fs_.OpenBeneath(bfd.get(), dir_key, O_RDONLY | O_DIRECTORY);
-  if (!dir.ok()) return dir.status().IsNotFound() ? Status::OK() : dir.status();
+  if (!dir.ok()) {
+    if (dir.status().IsNotFound()) return Status::OK();
+    if (dir.status().code() != StatusCode::kPermissionDenied || !unreadable) return dir.status();
+    unreadable(dir_key, dir.status());
+    return Status::OK();
+  }
   if (IsFolderMarker(fs_, dir->get())) {
     if (auto st = fs_.Stat(dir->get()); st.ok()) fn(ToObjectStat(dir_key, *st, true));
   }
-  ScanDir(dir->get(), dir_key, fn);
+  ScanDir(dir->get(), dir_key, fn, unreadable);
   return Status::OK();
 }
 
@@ -67,10 +81,14 @@ Result<ObjectStat> StoreImpl::StatObject(const std::string& bucket, const std::s
   bool folder = key.back() == '/';
   auto fd = fs_.OpenBeneath(bfd.get(), key, folder ? (O_RDONLY | O_DIRECTORY) : O_PATH);
   if (!fd.ok()) {
-    if (fd.status().IsNotFound() || fd.status().code() == StatusCode::kPermissionDenied) {
+    // A link leading outside is no object; a path bucketd may not search
+    // (an uploader's chmod 000 directory) is one it cannot see.
+    bool outside = fd.status().code() == StatusCode::kPermissionDenied &&
+                   fd.status().message().find("resolves outside") != std::string::npos;
+    if (fd.status().IsNotFound() || outside) {
       return Status::NotFound("key '" + key + "' is no object in bucket '" + bucket + "'");
     }
-    return fd.status();
+    return Status(fd.status().code(), "key '" + key + "' in bucket '" + bucket + "': " + fd.status().message());
   }
   ASSIGN_OR_RETURN(FileStat st, fs_.Stat(fd->get()));
   if (folder ? !IsFolderMarker(fs_, fd->get()) : !st.IsRegular()) {

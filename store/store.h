@@ -225,9 +225,13 @@ class Store {
   // Calls fn for every object whose key starts with `dir_key` ("" for the
   // whole bucket, else a folder path ending in '/'), in no particular order,
   // reading no object bytes: the same objects listings show. Directories
-  // removed during the scan are skipped.
+  // removed during the scan are skipped; one that cannot be read (an
+  // uploader's chmod 000) is skipped too and told to `unreadable` (its key,
+  // ending in '/'): what lies beneath it is unknown, not gone.
   virtual Status ScanObjects(const std::string& bucket, const std::string& dir_key,
-                             const std::function<void(const ObjectStat&)>& fn) = 0;
+                             const std::function<void(const ObjectStat&)>& fn,
+                             const std::function<void(const std::string& dir_key, const Status& why)>&
+                                 unreadable = {}) = 0;
 };
 
 // S3's bucket naming rules (3-63 chars, lower case letters, digits, dots,

@@ -46,7 +46,8 @@ class StoreImpl final : public Store {
   Result<ListResult> ListObjectsV2(const std::string& bucket, const ListRequest& request) override;
   Result<ObjectStat> StatObject(const std::string& bucket, const std::string& key) override;
   Status ScanObjects(const std::string& bucket, const std::string& dir_key,
-                     const std::function<void(const ObjectStat&)>& fn) override;
+                     const std::function<void(const ObjectStat&)>& fn,
+                     const std::function<void(const std::string&, const Status&)>& unreadable) override;
 
   // Validates the name and opens the bucket's directory.
   Result<UniqueFd> OpenBucket(const std::string& bucket);
@@ -87,8 +88,8 @@ class StoreImpl final : public Store {
   // Removes `dir` and its ancestors while they are empty and not folders.
   void PruneEmptyDirs(int bucket_fd, std::string dir);
   Status RemoveTree(int dir_fd);
-  void ScanDir(int dir_fd, const std::string& dir_key,
-               const std::function<void(const ObjectStat&)>& fn);
+  void ScanDir(int dir_fd, const std::string& dir_key, const std::function<void(const ObjectStat&)>& fn,
+               const std::function<void(const std::string&, const Status&)>& unreadable);
   std::string NewTempName();
 
   Env& env_;

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "events/event_plane.h"
+#include "tests/deny_fs.h"
 #include "tests/fake_clock.h"
 #include "tests/test_util.h"
 
@@ -42,7 +43,7 @@ class PlaneTest : public ::testing::Test {
     root_ = tmp_ / "root";
     state_ = tmp_ / "state";
     ::mkdir(state_.c_str(), 0700);
-    auto s = store::Store::Open(Env::Default(), root_);
+    auto s = store::Store::Open(store_env_, root_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
     ASSERT_TRUE(store_->CreateBucket("data").ok());
@@ -104,6 +105,9 @@ class PlaneTest : public ::testing::Test {
   std::string root_, state_;
   FakeClock clock_;
   Env env_{Env::Default().fs(), clock_};
+  // The store reads through it: a test can make entries unreadable.
+  testing::DenyFs deny_fs_{Env::Default().fs()};
+  Env store_env_{deny_fs_, Env::Default().clock()};
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Trail> trail_;
   std::unique_ptr<Watcher> watcher_;

@@ -1,0 +1,71 @@
+// What an unprivileged uploader can do to a bucket bucketd watches (issue
+// 13), tried for real: bucketd runs as a user of its own, the uploader as
+// another, with real inotify and real permissions.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "tests/test_util.h"
+
+namespace bucketd {
+namespace {
+
+// Item 1: `chmod 000` on an uploaded file stopped the next start (exit 1,
+// a restart loop under Restart=on-failure), and a file (or directory) made
+// readable later was never recorded until a restart.
+TEST(HostileFilesTest, UnreadableUploadsDoNotStopAStartAndAreRecordedOnceTheUploaderMakesThemReadable) {
+  if (::geteuid() != 0) GTEST_FAIL() << "needs root: a bucketd user and an uploader user";
+  testing::TempDir tmp;
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  std::string script = R"SH(
+set -eu
+T=$1; BIN=$2
+B="setpriv --reuid=65533 --regid=65533 --clear-groups"
+U="setpriv --reuid=65532 --regid=65532 --clear-groups"
+mkdir -p "$T/root" "$T/state"
+chown 65533:65533 "$T/root" "$T/state"
+$B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" mb s3://uploads
+chmod 0755 "$T/root" "$T/root/buckets"
+chmod 1777 "$T/root/buckets/uploads"
+UP="$T/root/buckets/uploads"
+$U sh -c "echo z > $UP/f && echo ok > $UP/g && mkdir $UP/d && echo y > $UP/d/x && touch -m -d 2026-01-01 $UP/f $UP/g $UP/d/x && chmod 000 $UP/f $UP/d"
+$B "$BIN/bucketd" --root "$T/root" --state-dir "$T/state" --socket "$T/state/control.sock" 2>"$T/bucketd.log" &
+pid=$!
+for i in $(seq 1 200); do [ -S "$T/state/control.sock" ] && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+if ! kill -0 $pid 2>/dev/null; then echo "BUCKETD-EXITED"; exit 0; fi
+# Files changed less than a second ago whose writer bucketd cannot ask
+# about (no lease on another user's file) wait a moment before they count.
+for i in $(seq 1 200); do
+  $B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" events tail > "$T/before.txt"
+  grep -q "uploads/g" "$T/before.txt" && grep -q "skipping s3://uploads/f" "$T/bucketd.log" && break
+  sleep 0.05
+done
+$U chmod 644 "$UP/f"
+$U chmod 755 "$UP/d"
+for i in $(seq 1 200); do
+  $B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" events tail > "$T/after.txt"
+  grep -q "uploads/f" "$T/after.txt" && grep -q "uploads/d/x" "$T/after.txt" && break
+  sleep 0.05
+done
+kill -0 $pid && echo "ALIVE"
+kill -TERM $pid; wait $pid || true
+)SH";
+  testing::WriteFile(tmp / "run.sh", script);
+  auto r = testing::Run({"/bin/sh", tmp / "run.sh", tmp.path(), testing::BinDir()});
+  std::string log = testing::ReadFile(tmp / "bucketd.log");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << log;
+  ASSERT_EQ(r.out.find("BUCKETD-EXITED"), std::string::npos) << "an unreadable upload stopped the start\n" << log;
+  EXPECT_NE(r.out.find("ALIVE"), std::string::npos) << r.out << log;
+  std::string before = testing::ReadFile(tmp / "before.txt"), after = testing::ReadFile(tmp / "after.txt");
+  EXPECT_NE(before.find("uploads/g"), std::string::npos) << before;
+  EXPECT_EQ(before.find("uploads/f"), std::string::npos) << "recorded while unreadable?\n" << before;
+  EXPECT_NE(after.find("uploads/f"), std::string::npos) << "not recorded after its chmod\n" << after << log;
+  EXPECT_NE(after.find("uploads/d/x"), std::string::npos) << "a directory made readable is not read\n" << after << log;
+  EXPECT_NE(log.find("skipping s3://uploads/f (a file bucketd cannot read"), std::string::npos) << log;
+  EXPECT_NE(log.find("skipping s3://uploads/d/ (a directory bucketd cannot read"), std::string::npos) << log;
+}
+
+}  // namespace
+}  // namespace bucketd
