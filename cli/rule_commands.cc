@@ -101,6 +101,9 @@ std::vector<Command> RulesCommands() {
                     return [dir](Context& ctx) {
                       auto rules = rules::LoadRulesDir(ctx.env(), *dir);
                       if (!rules.ok()) return Usage(rules.status());
+                      for (const auto& r : *rules) {
+                        for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+                      }
                       std::printf("%zu rule(s) valid in %s\n", rules->size(), dir->c_str());
                       return 0;
                     };

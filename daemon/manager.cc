@@ -105,6 +105,7 @@ Status Manager::LoadConfig() {
                  config_.rules_dir.empty() ? "nowhere" : config_.rules_dir, functions->size(),
                  config_.functions_dir.empty() ? "nowhere" : config_.functions_dir);
     for (const auto& r : list) {
+      for (const auto& w : r.warnings) spdlog::warn("{}", w);
       for (const auto& t : r.targets) {
         if (!t.function.empty() && functions->count(t.function) == 0) {
           spdlog::warn("{}: rule {} target {} names function '{}', which functions.d does not define; "

@@ -69,6 +69,7 @@ class SimdjsonFlattener {
 };
 
 Result<FlatEvent> FlatEvent::Parse(std::string_view text, const std::string& source) {
+  RETURN_IF_ERROR(CheckJsonNesting(text, source));  // the same limit as ParseSlow's
   thread_local simdjson::dom::parser parser;
   simdjson::padded_string padded(text);
   simdjson::dom::element doc;

@@ -1,8 +1,26 @@
 #include "rules/json_fields.h"
 
+#include <fcntl.h>
+
 #include <algorithm>
 
+#include "common/file_util.h"
+
 namespace bucketd::rules {
+
+Result<std::string> ReadConfigFile(Fs& fs, int dfd, const std::string& name, const std::string& path) {
+  ASSIGN_OR_RETURN(FileStat st, fs.StatAt(dfd, name, /*follow=*/true));
+  if (st.size > kMaxConfigFileBytes) {
+    return Status::InvalidArgument(path + ": the file is " + std::to_string(st.size) +
+                                   " bytes; configuration files may be at most " +
+                                   std::to_string(kMaxConfigFileBytes) + " bytes (1 MiB)");
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadFileToString(fs, dfd, name));
+  if (text.size() > kMaxConfigFileBytes) {  // grew meanwhile
+    return Status::InvalidArgument(path + ": the file is over " + std::to_string(kMaxConfigFileBytes) + " bytes");
+  }
+  return text;
+}
 
 Status JsonFields::Error(const std::string& ptr, const std::string& what) const {
   return Status::InvalidArgument(source_ + ": " + (ptr.empty() ? "/" : ptr) + ": " + what);

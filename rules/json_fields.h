@@ -36,6 +36,11 @@ class JsonFields {
   std::string source_;
 };
 
+// A configuration file's text (a rule, notification or function file);
+// InvalidArgument naming `path` when it is over kMaxConfigFileBytes.
+inline constexpr uint64_t kMaxConfigFileBytes = 1 << 20;
+Result<std::string> ReadConfigFile(Fs& fs, int dfd, const std::string& name, const std::string& path);
+
 // The names of the *.json files in the directory `dfd` (no hidden files),
 // sorted: the order configuration directories are read in.
 Result<std::vector<std::string>> JsonFileNames(Fs& fs, int dfd);

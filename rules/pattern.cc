@@ -400,7 +400,38 @@ FlatEvent FlatEvent::FromJson(const nlohmann::json& event) {
   return e;
 }
 
+Status CheckJsonNesting(std::string_view text, const std::string& source) {
+  int depth = 0;
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > kMaxJsonDepth) {
+        return Status::InvalidArgument(source + ": " + LineColumn(text, i) + ": nested deeper than " +
+                                       std::to_string(kMaxJsonDepth) + " levels (the limit for rules, "
+                                       "functions and events)");
+      }
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return Status::OK();
+}
+
 Result<nlohmann::json> ParseJson(std::string_view text, const std::string& source) {
+  // Checked before parsing: everything that walks a parsed document
+  // (patterns, flattening) recurses over its nesting.
+  RETURN_IF_ERROR(CheckJsonNesting(text, source));
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& err) {

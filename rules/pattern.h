@@ -107,9 +107,13 @@ bool Matches(const Pattern& pattern, const FlatEvent& event);
 bool MatchesAll(const std::vector<FieldTest>& conjunction, const FlatEvent& event);
 bool MatchesValue(const Matcher& m, const Value& v);
 
-// Parses JSON text; any failure (syntax, a number out of range) becomes
-// InvalidArgument "<source>: line L, column C: invalid JSON (…)".
+// Parses JSON text; any failure (syntax, a number out of range, nesting
+// deeper than kMaxJsonDepth) becomes InvalidArgument "<source>: line L,
+// column C: …".
+inline constexpr int kMaxJsonDepth = 100;
 Result<nlohmann::json> ParseJson(std::string_view text, const std::string& source);
+// The nesting check alone (ParseJson's first step).
+Status CheckJsonNesting(std::string_view text, const std::string& source);
 
 // "line L, column C" for a byte offset in text (1-based).
 std::string LineColumn(std::string_view text, size_t byte_offset);

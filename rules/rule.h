@@ -50,6 +50,9 @@ struct Rule {
   std::string schedule_timezone;  // ScheduleExpressionTimezone (resolved by LoadRulesDir)
   std::vector<Target> targets;
   std::string source;  // file it came from
+  // What AWS would refuse but bucketd accepts ("<source>: <pointer>: …"),
+  // for `rules validate` and the daemon's log.
+  std::vector<std::string> warnings;
   std::string Arn(const std::string& region, const std::string& account) const {
     return "arn:aws:events:" + region + ":" + account + ":rule/" + name;
   }

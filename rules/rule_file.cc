@@ -13,6 +13,10 @@ namespace bucketd::rules {
 
 namespace {
 
+// EventBridge's "Event pattern size" quota: characters of the pattern.
+constexpr size_t kAwsPatternChars = 2048;
+
+
 class RuleParser : public JsonFields {
  public:
   explicit RuleParser(std::string source) : JsonFields(std::move(source)) {}
@@ -107,6 +111,12 @@ class RuleParser : public JsonFields {
         rule.pattern_json = ep;
       }
       ASSIGN_OR_RETURN(rule.pattern, CompilePattern(rule.pattern_json, source(), p));
+      size_t chars = rule.pattern_json.dump().size();
+      if (chars > kAwsPatternChars) {
+        rule.warnings.push_back(source() + ": " + p + ": the pattern is " + std::to_string(chars) +
+                                " characters; AWS refuses patterns over " + std::to_string(kAwsPatternChars) +
+                                " (the default quota, adjustable to 4,096); bucketd accepts it");
+      }
     }
     if (r.contains("ScheduleExpression")) {
       ASSIGN_OR_RETURN(std::string expr, String(r, "ScheduleExpression", ptr, true));
@@ -189,14 +199,26 @@ class RuleParser : public JsonFields {
     nlohmann::json object;
     std::string prefix, suffix;
     if (c.contains("Filter")) {
-      const auto& rules = c["Filter"].value("Key", nlohmann::json::object()).value("FilterRules", nlohmann::json::array());
+      const auto& filter = c["Filter"];
+      std::string fp = p + "/Filter";
+      if (!filter.is_object()) return Error(fp, "expected {\"Key\": {\"FilterRules\": [...]}}");
+      RETURN_IF_ERROR(OnlyKeys(filter, fp, {"Key"}));
+      const nlohmann::json empty_key = nlohmann::json::object();
+      const auto& key = filter.contains("Key") ? filter["Key"] : empty_key;
+      if (!key.is_object()) return Error(fp + "/Key", "expected {\"FilterRules\": [...]}");
+      RETURN_IF_ERROR(OnlyKeys(key, fp + "/Key", {"FilterRules"}));
+      const nlohmann::json no_rules = nlohmann::json::array();
+      const auto& rules = key.contains("FilterRules") ? key["FilterRules"] : no_rules;
+      if (!rules.is_array()) return Error(fp + "/Key/FilterRules", "expected an array of {\"Name\", \"Value\"}");
       for (size_t i = 0; i < rules.size(); ++i) {
-        std::string rp = p + "/Filter/Key/FilterRules/" + std::to_string(i);
-        std::string name = rules[i].value("Name", "");
+        std::string rp = fp + "/Key/FilterRules/" + std::to_string(i);
+        if (!rules[i].is_object()) return Error(rp, "expected {\"Name\": \"prefix\"|\"suffix\", \"Value\": \"…\"}");
+        RETURN_IF_ERROR(OnlyKeys(rules[i], rp, {"Name", "Value"}));
+        ASSIGN_OR_RETURN(std::string name, String(rules[i], "Name", rp, true));
+        ASSIGN_OR_RETURN(std::string value, String(rules[i], "Value", rp, true));
         std::transform(name.begin(), name.end(), name.begin(), ::tolower);
-        if (!rules[i].contains("Value") || !rules[i]["Value"].is_string()) return Error(rp + "/Value", "expected a string");
-        if (name == "prefix") prefix = rules[i]["Value"];
-        else if (name == "suffix") suffix = rules[i]["Value"];
+        if (name == "prefix") prefix = value;
+        else if (name == "suffix") suffix = value;
         else return Error(rp + "/Name", "expected prefix or suffix");
       }
     }
@@ -284,7 +306,7 @@ Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir) {
   std::map<std::string, std::string> seen;
   for (const auto& n : names) {
     std::string path = dir + "/" + n;
-    ASSIGN_OR_RETURN(std::string text, ReadFileToString(fs, dfd->get(), n));
+    ASSIGN_OR_RETURN(std::string text, ReadConfigFile(fs, dfd->get(), n, path));
     ASSIGN_OR_RETURN(auto rules, ParseRuleFile(text, path));
     for (auto& r : rules) {
       if (!r.schedule_timezone.empty()) {

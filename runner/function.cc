@@ -138,7 +138,7 @@ Result<FunctionSet> LoadFunctionsDir(Env& env, const std::string& dir,
   ASSIGN_OR_RETURN(auto names, rules::JsonFileNames(fs, dfd->get()));
   for (const auto& n : names) {
     std::string path = dir + "/" + n;
-    ASSIGN_OR_RETURN(std::string text, ReadFileToString(fs, dfd->get(), n));
+    ASSIGN_OR_RETURN(std::string text, rules::ReadConfigFile(fs, dfd->get(), n, path));
     ASSIGN_OR_RETURN(Function fn, ParseFunctionFile(text, path, builtins));
     auto it = out.find(fn.name);
     if (it != out.end()) {

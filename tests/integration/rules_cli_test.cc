@@ -92,5 +92,53 @@ TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
   EXPECT_EQ(testing::Wait(pid), 0);
 }
 
+// Issue 13, item 7: these two files aborted `rules validate` (type_error,
+// rc 134) and a pattern nested 100,000 deep segfaulted it; on SIGHUP they
+// killed bucketd.
+TEST(RulesDaemonTest, FilesThatCrashedTheLoaderAreErrorsForValidateAndAReloadKeepsTheRules) {
+  testing::TempDir tmp;
+  std::string root = tmp / "root", cfg = tmp / "cfg";
+  ::mkdir(cfg.c_str(), 0755);
+  ::mkdir((cfg + "/rules.d").c_str(), 0755);
+  testing::WriteFile(cfg + "/rules.d/r.json", R"J({"Name":"on-logs","EventPattern":{"source":["aws.s3"]}})J");
+  std::string deep = R"({"Name":"deep","EventPattern":{"source":["aws.s3"],"detail":)";
+  for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+  deep += "[1]" + std::string(100000, '}') + "}}";
+  const std::vector<std::pair<std::string, std::string>> files = {
+      {R"({"Bucket":"data","LambdaFunctionConfigurations":[{"Id":"x","LambdaFunctionArn":"arn:aws:lambda:local:000000000000:function:F","Events":["s3:ObjectCreated:*"],"Filter":{"Key":{"FilterRules":[{"Name":5,"Value":5}]}}}]})",
+       "/LambdaFunctionConfigurations/0/Filter/Key/FilterRules/0/Name: expected a string"},
+      {deep, "nested deeper than 100 levels"}};
+  testing::TempDir check;
+  for (const auto& [text, error] : files) {
+    testing::WriteFile(check / "bad.json", text);
+    auto r = Ctl({"rules", "validate", check.path()});
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find(check / "bad.json" + ": "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(error), std::string::npos) << r.err;
+  }
+  ASSERT_EQ(Ctl({"--root", root, "mb", "s3://data"}).exit_code, 0);
+  std::string log = tmp / "bucketd.log";
+  int pid = testing::Spawn({"/bin/sh", "-c", "exec " + testing::BinDir() + "/bucketd --root " + root +
+                                               " --config-dir " + cfg + " 2>" + log});
+  auto wait_for = [&](const std::string& text) {
+    for (int i = 0; i < 500; ++i) {
+      if (testing::ReadFile(log).find(text) != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  ASSERT_TRUE(wait_for("bucketd serving store"));
+  for (const auto& [text, error] : files) {
+    testing::WriteFile(cfg + "/rules.d/zz-bad.json", text);
+    ::kill(pid, SIGHUP);
+    EXPECT_TRUE(wait_for("reload failed, keeping the 1 rules in force: " + cfg + "/rules.d/zz-bad.json: "))
+        << testing::ReadFile(log);
+    EXPECT_TRUE(wait_for(error)) << testing::ReadFile(log);
+    EXPECT_EQ(::kill(pid, 0), 0) << "bucketd died on the reload";
+  }
+  ::kill(pid, SIGTERM);
+  EXPECT_EQ(testing::Wait(pid), 0);
+}
+
 }  // namespace
 }  // namespace bucketd

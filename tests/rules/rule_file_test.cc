@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "events/records.h"
+#include "rules/pattern.h"
 #include "rules/rule.h"
 #include "rules/rule_set.h"
 #include "tests/test_util.h"
@@ -202,6 +203,85 @@ TEST(RulesDirTest, LoadsEveryFileAndRefusesDuplicateNames) {
   EXPECT_NE(dup.status().message().find("c.json: rule name 'fetch' is already used in"), std::string::npos)
       << dup.status().message();
   EXPECT_TRUE(LoadRulesDir(Env::Default(), tmp / "missing")->empty());
+}
+
+
+// Issue 13, item 7: a wrong JSON type aborted `rules validate` and bucketd
+// (an uncaught nlohmann::type_error); each is now an error naming the file,
+// the pointer and what was expected.
+TEST(HostileConfigTest, NotificationFiltersOfTheWrongTypesAreErrorsWithTheirPointer) {
+  struct Case {
+    const char* filter;
+    const char* error;
+  } cases[] = {
+      {R"({"Key":{"FilterRules":[{"Name":5,"Value":5}]}})", "/Filter/Key/FilterRules/0/Name: expected a string"},
+      {R"({"Key":{"FilterRules":[{"Name":"prefix","Value":5}]}})", "/Filter/Key/FilterRules/0/Value: expected a string"},
+      {R"({"Key":{"FilterRules":[{"Name":"prefix"}]}})", "/Filter/Key/FilterRules/0/Value: required field is missing"},
+      {R"({"Key":{"FilterRules":["prefix"]}})", "/Filter/Key/FilterRules/0: expected {"},
+      {R"({"Key":{"FilterRules":{"Name":"prefix"}}})", "/Filter/Key/FilterRules: expected an array"},
+      {R"({"Key":"prefix"})", "/Filter/Key: expected {"},
+      {R"(["prefix"])", "/Filter: expected {"},
+      {R"({"Key":{"FilterRules":[{"Name":"prefix","Value":"a","Extra":1}]}})", "Extra"},
+  };
+  for (const auto& c : cases) {
+    std::string text = std::string(R"({"Bucket":"data","LambdaFunctionConfigurations":[{"Id":"x",)"
+                                   R"("LambdaFunctionArn":"arn:aws:lambda:local:000000000000:function:F",)"
+                                   R"("Events":["s3:ObjectCreated:*"],"Filter":)") + c.filter + "}]}";
+    auto r = ParseRuleFile(text, "n.json");
+    ASSERT_FALSE(r.ok()) << c.filter;
+    EXPECT_NE(r.status().message().find(std::string("n.json: /LambdaFunctionConfigurations/0") +
+                                        (c.error[0] == '/' ? c.error : "")),
+              std::string::npos) << c.filter << " -> " << r.status().message();
+    EXPECT_NE(r.status().message().find(c.error), std::string::npos) << c.filter << " -> " << r.status().message();
+  }
+}
+
+// A pattern nested 100,000 deep segfaulted both bucketctl and bucketd.
+TEST(HostileConfigTest, NestingBeyondTheLimitIsAnErrorWithItsPositionNotACrash) {
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+  deep += "[1]";
+  deep += std::string(100000, '}');
+  auto r = ParseRuleFile(R"({"Name":"deep","EventPattern":{"source":["aws.s3"],"detail":)" + deep + "}}", "d.json");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("d.json: line 1, column "), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("nested deeper than 100 levels"), std::string::npos) << r.status().message();
+  auto as_string = ParseRuleFile(R"({"Name":"deep","EventPattern":")" + deep + "\"}", "s.json");
+  ASSERT_FALSE(as_string.ok()) << "brackets inside a string are not nesting, but that string is no pattern";
+  auto event = FlatEvent::Parse(deep, "event");
+  ASSERT_FALSE(event.ok());
+  EXPECT_NE(event.status().message().find("nested deeper than 100 levels"), std::string::npos);
+  // Within the limit, nesting is fine; brackets inside strings do not count.
+  std::string ok;
+  for (int i = 0; i < 90; ++i) ok += "{\"a\":";
+  ok += "[\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[\\\"\"]";
+  ok += std::string(90, '}');
+  EXPECT_TRUE(FlatEvent::Parse(ok, "event").ok()) << FlatEvent::Parse(ok, "event").status().ToString();
+}
+
+TEST(HostileConfigTest, APatternOverAwsSizeQuotaLoadsWithAWarningThatAwsWouldRefuseIt) {
+  nlohmann::json prefixes = nlohmann::json::array();
+  for (int i = 0; i < 200; ++i) prefixes.push_back({{"prefix", "tenant-" + std::to_string(i) + "/"}});
+  nlohmann::json rule = {{"Name", "big"},
+                         {"EventPattern", {{"source", {"aws.s3"}}, {"detail", {{"object", {{"key", prefixes}}}}}}}};
+  auto r = ParseRuleFile(rule.dump(), "big.json");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ((*r)[0].warnings.size(), 1u);
+  EXPECT_NE((*r)[0].warnings[0].find("big.json: /EventPattern: the pattern is "), std::string::npos);
+  EXPECT_NE((*r)[0].warnings[0].find("AWS refuses patterns over 2048"), std::string::npos) << (*r)[0].warnings[0];
+  auto small = ParseRuleFile(kSeedRule, "seed.json");
+  ASSERT_TRUE(small.ok());
+  EXPECT_TRUE((*small)[0].warnings.empty());
+}
+
+TEST(HostileConfigTest, AConfigFileOverOneMiBIsRefusedWithItsSizeBeforeItIsRead) {
+  testing::TempDir tmp;
+  testing::WriteFile(tmp / "huge.json", std::string(2'000'000, ' '));
+  auto r = LoadRulesDir(Env::Default(), tmp.path());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("huge.json: the file is 2000000 bytes; configuration files may be at most "
+                                      "1048576 bytes"),
+            std::string::npos) << r.status().message();
 }
 
 }  // namespace

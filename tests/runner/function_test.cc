@@ -70,5 +70,20 @@ TEST(FunctionFileTest, ADirectoryDefiningANameTwiceIsRefused) {
   EXPECT_TRUE(none->empty());
 }
 
+TEST(FunctionFileTest, DeepNestingAndHugeFilesAreRefusedWithClearErrors) {
+  std::string deep = R"({"FunctionName":"F","Runtime":"builtin","Handler":"noop","Environment":)" +
+                     std::string(5000, '[') + std::string(5000, ']') + "}";
+  auto f = ParseFunctionFile(deep, "deep.json", kBuiltins);
+  ASSERT_FALSE(f.ok());
+  EXPECT_NE(f.status().message().find("deep.json: line 1, column "), std::string::npos) << f.status().message();
+  EXPECT_NE(f.status().message().find("nested deeper than 100 levels"), std::string::npos);
+  testing::TempDir tmp;
+  testing::WriteFile(tmp / "huge.json", std::string(1'100'000, ' '));
+  auto dir = LoadFunctionsDir(Env::Default(), tmp.path(), kBuiltins);
+  ASSERT_FALSE(dir.ok());
+  EXPECT_NE(dir.status().message().find("huge.json: the file is 1100000 bytes"), std::string::npos)
+      << dir.status().message();
+}
+
 }  // namespace
 }  // namespace bucketd::runner
