@@ -3,7 +3,8 @@
 #   setsid unshare --pid --fork --mount --mount-proc bash ns-init.sh
 # The namespace shares / with the host, so before systemd starts:
 #  * private tmpfs on /run, /tmp, /var/tmp and /var/log/journal: tmpfiles rules and journald
-#    act on these, never on the host's files (test data must live elsewhere);
+#    act on these, never on the host's files (test data must live elsewhere; the checkout
+#    and build tree named in BUCKETD_NS_KEEP stay visible even when they are under /tmp);
 #  * the host's enabled services, timers and tmpfiles/sysusers units are masked, and systemd
 #    boots bucketd-test.target, which pulls in nothing;
 #  * resource accounting is off (the host's controllers are cgroup v1);
@@ -27,8 +28,25 @@ fi
 mount --make-rprivate /
 mount -t tmpfs tmpfs /run
 mkdir -p /run/lock /run/systemd/system /run/systemd/system.conf.d
+# BUCKETD_NS_KEEP: the directories the tests run from (the checkout and its
+# build tree). One under /tmp or /var/tmp (a checkout cloned there) is held
+# aside on /run before the private tmpfs hides it, then bound back in place.
+keep=()
+for p in ${BUCKETD_NS_KEEP:-}; do
+  case "$p" in /tmp/*|/var/tmp/*) ;; *) continue ;; esac
+  [ -d "$p" ] || continue
+  hold=/run/bucketd-keep/${#keep[@]}
+  mkdir -p "$hold"
+  mount --bind "$p" "$hold"
+  keep+=("$p")
+done
+unset BUCKETD_NS_KEEP
 mount -t tmpfs tmpfs /tmp
 mount -t tmpfs tmpfs /var/tmp
+for i in "${!keep[@]}"; do
+  mkdir -p "${keep[$i]}"
+  mount --bind "/run/bucketd-keep/$i" "${keep[$i]}"
+done
 mkdir -p /var/log/journal
 mount -t tmpfs tmpfs /var/log/journal
 mask() { ln -sf /dev/null "/run/systemd/system/$1"; }

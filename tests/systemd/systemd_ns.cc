@@ -58,6 +58,10 @@ Result<std::unique_ptr<SystemdNamespace>> SystemdNamespace::Boot(const std::stri
   std::unique_ptr<SystemdNamespace> ns(new SystemdNamespace());
   std::string script = std::string(BUCKETD_SOURCE_DIR) + "/tests/systemd/ns-init.sh";
   std::string env = overlay.empty() ? "" : "BUCKETD_NS_OVERLAY=" + overlay + " ";
+  // The checkout and the build tree stay visible when they are under the
+  // namespace's private /tmp or /var/tmp.
+  std::string bin = BinDir();
+  env += "BUCKETD_NS_KEEP='" + std::string(BUCKETD_SOURCE_DIR) + " " + bin.substr(0, bin.rfind('/')) + "' ";
   ns->unshare_pid_ = Spawn({"/bin/sh", "-c",
                             "exec env " + env + "setsid -w unshare --pid --fork --mount --mount-proc bash " + script +
                                 " >" + log + " 2>&1"});
