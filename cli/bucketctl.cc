@@ -64,8 +64,41 @@ int main(int argc, char** argv) {
     std::fputs(target->help().c_str(), stdout);
     return 0;
   } catch (const CLI::ParseError& e) {
+    // CLI11 says only "A subcommand is required"; say which word it did not
+    // know and what it knows.
+    CLI::App* target = &app;
+    for (bool deeper = true; deeper;) {
+      deeper = false;
+      for (CLI::App* s : target->get_subcommands()) {
+        target = s;
+        deeper = true;
+      }
+    }
+    if (std::string(e.what()).find("subcommand is required") != std::string::npos) {
+      std::string names, path = target == &app ? "" : " " + target->get_name();
+      for (const CLI::App* s : target->get_subcommands([](CLI::App*) { return true; })) {
+        names += (names.empty() ? "" : ", ") + s->get_name();
+      }
+      std::vector<std::string> rest = target->remaining();
+      if (rest.empty()) {
+        std::fprintf(stderr, "bucketctl%s: a command is required: one of %s (see --help)\n", path.c_str(),
+                     names.c_str());
+      } else {
+        std::fprintf(stderr, "bucketctl%s: unknown command '%s'; expected one of %s (see --help)\n", path.c_str(),
+                     rest.front().c_str(), names.c_str());
+      }
+      return 2;
+    }
     std::fprintf(stderr, "bucketctl: %s (see --help)\n", e.what());
     return 2;
   }
-  return handler(ctx);
+  // No exception may end a command with an abort: it is a failure like any.
+  try {
+    return handler(ctx);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "bucketctl: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "bucketctl: an unexpected error\n");
+  }
+  return 1;
 }

@@ -84,6 +84,18 @@ Result<std::vector<store::ObjectInfo>> ListAll(store::Store& s, const std::strin
   }
 }
 
+// "-" as a cp/mv path: standard input or output, as `aws s3 cp` takes it.
+constexpr char kStdio[] = "-";
+
+class StdinSource final : public store::ByteSource {
+ public:
+  explicit StdinSource(Fs& fs) : fs_(fs) {}
+  Result<size_t> Read(char* buf, size_t n) override { return fs_.Read(STDIN_FILENO, buf, n); }
+
+ private:
+  Fs& fs_;
+};
+
 struct TransferFlags {
   std::string src, dst;
   bool recursive = false;
@@ -119,6 +131,25 @@ struct Transfer {
     std::printf("%s: %s to %s\n", move ? "move" : verb, from.c_str(), to.c_str());
   }
 
+  // Standard input to one object; nothing is printed (as aws s3 cp - does).
+  Status UploadStdin(const S3Url& dst) {
+    if (dst.key.empty() || dst.key.back() == '/') {
+      return Status::InvalidArgument("'" + dst.ToString() + "' names no key; from standard input the "
+                                     "destination must be s3://bucket/key");
+    }
+    ASSIGN_OR_RETURN(store::PutOptions o, PutOptions());
+    StdinSource in(ctx.env().fs());
+    return store.PutObject(dst.bucket, dst.key, in, o).status();
+  }
+
+  // One object to standard output, nothing else on it.
+  Status DownloadStdout(const S3Url& src) {
+    StdoutSink out(ctx.env().fs());
+    RETURN_IF_ERROR(store.GetObject(src.bucket, src.key, out).status());
+    if (move) RETURN_IF_ERROR(store.DeleteObject(src.bucket, src.key));
+    return Status::OK();
+  }
+
   Status Upload(const std::string& local, const S3Url& dst) {
     ASSIGN_OR_RETURN(store::PutOptions o, PutOptions());
     ASSIGN_OR_RETURN(FileStat st, ctx.env().fs().StatAt(AT_FDCWD, local, true));
@@ -147,6 +178,20 @@ struct Transfer {
     if (!flags.content_type.empty() || !flags.metadata.empty()) {
       o.directive = store::MetadataDirective::kReplace;
       ASSIGN_OR_RETURN(o.put, PutOptions());
+    } else {
+      // A copy carries the source's metadata, but not its place in an
+      // invocation chain: a copy by a person starts none, and one inside a
+      // stage continues that stage's chain (PutOptions).
+      ASSIGN_OR_RETURN(store::ObjectInfo head, store.HeadObject(src.bucket, src.key));
+      const char* chain = std::getenv("BUCKETD_CHAIN");
+      if (head.user_metadata.count(events::kChainMetadata) != 0 || (chain != nullptr && *chain != '\0')) {
+        o.directive = store::MetadataDirective::kReplace;
+        ASSIGN_OR_RETURN(o.put, PutOptions());
+        o.put.content_type = head.content_type;
+        for (const auto& [k, v] : head.user_metadata) {
+          if (k != events::kChainMetadata) o.put.user_metadata.emplace(k, v);
+        }
+      }
     }
     RETURN_IF_ERROR(store.CopyObject(src.bucket, src.key, dst.bucket, dst.key, o).status());
     if (move) RETURN_IF_ERROR(store.DeleteObject(src.bucket, src.key));
@@ -155,6 +200,8 @@ struct Transfer {
   }
 
   Status One(const std::optional<S3Url>& src, const std::optional<S3Url>& dst) {
+    if (!src && flags.src == kStdio) return UploadStdin(*dst);
+    if (!dst && flags.dst == kStdio) return DownloadStdout(*src);
     if (!src && dst) {
       S3Url to = *dst;
       if (to.key.empty() || to.key.back() == '/') to.key += BaseName(flags.src);
@@ -205,6 +252,9 @@ struct Transfer {
     }
     if (src && src->key.empty() && !flags.recursive) {
       return Context::Fail(Status::InvalidArgument("'" + flags.src + "' names no key (use --recursive)"));
+    }
+    if (flags.recursive && (flags.src == kStdio || flags.dst == kStdio)) {
+      return Context::Fail(Status::InvalidArgument("'-' (standard input or output) takes one object, not --recursive"));
     }
     Status s = flags.recursive ? Recursive(src, dst) : One(src, dst);
     return s.ok() ? 0 : Context::Fail(s);

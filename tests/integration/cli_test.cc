@@ -1,5 +1,6 @@
 // bucketctl end to end: the real binary on a real store.
 #include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 
@@ -98,6 +99,63 @@ TEST_F(CliTest, BadUsageExitsTwoWithOneLineAndErrorsNameTheProblem) {
   auto no_root = testing::Run({testing::BinDir() + "/bucketctl", "ls"});
   EXPECT_EQ(no_root.exit_code, 1);
   EXPECT_NE(no_root.err.find("--root"), std::string::npos);
+}
+
+// Issue 13: `cp s3://b/k -` wrote a file named "-"; aws s3 cp streams.
+TEST_F(CliTest, DashIsStandardInputAndOutputAsForAwsS3Cp) {
+  ASSERT_EQ(Ctl({"mb", "s3://data"}).exit_code, 0);
+  auto up = Ctl({"cp", "-", "s3://data/in/piped.txt"}, "line 1\nline 2\n");
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  EXPECT_EQ(up.out, "");
+  auto down = Ctl({"cp", "s3://data/in/piped.txt", "-"});
+  ASSERT_EQ(down.exit_code, 0) << down.err;
+  EXPECT_EQ(down.out, "line 1\nline 2\n") << "only the object's bytes on standard output";
+  struct stat st;
+  EXPECT_NE(::stat("-", &st), 0) << "a file named '-' was written";
+  auto no_key = Ctl({"cp", "-", "s3://data/in/"}, "x");
+  EXPECT_EQ(no_key.exit_code, 1);
+  EXPECT_NE(no_key.err.find("names no key"), std::string::npos) << no_key.err;
+  auto recursive = Ctl({"cp", "--recursive", "s3://data/in/", "-"});
+  EXPECT_EQ(recursive.exit_code, 1);
+  EXPECT_NE(recursive.err.find("not --recursive"), std::string::npos) << recursive.err;
+}
+
+TEST_F(CliTest, AnUnknownCommandIsNamedWithTheCommandsThatExist) {
+  auto r = Ctl({"frob"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("bucketctl: unknown command 'frob'; expected one of mb, rb, ls, cp"), std::string::npos) << r.err;
+  auto sub = Ctl({"events", "tial"});
+  EXPECT_EQ(sub.exit_code, 2);
+  EXPECT_NE(sub.err.find("bucketctl events: unknown command 'tial'; expected one of tail, lookup"), std::string::npos)
+      << sub.err;
+  auto none = Ctl({"dlq"});
+  EXPECT_NE(none.err.find("bucketctl dlq: a command is required: one of list, redrive"), std::string::npos) << none.err;
+}
+
+// A copy by hand carried the source's chain metadata, so copies counted
+// toward the recursive-loop limit; inside a stage a copy continues its chain.
+TEST_F(CliTest, ACopyByAPersonStartsNoChainAndACopyInsideAStageContinuesItsOwn) {
+  ASSERT_EQ(Ctl({"mb", "s3://data"}).exit_code, 0);
+  auto env_ctl = [&](const std::string& chain, std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/env", "BUCKETD_CHAIN=" + chain, testing::BinDir() + "/bucketctl", "--root", root_});
+    return testing::Run(args, "payload");
+  };
+  ASSERT_EQ(env_ctl("chain-a:7", {"cp", "-", "s3://data/staged.txt", "--metadata", "team=risk"}).exit_code, 0);
+  auto chain_of = [&](const std::string& key) {
+    std::string meta(4096, '\0');
+    ssize_t n = ::getxattr((root_ + "/buckets/data/" + key).c_str(), "user.bucketd.meta", meta.data(), meta.size());
+    if (n < 0) return std::string("(no metadata)");
+    auto j = nlohmann::json::parse(meta.substr(0, static_cast<size_t>(n)));
+    std::string dump = j.dump();
+    return dump;
+  };
+  ASSERT_NE(chain_of("staged.txt").find("chain-a:7"), std::string::npos) << chain_of("staged.txt");
+  ASSERT_EQ(Ctl({"cp", "s3://data/staged.txt", "s3://data/by-hand.txt"}).exit_code, 0);
+  EXPECT_EQ(chain_of("by-hand.txt").find("chain-a"), std::string::npos) << chain_of("by-hand.txt");
+  EXPECT_NE(chain_of("by-hand.txt").find("risk"), std::string::npos) << "other metadata is copied";
+  ASSERT_EQ(env_ctl("chain-b:2", {"cp", "s3://data/staged.txt", "s3://data/in-stage.txt"}).exit_code, 0);
+  EXPECT_NE(chain_of("in-stage.txt").find("chain-b:2"), std::string::npos) << chain_of("in-stage.txt");
+  EXPECT_EQ(chain_of("in-stage.txt").find("chain-a"), std::string::npos) << chain_of("in-stage.txt");
 }
 
 TEST_F(CliTest, EveryCommandHasHelp) {
