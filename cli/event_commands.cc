@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "common/text.h"
 #include "common/time_format.h"
 #include "events/trail.h"
 
@@ -48,7 +49,7 @@ void PrintRecord(const events::TrailRecord& r, const events::TrailIdentity& id, 
     std::printf("%s\n", events::CloudTrailRecord(r, id).dump().c_str());
   } else {
     std::printf("%s %-12s s3://%s/%s", events::Rfc3339Seconds(r.time_ns).c_str(),
-                r.EventName().c_str(), r.change.bucket.c_str(), r.change.key.c_str());
+                r.EventName().c_str(), r.change.bucket.c_str(), PrintableText(r.change.key).c_str());
     if (r.change.kind == events::ChangeKind::kCreated) {
       std::printf(" %llu %s", static_cast<unsigned long long>(r.change.size), r.change.etag.c_str());
     }

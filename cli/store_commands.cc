@@ -11,6 +11,7 @@
 #include "cli/local_files.h"
 #include "cli/progress.h"
 #include "cli/s3_url.h"
+#include "common/text.h"
 #include "common/time_format.h"
 #include "events/records.h"
 
@@ -128,7 +129,7 @@ struct Transfer {
   }
 
   void Say(const char* verb, const std::string& from, const std::string& to) const {
-    std::printf("%s: %s to %s\n", move ? "move" : verb, from.c_str(), to.c_str());
+    std::printf("%s: %s to %s\n", move ? "move" : verb, PrintableText(from).c_str(), PrintableText(to).c_str());
   }
 
   // Standard input to one object; nothing is printed (as aws s3 cp - does).
@@ -297,7 +298,7 @@ int ListObjects(store::Store& s, const S3Url& url, bool recursive, bool json) {
       if (json) {
         out.push_back({{"Prefix", p}});
       } else {
-        std::printf("%27s PRE %s\n", "", p.substr(cut).c_str());
+        std::printf("%27s PRE %s\n", "", PrintableText(p.substr(cut)).c_str());
       }
     }
     for (const auto& o : page->contents) {
@@ -306,7 +307,7 @@ int ListObjects(store::Store& s, const S3Url& url, bool recursive, bool json) {
                        {"LastModified", FormatRfc3339Millis(o.last_modified)}});
       } else {
         std::printf("%s %10llu %s\n", LocalTime(o.last_modified).c_str(),
-                    static_cast<unsigned long long>(o.size), o.key.substr(cut).c_str());
+                    static_cast<unsigned long long>(o.size), PrintableText(o.key.substr(cut)).c_str());
       }
     }
     if (!page->is_truncated) break;
@@ -322,7 +323,7 @@ Status RemoveAll(store::Store& s, const S3Url& url, bool quiet) {
   // Deepest first, so folder markers go after what is inside them.
   for (auto it = objects.rbegin(); it != objects.rend(); ++it) {
     RETURN_IF_ERROR(s.DeleteObject(url.bucket, it->key));
-    if (!quiet) std::printf("delete: s3://%s/%s\n", url.bucket.c_str(), it->key.c_str());
+    if (!quiet) std::printf("delete: s3://%s/%s\n", url.bucket.c_str(), PrintableText(it->key).c_str());
   }
   return Status::OK();
 }
@@ -399,7 +400,7 @@ std::vector<Command> StoreCommands() {
                       }
                       Status s = (*store)->DeleteObject(u->bucket, u->key);
                       if (!s.ok()) return Context::Fail(s);
-                      std::printf("delete: %s\n", u->ToString().c_str());
+                      std::printf("delete: %s\n", PrintableText(u->ToString()).c_str());
                       return 0;
                     };
                   }});

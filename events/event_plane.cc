@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/text.h"
 #include "events/open_check.h"
 #include "events/reconcile.h"
 #include "events/trail_publisher.h"
@@ -90,7 +91,11 @@ void EventPlane::AddChange(ObjectChange change) {
 }
 
 Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, bool check_open) {
-  if (key.empty() || !store::ValidateKey(key).ok()) return Status::OK();  // not an object name
+  if (key.empty()) return Status::OK();
+  if (Status valid = store::ValidateKey(key); !valid.ok()) {
+    Skip(bucket, key, valid, /*unreadable=*/false);  // no object: S3 has no such key
+    return Status::OK();
+  }
   ASSIGN_OR_RETURN(std::optional<IndexEntry> prev, Lookup(bucket, key));
   auto st = store_.StatObject(bucket, key);
   if (!st.ok()) {
@@ -171,7 +176,7 @@ Status EventPlane::ScanPrefix(const std::string& bucket, const std::string& dir_
   return Status::OK();
 }
 
-void EventPlane::Skip(const std::string& bucket, const std::string& key, const Status& why) {
+void EventPlane::Skip(const std::string& bucket, const std::string& key, const Status& why, bool unreadable) {
   open_files_.erase({bucket, key});
   if (!skipped_.insert({bucket, key}).second) return;  // warned already
   int64_t now = env_.clock().NowNanos();
@@ -181,9 +186,14 @@ void EventPlane::Skip(const std::string& bucket, const std::string& key, const S
     return;
   }
   ++skip_warnings_;
-  Log(LogLevel::kWarning, "skipping s3://" + bucket + "/" + key + " (" +
-                              (key.back() == '/' ? "a directory" : "a file") + " bucketd cannot read: " +
-                              why.message() + "); it is recorded once it can be read");
+  std::string where = "s3://" + bucket + "/" + PrintableText(key);
+  if (!unreadable) {
+    Log(LogLevel::kWarning, "skipping " + where + ": the name is no S3 key (" + why.message() +
+                                "); it is not recorded or listed until it is renamed");
+    return;
+  }
+  Log(LogLevel::kWarning, "skipping " + where + " (" + (key.back() == '/' ? "a directory" : "a file") +
+                              " bucketd cannot read: " + why.message() + "); it is recorded once it can be read");
 }
 
 void EventPlane::FlushSkipWarnings(int64_t now) {

@@ -107,7 +107,9 @@ class EventPlane {
   // such as an uploader's chmod 000: skipped with one warning (at most
   // kSkipWarnings a minute, then a count), never a reason to stop a start
   // or a rescan; its next hint (chmod is IN_ATTRIB) or rescan tries again.
-  void Skip(const std::string& bucket, const std::string& key, const Status& why);
+  // Names that are no S3 key (not UTF-8, over 1,024 bytes: `unreadable`
+  // false) are skipped the same way, with their own warning.
+  void Skip(const std::string& bucket, const std::string& key, const Status& why, bool unreadable = true);
   void FlushSkipWarnings(int64_t now);
   void AddChange(ObjectChange change);
   void HandleHint(const WatchHint& hint);

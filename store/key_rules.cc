@@ -5,6 +5,8 @@
 
 #include "store/store.h"
 
+#include "common/text.h"
+
 namespace bucketd::store {
 
 namespace {
@@ -28,38 +30,13 @@ bool LooksLikeIpv4(std::string_view s) {
   return parts == 4;
 }
 
-// Length of the UTF-8 sequence starting at s[i], or 0 when it is invalid
-// (overlong forms, surrogates and code points above U+10FFFF included).
-size_t Utf8SequenceLength(std::string_view s, size_t i) {
-  unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  if ((c & 0xE0) == 0xC0) { len = 2; cp = c & 0x1F; }
-  else if ((c & 0xF0) == 0xE0) { len = 3; cp = c & 0x0F; }
-  else if ((c & 0xF8) == 0xF0) { len = 4; cp = c & 0x07; }
-  else return 0;
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  static constexpr std::array<uint32_t, 5> kMin = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 Status BadBucket(std::string_view bucket, std::string_view why) {
   return Status::InvalidArgument("invalid bucket name '" + std::string(bucket) + "': " +
                                  std::string(why));
 }
 
 Status BadKey(std::string_view key, std::string_view why) {
-  std::string shown(key.substr(0, 200));
-  for (char& c : shown) {
-    if (c == '\0') c = '?';
-  }
+  std::string shown = PrintableText(key.substr(0, 200));
   return Status::InvalidArgument("invalid key '" + shown + (key.size() > 200 ? "…" : "") +
                                  "': " + std::string(why));
 }

@@ -75,6 +75,9 @@ class Lister {
               [](const auto& a, const auto& b) { return a.first < b.first; });
     for (auto& [key, e] : sorted) {
       if (done_) return Status::OK();
+      // A name that is no valid key (not UTF-8, over 1,024 bytes) is not
+      // listed: a listing never returns a key that GET refuses.
+      if (!ValidateKey(key).ok()) continue;
       if (e.type == DirEntry::Type::kDir) {
         if (!MayHoldWantedKeys(key)) continue;
         auto sub = fs_.OpenAt(dir_fd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);

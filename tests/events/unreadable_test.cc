@@ -104,5 +104,17 @@ TEST_F(UnreadableTest, ADirectoryThatBecameUnreadableIsNotTakenForDeletedAndIsRe
   EXPECT_EQ(sink_.Lines(), (std::vector<std::string>{"PutObject data/d/x", "PutObject data/d/y"}));
 }
 
+TEST_F(UnreadableTest, ANameThatIsNoKeyGetsOneWarningAndNoRecord) {
+  WriteFile(Bucket() + "/bad\xff", "x");
+  WriteFile(Bucket() + "/good", "y");
+  Start();
+  fake_->Push({WatchHint::Kind::kRescanAll, root_ + "/buckets", 0});
+  Hint("bad\xff", IN_CLOSE_WRITE);
+  Process();
+  EXPECT_EQ(sink_.Lines(), std::vector<std::string>{"PutObject data/good"});
+  EXPECT_EQ(WarningsAbout("skipping s3://data/bad\\xff: the name is no S3 key (invalid key 'bad\\xff': invalid UTF-8"), 1)
+      << Warnings();
+}
+
 }  // namespace
 }  // namespace bucketd::events

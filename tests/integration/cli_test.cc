@@ -158,6 +158,34 @@ TEST_F(CliTest, ACopyByAPersonStartsNoChainAndACopyInsideAStageContinuesItsOwn) 
   EXPECT_EQ(chain_of("in-stage.txt").find("chain-a"), std::string::npos) << chain_of("in-stage.txt");
 }
 
+// Issue 13, item 5: names that cannot be keys were listed (then refused by
+// head and cat), `ls --json` aborted for the whole bucket, and a key with a
+// newline printed as a forged line.
+TEST_F(CliTest, NamesThatAreNoKeysAreNotListedAndControlCharactersPrintEscaped) {
+  ASSERT_EQ(Ctl({"mb", "s3://data"}).exit_code, 0);
+  std::string b = root_ + "/buckets/data/";
+  WriteFile(b + "ok.txt", "1");
+  WriteFile(b + "bad\xff", "2");
+  std::string deep = b;
+  for (int i = 0; i < 5; ++i) {
+    deep += std::string(250, 'd') + "/";
+    ::mkdir(deep.c_str(), 0755);
+  }
+  WriteFile(deep + "too-long", "3");  // a key of 1,263 bytes
+  WriteFile(b + "evil\n2026-12-01 00:00:00          1 forged", "4");
+  auto json = Ctl({"ls", "--recursive", "--json", "s3://data"});
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto listed = nlohmann::json::parse(json.out);
+  std::vector<std::string> keys;
+  for (const auto& o : listed) keys.push_back(o["Key"]);
+  EXPECT_EQ(keys, (std::vector<std::string>{"evil\n2026-12-01 00:00:00          1 forged", "ok.txt"}));
+  for (const auto& k : keys) EXPECT_EQ(Ctl({"head", "s3://data/" + k}).exit_code, 0) << "listed but refused: " << k;
+  auto text = Ctl({"ls", "--recursive", "s3://data"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find(" evil\\n2026-12-01 00:00:00          1 forged\n"), std::string::npos) << text.out;
+  EXPECT_EQ(std::count(text.out.begin(), text.out.end(), '\n'), 2) << "one line per object\n" << text.out;
+}
+
 TEST_F(CliTest, EveryCommandHasHelp) {
   for (const char* cmd : {"mb", "rb", "ls", "cp", "mv", "rm", "cat", "head"}) {
     auto r = Ctl({cmd, "--help"});
