@@ -59,6 +59,15 @@ TEST(RulesCliTest, RulesValidateNamesTheBadFile) {
   EXPECT_NE(r.err.find(tmp / "bad.json" + ": /EventPattern/k: expected an array"), std::string::npos) << r.err;
 }
 
+// Whether `text` shows up in the file at `log` within 5 s.
+bool WaitForLine(const std::string& log, const std::string& text) {
+  for (int i = 0; i < 500; ++i) {
+    if (testing::ReadFile(log).find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
 TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
   testing::TempDir tmp;
   std::string root = tmp / "root", cfg = tmp / "cfg";
@@ -71,13 +80,7 @@ TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
   std::string log = tmp / "bucketd.log";
   int pid = testing::Spawn({"/bin/sh", "-c", "exec " + testing::BinDir() + "/bucketd --root " + root +
                                                " --config-dir " + cfg + " 2>" + log});
-  auto wait_for = [&](const std::string& text) {
-    for (int i = 0; i < 500; ++i) {
-      if (testing::ReadFile(log).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  };
+  auto wait_for = [&](const std::string& text) { return WaitForLine(log, text); };
   ASSERT_TRUE(wait_for("bucketd serving store"));
   ::mkdir((root + "/buckets/data/LOGS").c_str(), 0755);
   testing::WriteFile(root + "/buckets/data/LOGS/a.json", "{}");
@@ -120,13 +123,7 @@ TEST(RulesDaemonTest, FilesThatCrashedTheLoaderAreErrorsForValidateAndAReloadKee
   std::string log = tmp / "bucketd.log";
   int pid = testing::Spawn({"/bin/sh", "-c", "exec " + testing::BinDir() + "/bucketd --root " + root +
                                                " --config-dir " + cfg + " 2>" + log});
-  auto wait_for = [&](const std::string& text) {
-    for (int i = 0; i < 500; ++i) {
-      if (testing::ReadFile(log).find(text) != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  };
+  auto wait_for = [&](const std::string& text) { return WaitForLine(log, text); };
   ASSERT_TRUE(wait_for("bucketd serving store"));
   for (const auto& [text, error] : files) {
     testing::WriteFile(cfg + "/rules.d/zz-bad.json", text);
