@@ -1,5 +1,8 @@
 #include "common/text.h"
 
+#include <locale.h>
+#include <wctype.h>
+
 #include <array>
 #include <cstdint>
 #include <cstdio>
@@ -32,6 +35,64 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   static constexpr std::array<uint32_t, 5> kMin = {0, 0, 0x80, 0x800, 0x10000};
   if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
+}
+
+namespace {
+
+uint32_t DecodeUtf8(std::string_view s, size_t i, size_t n) {
+  if (n == 1) return static_cast<unsigned char>(s[i]);
+  uint32_t cp = static_cast<unsigned char>(s[i]) & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
+  return cp;
+}
+
+void EncodeUtf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// glibc's C.UTF-8 carries Unicode's case tables whatever the process locale.
+locale_t UnicodeCtype() {
+  static locale_t l = newlocale(LC_CTYPE_MASK, "C.UTF-8", static_cast<locale_t>(nullptr));
+  return l;
+}
+
+}  // namespace
+
+std::string LowerUtf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  locale_t l = UnicodeCtype();
+  for (size_t i = 0; i < s.size();) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      out.push_back(static_cast<char>(c >= 'A' && c <= 'Z' ? c + 32 : c));
+      ++i;
+      continue;
+    }
+    size_t n = Utf8SequenceLength(s, i);
+    if (n == 0 || l == static_cast<locale_t>(nullptr)) {
+      out.push_back(static_cast<char>(c));
+      ++i;
+      continue;
+    }
+    EncodeUtf8(static_cast<uint32_t>(towlower_l(static_cast<wint_t>(DecodeUtf8(s, i, n)), l)), out);
+    i += n;
+  }
+  return out;
 }
 
 std::string PrintableText(std::string_view s) {

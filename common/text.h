@@ -13,6 +13,12 @@ namespace bucketd {
 // (overlong forms, surrogates and code points above U+10FFFF included).
 size_t Utf8SequenceLength(std::string_view s, size_t i);
 
+// `s` lower-cased code point by code point with Unicode's simple case
+// mapping (as Java's Character.toLowerCase, which EventBridge's
+// equals-ignore-case follows): "ẞ" -> "ß", "K" (Kelvin) -> "k", even where
+// the UTF-8 length changes. Bytes that are not UTF-8 are kept as they are.
+std::string LowerUtf8(std::string_view s);
+
 // `s` with nothing a terminal would act on: control characters become
 // \n, \r, \t, \e or \xNN, bytes that are not UTF-8 become \xNN, a backslash
 // becomes \\. Everything else (UTF-8 included) is kept, so a plain name

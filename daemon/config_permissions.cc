@@ -11,11 +11,14 @@ namespace bucketd::daemon {
 
 namespace {
 
-Status CheckOne(const std::string& path) {
+// sticky_ok: a sticky directory that others may write is fine (the path
+// below it is checked on its own).
+Status CheckOne(const std::string& path, bool sticky_ok = false) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     return errno == ENOENT ? Status::OK() : Status::FromErrno("stat " + path, errno);
   }
+  if (sticky_ok && S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)) return Status::OK();
   uid_t me = ::geteuid();
   if (st.st_uid != me && st.st_uid != 0) {
     return Status::PermissionDenied(path + " is owned by uid " + std::to_string(st.st_uid) +
@@ -33,7 +36,39 @@ Status CheckOne(const std::string& path) {
   return Status::OK();
 }
 
+// Names of the entries of `dir` that `keep` wants.
+std::vector<std::string> Entries(const std::string& dir, bool (*keep)(const std::string&)) {
+  std::vector<std::string> names;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return names;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n != "." && n != ".." && keep(n)) names.push_back(n);
+  }
+  ::closedir(d);
+  return names;
+}
+
+bool IsJson(const std::string& n) { return n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0; }
+bool Any(const std::string&) { return true; }
+
 }  // namespace
+
+Status CheckTrustedPath(const std::string& path, const std::string& what, bool with_files) {
+  auto in_role = [&](Status s) {
+    return s.ok() ? s : Status::PermissionDenied(what + ": " + s.message());
+  };
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return Status::OK();  // a missing program fails where it is run
+  RETURN_IF_ERROR(in_role(CheckOne(path)));
+  if (with_files && S_ISDIR(st.st_mode)) {
+    for (const auto& n : Entries(path, Any)) RETURN_IF_ERROR(in_role(CheckOne(path + "/" + n)));
+  }
+  for (size_t slash = path.rfind('/'); slash != std::string::npos && slash > 0; slash = path.rfind('/', slash - 1)) {
+    RETURN_IF_ERROR(in_role(CheckOne(path.substr(0, slash), /*sticky_ok=*/true)));
+  }
+  return in_role(CheckOne("/", /*sticky_ok=*/true));
+}
 
 Status CheckConfigPermissions(const std::string& config_dir, const std::vector<std::string>& dirs) {
   if (!config_dir.empty()) {
@@ -43,15 +78,7 @@ Status CheckConfigPermissions(const std::string& config_dir, const std::vector<s
   for (const std::string& dir : dirs) {
     if (dir.empty()) continue;
     RETURN_IF_ERROR(CheckOne(dir));
-    DIR* d = ::opendir(dir.c_str());
-    if (d == nullptr) continue;
-    std::vector<std::string> names;
-    while (struct dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.size() > 5 && n.compare(n.size() - 5, 5, ".json") == 0) names.push_back(n);
-    }
-    ::closedir(d);
-    for (const auto& n : names) RETURN_IF_ERROR(CheckOne(dir + "/" + n));
+    for (const auto& n : Entries(dir, IsJson)) RETURN_IF_ERROR(CheckOne(dir + "/" + n));
   }
   return Status::OK();
 }

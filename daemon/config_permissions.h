@@ -18,6 +18,14 @@ namespace bucketd::daemon {
 // wherever they are.
 Status CheckConfigPermissions(const std::string& config_dir, const std::vector<std::string>& dirs);
 
+// The same check for a program bucketd runs, a working directory or a
+// directory of SQL files (and, for a directory, its files), and for every
+// directory above it: another user who can write any of them could put
+// their code in its place. A world-writable ancestor with the sticky bit
+// (/tmp) is fine, since the entry below it is checked too. `what` names the
+// path's role in the message ("/Handler of function Etl (f.json)").
+Status CheckTrustedPath(const std::string& path, const std::string& what, bool with_files = false);
+
 }  // namespace bucketd::daemon
 
 #endif  // BUCKETD_DAEMON_CONFIG_PERMISSIONS_H_

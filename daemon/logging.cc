@@ -65,11 +65,14 @@ class StderrSink final : public spdlog::sinks::base_sink<std::mutex> {
     std::string text(line.data(), line.size());
     if (t_fields != nullptr && !t_fields->empty()) {
       if (!text.empty() && text.back() == '\n') text.pop_back();
+      // On a terminal only what the line does not say already (the journal
+      // gets every field): most lines name their function, invocation, key
+      // and error in the text.
       std::string extra;
       for (const auto& [name, value] : *t_fields) {
-        if (!value.empty()) extra += " " + name + "=" + value;
+        if (!value.empty() && text.find(value) == std::string::npos) extra += " " + name + "=" + value;
       }
-      text += " {" + extra.substr(extra.empty() ? 0 : 1) + "}\n";
+      text += extra.empty() ? "\n" : " {" + extra.substr(1) + "}\n";
     }
     std::fwrite(text.data(), 1, text.size(), stderr);
     std::fflush(stderr);

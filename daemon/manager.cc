@@ -100,6 +100,17 @@ Status Manager::LoadConfig() {
   if (!config_.functions_dir.empty()) {
     ASSIGN_OR_RETURN(*functions, runner::LoadFunctionsDir(env_, config_.functions_dir, runner_.builtins().Names()));
   }
+  // What bucketd runs or reads to run: nobody else may be able to change it.
+  for (const auto& [name, fn] : *functions) {
+    std::string role = "function " + name + " (" + fn.source + ")";
+    if (fn.runtime == runner::Runtime::kExec) RETURN_IF_ERROR(CheckTrustedPath(fn.handler, role + ": /Handler"));
+    if (!fn.working_directory.empty()) {
+      RETURN_IF_ERROR(CheckTrustedPath(fn.working_directory, role + ": /WorkingDirectory"));
+    }
+  }
+  if (!config_.config_dir.empty()) {
+    RETURN_IF_ERROR(CheckTrustedPath(config_.config_dir + "/sql", "the SQL the etl stage runs", /*with_files=*/true));
+  }
   if (!config_.rules_dir.empty() || !config_.functions_dir.empty()) {
     spdlog::info("loaded {} rule(s) from {}, {} function(s) from {}", list.size(),
                  config_.rules_dir.empty() ? "nowhere" : config_.rules_dir, functions->size(),

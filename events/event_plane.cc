@@ -309,7 +309,9 @@ void EventPlane::HandleHint(const WatchHint& hint) {
       // later) or a file published whole (a hard link, O_TMPFILE+linkat,
       // which never closes here): the lease check tells them apart.
       s = CheckKey(bucket, key, (hint.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) == 0);
-      if (s.ok() && (hint.mask & IN_ATTRIB) && (hint.mask & IN_ISDIR)) s = CheckKey(bucket, key + "/", false);
+      if (s.ok() && !key.empty() && (hint.mask & IN_ATTRIB) && (hint.mask & IN_ISDIR)) {
+        s = CheckKey(bucket, key + "/", false);  // a folder marker (the bucket itself is none)
+      }
       break;
   }
   if (!s.ok()) Log(LogLevel::kWarning, "checking '" + hint.path + "': " + s.message());

@@ -4,18 +4,18 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
+
+#include "common/text.h"
 
 namespace bucketd::rules {
 
 namespace {
 
 constexpr size_t kMaxCombinations = 1000;
+constexpr int kMaxWildcardsBeforeOneChar = 5;
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string Lower(std::string_view s) { return LowerUtf8(s); }
 
 std::string Escape(std::string_view seg) {  // RFC 6901
   std::string out;
@@ -150,6 +150,23 @@ class Compiler {
         return Error(ptr, "consecutive wildcard characters are not allowed");
       }
     }
+    // AWS refuses wildcards whose matching could fan out: many wildcards
+    // each followed by the same character ("*:*:*:*:*:event-bus/*") keep
+    // that many partial matches alive at once. bucketd refuses five or
+    // more wildcards followed by one character (docs/rules.md, "choices").
+    std::map<char, int> followed;
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (s[i] == '\\') {
+        ++i;
+        continue;
+      }
+      if (s[i] == '*' && i + 1 < s.size() && ++followed[s[i + 1]] >= kMaxWildcardsBeforeOneChar) {
+        return Error(ptr, "the wildcard is too complex: " + std::to_string(kMaxWildcardsBeforeOneChar) +
+                              " or more '*' are followed by '" + std::string(1, s[i + 1]) +
+                              "' (AWS: \"Rule is too complex - try using fewer wildcard characters or fewer "
+                              "repeating character sequences after a wildcard character\")");
+      }
+    }
     Matcher m;
     m.kind = Matcher::Kind::kWildcard;
     m.s = s;
@@ -250,10 +267,15 @@ class Compiler {
       return Status::OK();
     };
     if (op == "prefix" || op == "suffix") {
+      // A string or a list of strings (AWS takes both); an empty one would
+      // exclude everything, and AWS refuses it.
       auto kind = op == "prefix" ? Matcher::Kind::kPrefix : Matcher::Kind::kSuffix;
-      ASSIGN_OR_RETURN(Matcher x, Affix(arg, p, kind, op.c_str()));
-      if (x.ignore_case) return Error(p, "\"anything-but\" with \"" + op + "\" takes a plain string");
-      m.inner.push_back(std::move(x));
+      RETURN_IF_ERROR(each([&](const nlohmann::json& x, const std::string& xp) -> Result<Matcher> {
+        if (x.is_object()) return Error(xp, "\"anything-but\" with \"" + op + "\" takes a plain string");
+        ASSIGN_OR_RETURN(Matcher a, Affix(x, xp, kind, op.c_str()));
+        if (a.s.empty()) return Error(xp, "\"anything-but\" with \"" + op + "\" takes a non-empty string");
+        return a;
+      }));
       return m;
     }
     if (op == "equals-ignore-case") {
@@ -490,17 +512,17 @@ bool MatchesValue(const Matcher& m, const Value& v) {
     case K::kExists: return false;  // decided per field, not per value
     case K::kCidr: return v.type == T::kString && InCidr(m, v.s);
     case K::kAnythingBut:
+      // Any value that is there and is none of the excluded ones — null,
+      // a number against string operators, a string against numbers
+      // (AWS-verified; a missing field matches nothing).
       if (!m.inner.empty()) {
-        if (v.type != T::kString) return false;
         for (const auto& in : m.inner) {
           if (MatchesValue(in, v)) return false;
         }
         return true;
       }
-      // A list of strings speaks of string values, a list of numbers of numbers.
-      if (v.type != m.but[0].type) return false;
       for (const auto& b : m.but) {
-        if (b.type == T::kString ? v.s == b.s : v.n == b.n) return false;
+        if (v.type == b.type && (b.type == T::kString ? v.s == b.s : v.n == b.n)) return false;
       }
       return true;
   }

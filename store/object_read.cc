@@ -28,9 +28,12 @@ Status KeyError(const Status& s, const std::string& bucket, const std::string& k
 ObjectInfo MakeObjectInfo(const std::string& key, const FileStat& st, const StoredMeta& meta) {
   ObjectInfo info;
   info.key = key;
-  info.size = meta.folder ? 0 : st.size;
+  // Size, time and ETag of one and the same version: the ones LoadMeta
+  // validated, not the stat taken before hashing (a writer may have
+  // truncated and rewritten the file meanwhile).
+  info.size = meta.folder ? 0 : meta.size;
   info.etag = meta.etag;
-  info.last_modified = st.mtime_ns;
+  info.last_modified = meta.folder ? st.mtime_ns : meta.mtime_ns;
   info.content_type = meta.content_type.empty() ? kDefaultContentType : meta.content_type;
   info.user_metadata = meta.user_metadata;
   return info;

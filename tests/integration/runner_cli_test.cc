@@ -169,5 +169,45 @@ TEST(RunnerCliTest, AConfigDirectoryOthersCanWriteIsRefusedWithTheFix) {
   EXPECT_NE(r.err.find("Etl.json is writable by others (mode 0666)"), std::string::npos) << r.err;
 }
 
+// Issue 13, item 6: a world-writable Handler (or one in a directory others
+// can write) was accepted, and another user's code ran as bucketd's user.
+TEST(RunnerCliTest, ProgramsAndDirectoriesOthersCanWriteAreRefusedWithTheFix) {
+  testing::TempDir tmp;
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  PipelineDaemon d(tmp.path());
+  ::mkdir((tmp / "bin").c_str(), 0755);
+  std::string prog = tmp / "bin/target";
+  testing::WriteFile(prog, "#!/bin/sh\nexit 0\n");
+  auto start = [&] {
+    return testing::Run({testing::BinDir() + "/bucketd", "--root", d.root(), "--config-dir", d.cfg()});
+  };
+  d.AddFunction("Etl", prog, "");
+  ASSERT_EQ(::chmod(prog.c_str(), 0777), 0);
+  auto r = start();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("function Etl (" + d.cfg() + "/functions.d/Etl.json): /Handler: " + prog +
+                       " is writable by others (mode 0777)"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("chmod go-w " + prog), std::string::npos) << r.err;
+  ASSERT_EQ(::chmod(prog.c_str(), 0755), 0);
+  ASSERT_EQ(::chmod((tmp / "bin").c_str(), 0777), 0);  // others may replace the program
+  r = start();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(tmp / "bin is writable by others (mode 0777)"), std::string::npos) << r.err;
+  ASSERT_EQ(::chmod((tmp / "bin").c_str(), 01777), 0);  // sticky, as /tmp: the program itself is checked
+  ::mkdir((d.cfg() + "/sql").c_str(), 0755);
+  testing::WriteFile(d.cfg() + "/sql/features.sql", "select 1;");
+  ASSERT_EQ(::chmod((d.cfg() + "/sql/features.sql").c_str(), 0666), 0);
+  r = start();
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("the SQL the etl stage runs: " + d.cfg() + "/sql/features.sql is writable by others"),
+            std::string::npos) << r.err;
+  ASSERT_EQ(::chmod((d.cfg() + "/sql/features.sql").c_str(), 0644), 0);
+  // All of it safe: bucketd starts.
+  d.Start();
+  EXPECT_TRUE(d.WaitReady()) << d.Log();
+  EXPECT_EQ(d.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace bucketd

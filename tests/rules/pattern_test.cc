@@ -77,6 +77,34 @@ const Case kCases[] = {
     {"AnythingButIgnoreCase", R"({"state":[{"anything-but":{"equals-ignore-case":["initializing"]}}]})", R"({"state":"INITIALIZING"})", false},
     {"AnythingButWildcard", R"({"FilePath":[{"anything-but":{"wildcard":"*/lib/*"}}]})", R"({"FilePath":"/usr/lib/x"})", false},
     {"AnythingButWithArrayEventMatchesIfAnyElementDoes", R"({"s":[{"anything-but":"a"}]})", R"({"s":["a","b"]})", true},
+    // Issue 13: anything-but where AWS-verified cases disagreed. It matches
+    // any value that is there and is none of the excluded ones.
+    {"AnythingButMatchesANullValue", R"({"state":[{"anything-but":"initializing"}]})", R"({"state":null})", true},
+    {"AnythingButListMatchesANullValue", R"({"state":[{"anything-but":["a","b"]}]})", R"({"state":null})", true},
+    {"AnythingButNumbersMatchAString", R"({"x":[{"anything-but":[1,2]}]})", R"({"x":"1"})", true},
+    {"AnythingButNumberRejectsTheSameNumberWrittenOtherwise", R"({"x":[{"anything-but":100}]})", R"({"x":1.0e2})", false},
+    {"AnythingButPrefixMatchesANumber", R"({"state":[{"anything-but":{"prefix":"init"}}]})", R"({"state":12})", true},
+    {"AnythingButPrefixMatchesANull", R"({"state":[{"anything-but":{"prefix":"init"}}]})", R"({"state":null})", true},
+    {"AnythingButSuffixMatchesANull", R"({"f":[{"anything-but":{"suffix":".png"}}]})", R"({"f":null})", true},
+    {"AnythingButWildcardMatchesANumber", R"({"f":[{"anything-but":{"wildcard":"*/dir/*"}}]})", R"({"f":123})", true},
+    {"AnythingButIgnoreCaseMatchesANull", R"({"s":[{"anything-but":{"equals-ignore-case":"x"}}]})", R"({"s":null})", true},
+    {"AnythingButPrefixListRejectsAnyOfThem", R"({"state":[{"anything-but":{"prefix":["init","run"]}}]})", R"({"state":"running"})", false},
+    {"AnythingButPrefixListPassesTheRest", R"({"state":[{"anything-but":{"prefix":["init","run"]}}]})", R"({"state":"post-init"})", true},
+    {"AnythingButPrefixListMatchesANumber", R"({"state":[{"anything-but":{"prefix":["init","test"]}}]})", R"({"state":12})", true},
+    {"AnythingButPrefixListMissingFieldMatchesNothing", R"({"state":[{"anything-but":{"prefix":["init"]}}]})", R"({})", false},
+    {"AnythingButSuffixListRejectsAnyOfThem", R"({"f":[{"anything-but":{"suffix":[".png",".jpg"]}}]})", R"({"f":"a.jpg"})", false},
+    {"AnythingButSuffixListPassesTheRest", R"({"f":[{"anything-but":{"suffix":[".png",".jpg"]}}]})", R"({"f":"a.txt"})", true},
+    {"AnythingButWildcardListRejectsAnyOfThem", R"({"f":[{"anything-but":{"wildcard":["*/lib/*","*.tmp"]}}]})", R"({"f":"x.tmp"})", false},
+    {"AnythingButWildcardSingleValue", R"({"f":[{"anything-but":{"wildcard":"*/lib/*"}}]})", R"({"f":"/usr/bin/x"})", true},
+    {"ManyWildcardsBeforeDistinctCharactersAreFine", R"({"f":[{"wildcard":"a*b*c*d*e*f*g"}]})", R"({"f":"a1b2c3d4e5f6g"})", true},
+    // equals-ignore-case across UTF-8 lengths (Unicode simple case mapping).
+    {"IgnoreCaseCapitalSharpS", R"({"n":[{"equals-ignore-case":"STRAẞE"}]})", R"({"n":"straße"})", true},
+    {"IgnoreCaseKelvinSign", R"({"n":[{"equals-ignore-case":"5 K"}]})", R"({"n":"5 k"})", true},
+    {"IgnoreCaseAccentedCapitals", R"({"n":[{"equals-ignore-case":"ÉCOLE"}]})", R"({"n":"école"})", true},
+    {"IgnoreCaseGreekSigma", R"({"n":[{"equals-ignore-case":"ΣΟΦΙΑ"}]})", R"({"n":"σοφια"})", true},
+    {"IgnoreCaseStillDistinguishesLetters", R"({"n":[{"equals-ignore-case":"ÉCOLE"}]})", R"({"n":"ecole"})", false},
+    {"PrefixIgnoreCaseMultibyte", R"({"n":[{"prefix":{"equals-ignore-case":"ÜBER"}}]})", R"({"n":"übermorgen"})", true},
+    {"AnythingButIgnoreCaseMultibyte", R"({"n":[{"anything-but":{"equals-ignore-case":"ÄRGER"}}]})", R"({"n":"ärger"})", false},
     // numeric.
     {"NumericRangeInside", R"({"c":[{"numeric":[">",0,"<=",5]}]})", R"({"c":5})", true},
     {"NumericRangeOutside", R"({"c":[{"numeric":[">",0,"<=",5]}]})", R"({"c":0})", false},
@@ -141,6 +169,15 @@ const BadCase kBad[] = {
     {"PatternMustBeObject", R"([1])", "/", "JSON object"},
     {"EmptyPattern", R"({})", "/", "empty object"},
     {"NumberOutOfRangeIsAnErrorNotACrash", R"({"a":[2E6666]})", "rules.d/r.json", "invalid JSON"},  // found by the fuzzer
+    // Issue 13: patterns AWS refuses.
+    {"AnythingButEmptyPrefix", R"({"k":[{"anything-but":{"prefix":""}}]})", "/k/0/anything-but/prefix", "non-empty string"},
+    {"AnythingButEmptySuffix", R"({"k":[{"anything-but":{"suffix":""}}]})", "/k/0/anything-but/suffix", "non-empty string"},
+    {"AnythingButEmptyPrefixInAList", R"({"k":[{"anything-but":{"prefix":["a",""]}}]})", "/k/0/anything-but/prefix/1", "non-empty string"},
+    {"AnythingButPrefixListOfNumbers", R"({"k":[{"anything-but":{"prefix":[123,"test"]}}]})", "/k/0/anything-but/prefix/0", "takes a string"},
+    {"AnythingButPrefixIgnoreCase", R"({"k":[{"anything-but":{"prefix":{"equals-ignore-case":"a"}}}]})", "/k/0/anything-but/prefix", "plain string"},
+    {"AnythingButEmptyPrefixList", R"({"k":[{"anything-but":{"prefix":[]}}]})", "/k/0/anything-but/prefix", "must not be empty"},
+    {"ComplexWildcard", R"({"arn":[{"wildcard":"*:*:*:*:*:event-bus/*"}]})", "/arn/0/wildcard", "Rule is too complex"},
+    {"ConsecutiveWildcardsInsideAnythingBut", R"({"k":[{"anything-but":{"wildcard":"a**"}}]})", "/k/0/anything-but/wildcard", "consecutive wildcard"},
     {"TwoOperatorsInOneObject", R"({"k":[{"prefix":"a","suffix":"b"}]})", "/k/0", "exactly one operator"},
 };
 

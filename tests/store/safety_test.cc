@@ -4,6 +4,9 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include "common/md5.h"
 #include "tests/store/store_fixture.h"
 
 namespace bucketd::store {
@@ -123,6 +126,41 @@ TEST_F(StoreTest, BrokenUploadStreamLeavesNothingVisible) {
   EXPECT_TRUE(store_->HeadObject("bkt", "partial/upload").status().IsNotFound());
   EXPECT_TRUE(ListDir(root_ + "/.staging").empty());
   EXPECT_TRUE(AllKeys().empty());
+}
+
+// Issue 13, item 3(b): a file truncated and rewritten while bucketd hashed
+// it was described with the size of the stat before hashing and the ETag of
+// a later version: an object that never existed.
+class RewriteWhileHashingFs : public FsWrapper {
+ public:
+  using FsWrapper::FsWrapper;
+  Result<size_t> PRead(int fd, char* buf, size_t n, uint64_t offset) override {
+    if (!path.empty() && !done) {
+      done = true;  // the writer: O_TRUNC, then a new, shorter version
+      testing::WriteFile(path, "second version");
+    }
+    return FsWrapper::PRead(fd, buf, n, offset);
+  }
+  std::string path;
+  bool done = false;
+};
+
+TEST_F(StoreTest, AFileRewrittenWhileItIsHashedIsDescribedByOneVersionOnly) {
+  std::string file = root_ + "/buckets/bkt/rewritten.bin";
+  testing::WriteFile(file, std::string(1 << 20, 'a'));  // dropped in by another program, no metadata yet
+  RewriteWhileHashingFs fs(Env::Default().fs());
+  Env env(fs, Env::Default().clock());
+  Reopen(env);
+  fs.path = file;
+  auto head = store_->HeadObject("bkt", "rewritten.bin");
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  EXPECT_EQ(head->size, 14u) << "the size of the version whose ETag this is";
+  Md5 md5;
+  md5.Update("second version");
+  EXPECT_EQ(head->etag, "\"" + md5.HexDigest() + "\"");
+  struct stat st;
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  EXPECT_EQ(head->last_modified, static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec);
 }
 
 }  // namespace

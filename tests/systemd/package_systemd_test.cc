@@ -34,7 +34,10 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
       << sd.Journalctl({"-u", "bucketd"}).out;
 
   // A rule and an exec function in /etc/bucketd, then a reload.
-  std::string probe = testing::BinDir() + "/runner_probe";
+  // Installed where the hardened unit can see it: its PrivateTmp hides a
+  // build tree under /tmp.
+  std::string probe = "/usr/local/libexec/bucketd-test/runner_probe";
+  ASSERT_EQ(sd.Inside({"install", "-D", "-m", "0755", testing::BinDir() + "/runner_probe", probe}).exit_code, 0);
   ASSERT_EQ(sd.Inside({"install", "-d", "-o", "bucketd", "-g", "bucketd", "/srv/bucketd/probe-out"}).exit_code, 0);
   ASSERT_EQ(sd.Inside({"/bin/sh", "-c", "cat > /etc/bucketd/functions.d/etl.json"},
                       R"({"FunctionName":"Etl","Runtime":"exec","Handler":")" + probe +
