@@ -90,7 +90,8 @@ void EventPlane::AddChange(ObjectChange change) {
   batch_.push_back(std::move(change));
 }
 
-Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, bool check_open) {
+Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, bool check_open,
+                            int64_t closed_at) {
   if (key.empty()) return Status::OK();
   if (Status valid = store::ValidateKey(key); !valid.ok()) {
     Skip(bucket, key, valid, /*unreadable=*/false);  // no object: S3 has no such key
@@ -109,10 +110,17 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     return Status::OK();
   }
   if (prev && prev->size == st->size && prev->mtime_ns == st->mtime_ns) return Status::OK();
-  if (check_open && key.back() != '/') {
-    OpenState open = CheckOpenForWriting(PathOf(bucket, key));
-    bool recent = env_.clock().NowNanos() - st->mtime_ns < kQuietAgeNs;
-    if (open == OpenState::kOpenForWriting || (open == OpenState::kUnknown && recent)) {
+  // Only whole versions are recorded: never while a writer has the file
+  // open, on every path — a close hint may be stale (the writer truncated
+  // and is writing again), so it is checked too.
+  if (key.back() != '/') {
+    OpenState open = options_.open_check ? options_.open_check(PathOf(bucket, key))
+                                         : CheckOpenForWriting(PathOf(bucket, key));
+    bool written_since_close = closed_at == 0 || st->mtime_ns > closed_at;
+    bool unsure = open == OpenState::kUnknown &&
+                  (check_open ? env_.clock().NowNanos() - st->mtime_ns < kQuietAgeNs
+                              : closed_at != 0 && written_since_close);
+    if (open == OpenState::kOpenForWriting || unsure) {
       open_files_.insert({bucket, key});  // its close (or a recheck) will record it
       return Status::OK();
     }
@@ -308,7 +316,10 @@ void EventPlane::HandleHint(const WatchHint& hint) {
       // A plain IN_CREATE is either a file being written (its close comes
       // later) or a file published whole (a hard link, O_TMPFILE+linkat,
       // which never closes here): the lease check tells them apart.
-      s = CheckKey(bucket, key, (hint.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) == 0);
+      {
+        bool closed = (hint.mask & (IN_CLOSE_WRITE | IN_MOVED_TO)) != 0;
+        s = CheckKey(bucket, key, !closed, closed ? hint.read_ns : 0);
+      }
       if (s.ok() && !key.empty() && (hint.mask & IN_ATTRIB) && (hint.mask & IN_ISDIR)) {
         s = CheckKey(bucket, key + "/", false);  // a folder marker (the bucket itself is none)
       }

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "events/records.h"
+#include "events/open_check.h"
 #include "events/trail.h"
 #include "events/watcher.h"
 #include "store/store.h"
@@ -50,6 +51,9 @@ struct EventPlaneOptions {
   int64_t fallback_rescan_ns = 5'000'000'000;  // rescans of unwatched trees
   int64_t open_recheck_ns = 250'000'000;       // files seen open for writing
   int64_t retry_ns = 2'000'000'000;            // after a failed append (disk full)
+  // Whether a process has the file open for writing (a test seam; the
+  // default takes a read lease, events/open_check.h).
+  std::function<OpenState(const std::string& path)> open_check;
   std::function<void(LogLevel, const std::string&)> log;  // may be empty
 };
 
@@ -101,7 +105,9 @@ class EventPlane {
   bool PathToKey(const std::string& path, std::string* bucket, std::string* key) const;
   std::string PathOf(const std::string& bucket, const std::string& key) const;
   Result<std::optional<IndexEntry>> Lookup(const std::string& bucket, const std::string& key);
-  Status CheckKey(const std::string& bucket, const std::string& key, bool check_open);
+  // closed_at: a close (or a rename into place) of this file was read then
+  // (0: no such hint, or its time is unknown).
+  Status CheckKey(const std::string& bucket, const std::string& key, bool check_open, int64_t closed_at = 0);
   Status ScanPrefix(const std::string& bucket, const std::string& dir_key);
   // A key (or a directory, its key ending in '/') that bucketd cannot read,
   // such as an uploader's chmod 000: skipped with one warning (at most

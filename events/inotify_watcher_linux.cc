@@ -23,6 +23,7 @@
 #include <inotifytools/inotifytools.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -106,6 +107,7 @@ class InotifyWatcher final : public Watcher {
 
  private:
   void Push(WatchHint h) {
+    h.read_ns = read_ns_;
     std::lock_guard<std::mutex> l(mu_);
     hints_.push_back(std::move(h));
   }
@@ -231,6 +233,9 @@ class InotifyWatcher final : public Watcher {
       for (;;) {
         ssize_t n = ::read(fd, buf.data(), buf.size());
         if (n <= 0) break;  // EAGAIN: drained
+        struct timespec now;
+        ::clock_gettime(CLOCK_REALTIME, &now);  // the time base of mtimes
+        read_ns_ = static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
         for (ssize_t off = 0; off < n;) {
           auto* ev = reinterpret_cast<struct inotify_event*>(buf.data() + off);
           Handle(ev);
@@ -245,6 +250,7 @@ class InotifyWatcher final : public Watcher {
     inotifytools_cleanup();
   }
 
+  int64_t read_ns_ = 0;  // when the events being handled were read (watcher thread only)
   UniqueFd wake_, stop_;
   std::thread thread_;
   std::mutex mu_;

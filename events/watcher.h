@@ -28,6 +28,10 @@ struct WatchHint {
   Kind kind = Kind::kFile;
   std::string path;  // absolute; directories without a trailing '/'
   uint32_t mask = 0;
+  // When the event was read (Unix ns; 0: unknown). A close is only proof
+  // for a version no newer than this: a file written again after its close
+  // was read (truncated in place, say) waits for its next close.
+  int64_t read_ns = 0;
 };
 
 class Watcher {
