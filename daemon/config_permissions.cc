@@ -70,6 +70,12 @@ Status CheckTrustedPath(const std::string& path, const std::string& what, bool w
   return in_role(CheckOne("/", /*sticky_ok=*/true));
 }
 
+Status CheckStateDirPermissions(const std::string& dir) {
+  Status s = CheckOne(dir);
+  if (s.ok()) return s;
+  return Status::PermissionDenied("the state directory: " + s.message());
+}
+
 Status CheckConfigPermissions(const std::string& config_dir, const std::vector<std::string>& dirs) {
   if (!config_dir.empty()) {
     RETURN_IF_ERROR(CheckOne(config_dir));

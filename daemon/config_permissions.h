@@ -26,6 +26,10 @@ Status CheckConfigPermissions(const std::string& config_dir, const std::vector<s
 // path's role in the message ("/Handler of function Etl (f.json)").
 Status CheckTrustedPath(const std::string& path, const std::string& what, bool with_files = false);
 
+// A state directory that exists already must be bucketd's (or root's) and
+// writable by nobody else: it holds the queue that says what runs.
+Status CheckStateDirPermissions(const std::string& dir);
+
 }  // namespace bucketd::daemon
 
 #endif  // BUCKETD_DAEMON_CONFIG_PERMISSIONS_H_

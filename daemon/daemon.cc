@@ -129,6 +129,7 @@ Status Run(Env& env, const Config& config) {
   plane_options.log = LogFromEvents;
   // Opening the store removes temp files of writers that died.
   ASSIGN_OR_RETURN(auto store, store::Store::Open(env, config.root));
+  RETURN_IF_ERROR(CheckStateDirPermissions(config.state_dir));
   ASSIGN_OR_RETURN(UniqueFd lock, LockStateDir(env, config.state_dir));
   ASSIGN_OR_RETURN(auto trail, events::Trail::Open(env, config.state_dir));
   RETURN_IF_ERROR(runner::InvocationStore::CreateTables(trail->db()));

@@ -572,6 +572,7 @@ void Runner::DeadLetter(const Invocation& v) {
                         {"hop", v.hop}};
   store::PutOptions o;
   o.content_type = "application/json";
+  o.private_object = true;  // it carries the event and the input
   o.user_metadata[events::kChainMetadata] = v.chain + ":" + std::to_string(v.hop);
   std::string key = dest->prefix + v.id + "." + std::to_string(v.attempts) + ".json";
   auto put = store_.PutObjectFromString(dest->bucket, key, rec.dump(2) + "\n", o);
@@ -605,6 +606,7 @@ void Runner::SendToDestination(const Invocation& v, const Destination& d, bool s
   if (!d.bucket.empty()) {
     store::PutOptions o;
     o.content_type = "application/json";
+    o.private_object = true;  // it carries the event and the input
     o.user_metadata[events::kChainMetadata] = v.chain + ":" + std::to_string(v.hop);
     std::string key = d.prefix + v.function + "/" + v.id + (success ? ".success" : ".failure") + ".json";
     auto put = store_.PutObjectFromString(d.bucket, key, text, o);

@@ -219,7 +219,8 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
     }
     return PutFolder(bfd.get(), key, options);
   }
-  ASSIGN_OR_RETURN(UniqueFd tmp, fs_.OpenAt(staging_fd_.get(), ".", O_TMPFILE | O_WRONLY, 0644));
+  ASSIGN_OR_RETURN(UniqueFd tmp, fs_.OpenAt(staging_fd_.get(), ".", O_TMPFILE | O_WRONLY,
+                                            options.private_object ? 0640 : 0644));
   RETURN_IF_ERROR(fs_.Lock(tmp.get(), true, false).status());
   Md5 md5;
   uint64_t written = 0;

@@ -98,6 +98,10 @@ struct PutOptions {
   bool if_none_match = false;
   // Called after each chunk with the bytes written so far (progress bars).
   std::function<void(uint64_t)> progress;
+  // Mode 0640 instead of 0644: for objects that carry what an event or an
+  // input said (dead-letter and destination records), which others on the
+  // machine have no business reading.
+  bool private_object = false;
 };
 
 // A byte range as in HTTP Range: "bytes=first-last", "bytes=first-",

@@ -44,7 +44,8 @@ Result<std::unique_ptr<Store>> Store::Open(Env& env, const std::string& root,
                                            const Options& options) {
   Fs& fs = env.fs();
   if (options.create_if_missing) {
-    Status s = fs.MkdirAt(AT_FDCWD, root, 0755);
+    // Not world-readable: bucketd's user and its group (bucketctl's users).
+    Status s = fs.MkdirAt(AT_FDCWD, root, 0750);
     if (!s.ok() && !s.IsAlreadyExists()) return Status(s.code(), "store root: " + s.message());
   }
   ASSIGN_OR_RETURN(UniqueFd root_fd,

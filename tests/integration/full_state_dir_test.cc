@@ -23,7 +23,7 @@ set -u
 B=$1; BIN=$2; N=$3
 S=$B/state
 mkdir -p "$S" "$B/root/buckets/data/in"
-mount -t tmpfs -o size=4m tmpfs "$S"
+mount -t tmpfs -o size=4m,mode=0700 tmpfs "$S"
 log=$B/bucketd.log
 "$BIN/bucketd" --root "$B/root" --config-dir "$B/cfg" --state-dir "$S" --socket "$B/control.sock" 2>"$log" &
 pid=$!

@@ -67,5 +67,24 @@ kill -TERM $pid; wait $pid || true
   EXPECT_NE(log.find("skipping s3://uploads/d/ (a directory bucketd cannot read"), std::string::npos) << log;
 }
 
+// Item 6: a state directory others could write (or owned by another user)
+// was used as it was: whoever can write it can queue what bucketd runs.
+TEST(HostileFilesTest, AStateDirectoryOthersCanWriteOrOwnIsRefusedWithTheFix) {
+  testing::TempDir tmp;
+  std::string root = tmp / "root", state = tmp / "state";
+  ASSERT_EQ(::mkdir(state.c_str(), 0700), 0);
+  ASSERT_EQ(::chmod(state.c_str(), 0777), 0);
+  auto r = testing::Run({testing::BinDir() + "/bucketd", "--root", root, "--state-dir", state});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("the state directory: " + state + " is writable by others (mode 0777)"), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("chmod go-w " + state), std::string::npos) << r.err;
+  ASSERT_EQ(::chmod(state.c_str(), 0700), 0);
+  ASSERT_EQ(::chown(state.c_str(), 65533, 65533), 0);
+  r = testing::Run({testing::BinDir() + "/bucketd", "--root", root, "--state-dir", state});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(state + " is owned by uid 65533"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace bucketd

@@ -4,6 +4,8 @@
 // destinations, held starts, recovery, shutdown. The built-in stage pool
 // and the supervised executor have tests of their own (BuiltinStageTest
 // below, exec_test.cc).
+#include <sys/stat.h>
+
 #include <atomic>
 
 #include <nlohmann/json.hpp>
@@ -94,6 +96,9 @@ TEST_F(RunnerTest, OutOfAttemptsIsDeadWithADeadLetterRecordAndRedriveRunsItOnceF
   EXPECT_EQ(v.attempts, 3);
   EXPECT_NE(v.error.find("flaky failure #3 (3 attempts); no retries left (MaximumRetryAttempts 2)"), std::string::npos) << v.error;
   std::string record = testing::ReadFile(tmp_ / "root/buckets/dlq/dead/" + id + ".3.json");
+  struct stat st;
+  ASSERT_EQ(::stat((tmp_ / "root/buckets/dlq/dead/" + id + ".3.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0007, 0u) << "a dead-letter record carries the input: not for others to read";
   auto j = nlohmann::json::parse(record);
   EXPECT_EQ(j["invocationId"], id);
   EXPECT_EQ(j["attempts"], 3);
@@ -376,6 +381,9 @@ TEST_F(RunnerTest, SuccessWritesALambdaShapedRecordAndFailureInvokesTheNotifier)
   Settle();
   ASSERT_EQ(Get(s).state, State::kSucceeded) << Logs();
   auto rec = nlohmann::json::parse(testing::ReadFile(tmp_ / "root/buckets/notes/success/Ok/" + s + ".success.json"));
+  struct stat st;
+  ASSERT_EQ(::stat((tmp_ / "root/buckets/notes/success/Ok/" + s + ".success.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0007, 0u) << "a destination record carries the input";
   EXPECT_EQ(rec["requestContext"]["requestId"], s);
   EXPECT_EQ(rec["requestContext"]["condition"], "Success");
   EXPECT_EQ(rec["requestPayload"], nlohmann::json::parse("{\"k\":1}"));

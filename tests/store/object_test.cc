@@ -37,6 +37,18 @@ TEST_F(StoreTest, BucketsAreCreatedListedAndDeletedOnlyWhenEmpty) {
   EXPECT_FALSE(Exists(BucketDir()));
 }
 
+// Issue 13, item 6: a store root bucketd creates is not for others to read.
+TEST_F(StoreTest, ARootBucketdCreatesIsNotWorldReadableAndPrivateObjectsAreNotEither) {
+  struct stat st;
+  ASSERT_EQ(::stat(root_.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0750u);
+  PutOptions o;
+  o.private_object = true;
+  ASSERT_TRUE(store_->PutObjectFromString("bkt", "dlq/rec.json", "{}", o).ok());
+  ASSERT_EQ(::stat((root_ + "/buckets/bkt/dlq/rec.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0007, 0u);
+}
+
 TEST_F(StoreTest, PutGetHeadRoundTripWithS3Etag) {
   PutOptions o;
   o.content_type = "text/plain";
