@@ -2,7 +2,9 @@
 
 #include <archive.h>
 #include <archive_entry.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -172,16 +174,64 @@ struct Unpacked {
   uint64_t rows = 0, bytes = 0;
 };
 
-Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const ExtractOptions& o,
-                        store::ObjectReader& reader) {
-  const std::string where = "s3://" + t.archive.bucket + "/" + t.archive.key;
+Result<ArchiveReader> OpenArchive(int fd, const std::string& where) {
+  // From the start each time: the headers are checked in a pass of their own.
+  if (::lseek(fd, 0, SEEK_SET) != 0) return Status::FromErrno(where + ": seek", errno);
   ArchiveReader a(archive_read_new());
   archive_read_support_filter_all(a.get());
   archive_read_support_format_all(a.get());
-  if (archive_read_open_fd(a.get(), reader.fd.get(), 1 << 16) != ARCHIVE_OK) {
+  if (archive_read_open_fd(a.get(), fd, 1 << 16) != ARCHIVE_OK) {
     return Status::Corruption(where + ": " + archive_error_string(a.get()));
   }
+  return a;
+}
+
+// What each entry must be, checked on its header alone. Returns whether the
+// entry is the table's file (false: a directory to pass over).
+Result<bool> CheckEntry(archive_entry* e, int index, const std::string& where, const std::string& expected,
+                        bool seen) {
+  const char* raw = archive_entry_pathname(e);
+  std::string path = raw ? raw : "";
+  std::string entry = "entry " + std::to_string(index) + " \"" + path + "\"";
+  std::string refusal = RefusalReason(e, path);
+  if (archive_entry_filetype(e) == AE_IFDIR && refusal == "it is a directory") return false;
+  if (!refusal.empty()) return Status::PermissionDenied(where + ": " + entry + " refused: " + refusal);
+  std::string base = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
+  if (base != expected) {
+    return Status::InvalidArgument(where + ": " + entry + " is not the table's file; expected " + expected);
+  }
+  if (seen) return Status::InvalidArgument(where + ": " + entry + ": " + expected + " appears twice");
+  return true;
+}
+
+// Every header, before anything is published: an archive refused for its
+// second entry (a duplicate, a link) must not have published its first.
+Status CheckAllEntries(int fd, const std::string& where, const std::string& expected) {
+  ASSIGN_OR_RETURN(ArchiveReader a, OpenArchive(fd, where));
+  bool seen = false;
+  for (int index = 1;; ++index) {
+    archive_entry* e = nullptr;
+    int rc = archive_read_next_header(a.get(), &e);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc < ARCHIVE_WARN) return Status::Corruption(where + ": " + archive_error_string(a.get()));
+    ASSIGN_OR_RETURN(bool table, CheckEntry(e, index, where, expected, seen));
+    seen = seen || table;
+    if (archive_read_data_skip(a.get()) < ARCHIVE_WARN) {
+      const char* raw = archive_entry_pathname(e);
+      return Status::Corruption(where + ": entry " + std::to_string(index) + " \"" + (raw ? raw : "") +
+                                "\": " + archive_error_string(a.get()));
+    }
+  }
+  if (!seen) return Status::InvalidArgument(where + ": the archive holds no " + expected);
+  return Status::OK();
+}
+
+Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const ExtractOptions& o,
+                        store::ObjectReader& reader) {
+  const std::string where = "s3://" + t.archive.bucket + "/" + t.archive.key;
   const std::string expected = TableFileName(t.table, t.stamp);
+  RETURN_IF_ERROR(CheckAllEntries(reader.fd.get(), where, expected));
+  ASSIGN_OR_RETURN(ArchiveReader a, OpenArchive(reader.fd.get(), where));
   // The ratio is taken against the archive's size, with 1 MiB of slack so a
   // tiny archive of a small table is not a "bomb".
   uint64_t by_ratio = static_cast<uint64_t>(o.max_ratio * static_cast<double>(std::max<uint64_t>(reader.info.size, 1 << 20)));
@@ -197,17 +247,10 @@ Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const Extrac
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return Status::Corruption(where + ": " + archive_error_string(a.get()));
+    ASSIGN_OR_RETURN(bool table, CheckEntry(e, index, where, expected, out.has_value()));
+    if (!table) continue;
     const char* raw = archive_entry_pathname(e);
-    std::string path = raw ? raw : "";
-    std::string entry = "entry " + std::to_string(index) + " \"" + path + "\"";
-    std::string refusal = RefusalReason(e, path);
-    if (archive_entry_filetype(e) == AE_IFDIR && refusal == "it is a directory") continue;
-    if (!refusal.empty()) return Status::PermissionDenied(where + ": " + entry + " refused: " + refusal);
-    std::string base = path.substr(path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/') + 1);
-    if (base != expected) {
-      return Status::InvalidArgument(where + ": " + entry + " is not the table's file; expected " + expected);
-    }
-    if (out) return Status::InvalidArgument(where + ": " + entry + ": " + expected + " appears twice");
+    std::string entry = "entry " + std::to_string(index) + " \"" + (raw ? raw : "") + "\"";
     EntrySource src(a.get(), where + ": " + entry, FindTable(t.table), limit, limit_why, ctx.cancelled);
     if (archive_entry_size_is_set(e)) src.ExpectSize(archive_entry_size(e));
     store::PutOptions put = ctx.PutOptions();

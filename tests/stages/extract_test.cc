@@ -188,6 +188,33 @@ TEST_F(ExtractTest, ZipSlipLinksAndDevicesAreRefusedNamingTheEntry) {
   EXPECT_FALSE(testing::Exists(tmp_ / "root/CI01_M_20240101.txt"));
 }
 
+// Issue 13, item 8: a zip holding the table's file twice was refused, but
+// only after the first copy was published (and had fired its events).
+TEST_F(ExtractTest, AnArchiveRefusedForALaterEntryPublishesNothing) {
+  std::string path = tmp_ / "CI01_M_20240101.zip";
+  archive* a = archive_write_new();
+  archive_write_set_format_zip(a);
+  archive_write_open_filename(a, path.c_str());
+  std::string body = Header("CI01");
+  for (int copy = 0; copy < 2; ++copy) {
+    archive_entry* e = archive_entry_new();
+    archive_entry_set_pathname(e, "CI01_M_20240101.txt");
+    archive_entry_set_filetype(e, AE_IFREG);
+    archive_entry_set_perm(e, 0644);
+    archive_entry_set_size(e, static_cast<la_int64_t>(body.size()));
+    archive_write_header(a, e);
+    archive_write_data(a, body.data(), body.size());
+    archive_entry_free(e);
+  }
+  archive_write_close(a);
+  archive_write_free(a);
+  Status s = Extract(Land(path, "UKLTD_M_20240101"));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("entry 2 \"CI01_M_20240101.txt\": CI01_M_20240101.txt appears twice"), std::string::npos)
+      << s.message();
+  EXPECT_TRUE(Keys("DATA/UNZIP_DATA").empty()) << "the first copy was published before the refusal";
+}
+
 TEST_F(ExtractTest, AnArchiveBombStopsAtTheLimitsWithAClearError) {
   std::string body = Header("MR02");
   while (body.size() < (6u << 20)) body += "SC0000010001|HSBC INVOICE FINANCE (UK) LIMITED\n";
