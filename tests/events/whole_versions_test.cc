@@ -32,42 +32,38 @@ class WholeVersionsTest : public PlaneTest {
     EXPECT_EQ(::stat((Bucket() + "/" + rel).c_str(), &st), 0);
     return static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
   }
+  // A writer closes a first version, then truncates it in place (or
+  // unlinks and recreates it) and writes "HALF-" before the first close is
+  // handled; then the rest, and closes.
+  void OnlyTheNextWholeVersionIsRecorded(const std::string& rel, bool recreate) {
+    Start();
+    std::string path = Bucket() + "/" + rel;
+    testing::WriteFile(path, "first complete version\n");
+    if (recreate) {
+      ASSERT_EQ(::unlink(path.c_str()), 0);
+    }
+    int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (recreate ? O_CREAT | O_EXCL : O_TRUNC), 0644);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(::write(fd, "HALF-", 5), 5);
+    Close(rel);  // the first version's close, handled only now
+    Process();
+    EXPECT_TRUE(sink_.records.empty()) << "recorded a version its writer still had open";
+    ASSERT_EQ(::write(fd, "the rest\n", 9), 9);
+    ::close(fd);
+    Close(rel);
+    Process();
+    ASSERT_EQ(sink_.records.size(), 1u);
+    EXPECT_EQ(sink_.records[0].change.size, 14u);
+  }
   FakeWatcher* fake_ = nullptr;
 };
 
 TEST_F(WholeVersionsTest, AStaleCloseOfAFileTruncatedAndOpenForWritingAgainRecordsOnlyTheNextWholeVersion) {
-  Start();
-  testing::WriteFile(Bucket() + "/report.csv", "first complete version\n");
-  int fd = ::open((Bucket() + "/report.csv").c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::write(fd, "HALF-", 5), 5);
-  Close("report.csv");  // the first version's close, handled only now
-  Process();
-  EXPECT_TRUE(sink_.records.empty()) << "recorded a version its writer still had open";
-  ASSERT_EQ(::write(fd, "the rest\n", 9), 9);
-  ::close(fd);
-  Close("report.csv");
-  Process();
-  ASSERT_EQ(sink_.records.size(), 1u);
-  EXPECT_EQ(sink_.records[0].change.size, 14u);
+  OnlyTheNextWholeVersionIsRecorded("report.csv", /*recreate=*/false);
 }
 
 TEST_F(WholeVersionsTest, AStaleCloseOfAFileUnlinkedAndRecreatedRecordsOnlyTheNewWholeVersion) {
-  Start();
-  testing::WriteFile(Bucket() + "/r.csv", "first\n");
-  ASSERT_EQ(::unlink((Bucket() + "/r.csv").c_str()), 0);
-  int fd = ::open((Bucket() + "/r.csv").c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  ASSERT_GE(fd, 0);
-  ASSERT_EQ(::write(fd, "HALF-", 5), 5);
-  Close("r.csv");
-  Process();
-  EXPECT_TRUE(sink_.records.empty());
-  ASSERT_EQ(::write(fd, "rest\n", 5), 5);
-  ::close(fd);
-  Close("r.csv");
-  Process();
-  ASSERT_EQ(sink_.records.size(), 1u);
-  EXPECT_EQ(sink_.records[0].change.size, 10u);
+  OnlyTheNextWholeVersionIsRecorded("r.csv", /*recreate=*/true);
 }
 
 // Without leases (another user's upload, no CAP_LEASE) a close is proof

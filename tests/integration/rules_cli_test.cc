@@ -68,6 +68,15 @@ bool WaitForLine(const std::string& log, const std::string& text) {
   return false;
 }
 
+// Makes s3://data and starts bucketd on `root` and `cfg`, logging to `log`.
+// Returns its pid once it serves, or -1.
+int StartServing(const std::string& root, const std::string& cfg, const std::string& log) {
+  if (Ctl({"--root", root, "mb", "s3://data"}).exit_code != 0) return -1;
+  int pid = testing::Spawn({"/bin/sh", "-c", "exec " + testing::BinDir() + "/bucketd --root " + root +
+                                               " --config-dir " + cfg + " 2>" + log});
+  return WaitForLine(log, "bucketd serving store") ? pid : -1;
+}
+
 TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
   testing::TempDir tmp;
   std::string root = tmp / "root", cfg = tmp / "cfg";
@@ -76,12 +85,10 @@ TEST(RulesDaemonTest, MatchedRecordsAreRoutedAndABrokenReloadKeepsTheRules) {
   ::mkdir((cfg + "/functions.d").c_str(), 0755);
   testing::WriteFile(cfg + "/functions.d/etl.json", R"J({"FunctionName":"Etl","Runtime":"builtin","Handler":"noop"})J");
   testing::WriteFile(cfg + "/rules.d/r.json", R"J({"Name":"on-logs","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],"detail":{"object":{"key":[{"prefix":"LOGS/"}]}}},"Targets":[{"Id":"t","Arn":"arn:aws:lambda:r:1:function:Etl"}]})J");
-  ASSERT_EQ(Ctl({"--root", root, "mb", "s3://data"}).exit_code, 0);
   std::string log = tmp / "bucketd.log";
-  int pid = testing::Spawn({"/bin/sh", "-c", "exec " + testing::BinDir() + "/bucketd --root " + root +
-                                               " --config-dir " + cfg + " 2>" + log});
+  int pid = StartServing(root, cfg, log);
+  ASSERT_GT(pid, 0) << testing::ReadFile(log);
   auto wait_for = [&](const std::string& text) { return WaitForLine(log, text); };
-  ASSERT_TRUE(wait_for("bucketd serving store"));
   ::mkdir((root + "/buckets/data/LOGS").c_str(), 0755);
   testing::WriteFile(root + "/buckets/data/LOGS/a.json", "{}");
   EXPECT_TRUE(wait_for("queued by rule on-logs for s3://data/LOGS/a.json -> function Etl"));
@@ -119,12 +126,10 @@ TEST(RulesDaemonTest, FilesThatCrashedTheLoaderAreErrorsForValidateAndAReloadKee
     EXPECT_NE(r.err.find(check / "bad.json" + ": "), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(error), std::string::npos) << r.err;
   }
-  ASSERT_EQ(Ctl({"--root", root, "mb", "s3://data"}).exit_code, 0);
   std::string log = tmp / "bucketd.log";
-  int pid = testing::Spawn({"/bin/sh", "-c", "exec " + testing::BinDir() + "/bucketd --root " + root +
-                                               " --config-dir " + cfg + " 2>" + log});
+  int pid = StartServing(root, cfg, log);
+  ASSERT_GT(pid, 0) << testing::ReadFile(log);
   auto wait_for = [&](const std::string& text) { return WaitForLine(log, text); };
-  ASSERT_TRUE(wait_for("bucketd serving store"));
   for (const auto& [text, error] : files) {
     testing::WriteFile(cfg + "/rules.d/zz-bad.json", text);
     ::kill(pid, SIGHUP);
