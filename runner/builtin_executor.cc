@@ -47,9 +47,16 @@ Status BuiltinExecutor::Start(const Attempt& a, bool) {
   ctx->config_dir = options_.config_dir;
   ctx->cancelled = run.cancelled.get();
   if (options_.log) {
-    Invocation tag = v;
-    tag.input.clear();
-    tag.event_json.clear();
+    // What a log line is tagged with, without the input and the event
+    // (copying those for every progress line's sake would be waste).
+    Invocation tag;
+    tag.id = v.id;
+    tag.rule = v.rule;
+    tag.target = v.target;
+    tag.function = v.function;
+    tag.bucket = v.bucket;
+    tag.key = v.key;
+    tag.attempts = a.number();
     ctx->log = [log = options_.log, tag = std::move(tag)](const std::string& line) { log(tag, line); };
   }
   {

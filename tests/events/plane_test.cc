@@ -5,30 +5,19 @@
 #include <unistd.h>
 
 #include "events/trail_publisher.h"
-#include "tests/events/fake_watcher.h"
-#include "tests/events/plane_fixture.h"
+#include "tests/events/fake_plane_fixture.h"
 
 namespace bucketd::events {
 namespace {
 
 using testing::WriteFile;
 
-class FakePlaneTest : public PlaneTest {
+class FakePlaneTest : public FakeWatcherPlaneTest {
  protected:
   void SetUp() override {
-    PlaneTest::SetUp();
-    auto w = std::make_unique<FakeWatcher>();
-    fake_ = w.get();
-    StartPlane(std::move(w));
+    FakeWatcherPlaneTest::SetUp();
+    StartWithFakeWatcher();
   }
-  void Hint(const std::string& rel, uint32_t mask, WatchHint::Kind kind = WatchHint::Kind::kFile) {
-    fake_->Push({kind, Bucket() + (rel.empty() ? "" : "/" + rel), mask});
-  }
-  void Process() {
-    ASSERT_TRUE(plane_->ProcessHints().ok());
-    Record();
-  }
-  FakeWatcher* fake_ = nullptr;
 };
 
 TEST_F(FakePlaneTest, CloseWriteRecordsOncePerVersionWhateverTheHintCount) {

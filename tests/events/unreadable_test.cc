@@ -6,39 +6,22 @@
 
 #include <algorithm>
 
-#include "tests/events/fake_watcher.h"
-#include "tests/events/plane_fixture.h"
+#include "tests/events/fake_plane_fixture.h"
 
 namespace bucketd::events {
 namespace {
 
 using testing::WriteFile;
 
-class UnreadableTest : public PlaneTest {
+class UnreadableTest : public FakeWatcherPlaneTest {
  protected:
-  void Start() {
-    auto w = std::make_unique<FakeWatcher>();
-    fake_ = w.get();
-    StartPlane(std::move(w));
-  }
-  void Hint(const std::string& rel, uint32_t mask, WatchHint::Kind kind = WatchHint::Kind::kFile) {
-    fake_->Push({kind, Bucket() + "/" + rel, mask});
-  }
-  void Process() {
-    ASSERT_TRUE(plane_->ProcessHints().ok()) << Warnings();
-    Record();
-  }
+  void Start() { StartWithFakeWatcher(); }
   int WarningsAbout(const std::string& what) const {
     return static_cast<int>(std::count_if(log_.begin(), log_.end(), [&](const std::string& l) {
       return l.rfind("W ", 0) == 0 && l.find(what) != std::string::npos;
     }));
   }
-  std::string Warnings() const {
-    std::string all;
-    for (const auto& l : log_) all += l + "\n";
-    return all;
-  }
-  FakeWatcher* fake_ = nullptr;
+  std::string Warnings() const { return LogText(); }
 };
 
 TEST_F(UnreadableTest, AnUnreadableFileDoesNotStopTheStartAndIsRecordedOnceItIsChmodedReadable) {

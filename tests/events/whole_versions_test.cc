@@ -7,25 +7,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/events/fake_watcher.h"
-#include "tests/events/plane_fixture.h"
+#include "tests/events/fake_plane_fixture.h"
 
 namespace bucketd::events {
 namespace {
 
-class WholeVersionsTest : public PlaneTest {
+class WholeVersionsTest : public FakeWatcherPlaneTest {
  protected:
-  void Start() {
-    auto w = std::make_unique<FakeWatcher>();
-    fake_ = w.get();
-    StartPlane(std::move(w));
-  }
+  void Start() { StartWithFakeWatcher(); }
   void Close(const std::string& rel, int64_t read_ns = 0) {
-    fake_->Push({WatchHint::Kind::kFile, Bucket() + "/" + rel, IN_CLOSE_WRITE, read_ns});
-  }
-  void Process() {
-    ASSERT_TRUE(plane_->ProcessHints().ok());
-    Record();
+    Hint(rel, IN_CLOSE_WRITE, WatchHint::Kind::kFile, read_ns);
   }
   int64_t MtimeNs(const std::string& rel) {
     struct stat st;
@@ -55,7 +46,6 @@ class WholeVersionsTest : public PlaneTest {
     ASSERT_EQ(sink_.records.size(), 1u);
     EXPECT_EQ(sink_.records[0].change.size, 14u);
   }
-  FakeWatcher* fake_ = nullptr;
 };
 
 TEST_F(WholeVersionsTest, AStaleCloseOfAFileTruncatedAndOpenForWritingAgainRecordsOnlyTheNextWholeVersion) {
