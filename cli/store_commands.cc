@@ -109,6 +109,7 @@ struct Transfer {
   store::Store& store;
   const TransferFlags& flags;
   bool move;
+  mutable bool chain_warned = false;
 
   Result<store::PutOptions> PutOptions() const {
     store::PutOptions o;
@@ -120,12 +121,27 @@ struct Transfer {
       }
       o.user_metadata[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
-    // Inside a pipeline stage: what it writes carries its invocation chain,
-    // so bucketd can stop a stage that keeps re-triggering itself.
-    if (const char* chain = std::getenv("BUCKETD_CHAIN"); chain != nullptr && *chain != '\0') {
-      o.user_metadata[events::kChainMetadata] = chain;
-    }
+    std::string chain = InvocationChain();
+    if (!chain.empty()) o.user_metadata[events::kChainMetadata] = chain;
     return o;
+  }
+
+  // Inside a pipeline stage: what it writes carries its invocation chain, so
+  // bucketd can stop a stage that keeps re-triggering itself. Only a chain
+  // bucketd handed out counts; one typed by hand (which could make a
+  // stage's work look like a loop) is ignored with a warning.
+  std::string InvocationChain() const {
+    const char* env = std::getenv("BUCKETD_CHAIN");
+    if (env == nullptr || *env == '\0') return "";
+    auto chain = store.VerifyChain(env);
+    if (!chain.ok()) {
+      if (chain_warned) return "";
+      chain_warned = true;
+      std::fprintf(stderr, "bucketctl: warning: $BUCKETD_CHAIN %s; what this command writes starts no chain\n",
+                   PrintableText(chain.status().message()).c_str());
+      return "";
+    }
+    return *chain;
   }
 
   void Say(const char* verb, const std::string& from, const std::string& to) const {
@@ -184,8 +200,7 @@ struct Transfer {
       // invocation chain: a copy by a person starts none, and one inside a
       // stage continues that stage's chain (PutOptions).
       ASSIGN_OR_RETURN(store::ObjectInfo head, store.HeadObject(src.bucket, src.key));
-      const char* chain = std::getenv("BUCKETD_CHAIN");
-      if (head.user_metadata.count(events::kChainMetadata) != 0 || (chain != nullptr && *chain != '\0')) {
+      if (head.user_metadata.count(events::kChainMetadata) != 0 || !InvocationChain().empty()) {
         o.directive = store::MetadataDirective::kReplace;
         ASSIGN_OR_RETURN(o.put, PutOptions());
         o.put.content_type = head.content_type;

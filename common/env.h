@@ -30,6 +30,7 @@ struct FileStat {
   uint64_t ino = 0;
   uint64_t dev = 0;
   uid_t uid = 0;
+  int64_t btime_ns = 0;  // birth time, when the file system keeps one; else 0
   bool IsDir() const;
   bool IsRegular() const;
   bool IsSymlink() const;

@@ -4,6 +4,7 @@
 #include <linux/openat2.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -47,15 +48,24 @@ Status ErrnoStatus(std::string_view what, const std::string& path, int err) {
   }
 }
 
-FileStat FromStat(const struct stat& st) {
+FileStat FromStatx(const struct statx& st) {
   FileStat f;
-  f.size = static_cast<uint64_t>(st.st_size);
-  f.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000LL + st.st_mtim.tv_nsec;
-  f.mode = st.st_mode;
-  f.ino = st.st_ino;
-  f.dev = st.st_dev;
-  f.uid = st.st_uid;
+  f.size = st.stx_size;
+  f.mtime_ns = static_cast<int64_t>(st.stx_mtime.tv_sec) * 1000000000LL + st.stx_mtime.tv_nsec;
+  f.mode = st.stx_mode;
+  f.ino = st.stx_ino;
+  f.dev = makedev(st.stx_dev_major, st.stx_dev_minor);
+  f.uid = st.stx_uid;
+  if ((st.stx_mask & STATX_BTIME) != 0) {
+    f.btime_ns = static_cast<int64_t>(st.stx_btime.tv_sec) * 1000000000LL + st.stx_btime.tv_nsec;
+  }
   return f;
+}
+
+// statx rather than stat for the birth time, which no system call can set:
+// the object metadata's seal binds to it (store/object_meta.h).
+int StatxAt(int dir, const char* path, int flags, struct statx* st) {
+  return ::statx(dir, path, flags | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS | STATX_BTIME, st);
 }
 
 std::string FdName(int fd) { return "fd " + std::to_string(fd); }
@@ -138,17 +148,17 @@ class PosixFs final : public Fs {
   }
 
   Result<FileStat> Stat(int fd) override {
-    struct stat st;
-    if (::fstat(fd, &st) != 0) return ErrnoStatus("stat", FdName(fd), errno);
-    return FromStat(st);
+    struct statx st;
+    if (StatxAt(fd, "", AT_EMPTY_PATH, &st) != 0) return ErrnoStatus("stat", FdName(fd), errno);
+    return FromStatx(st);
   }
 
   Result<FileStat> StatAt(int dir, const std::string& path, bool follow) override {
-    struct stat st;
-    if (::fstatat(dir, path.c_str(), &st, follow ? 0 : AT_SYMLINK_NOFOLLOW) != 0) {
+    struct statx st;
+    if (StatxAt(dir, path.c_str(), follow ? 0 : AT_SYMLINK_NOFOLLOW, &st) != 0) {
       return ErrnoStatus("stat", path, errno);
     }
-    return FromStat(st);
+    return FromStatx(st);
   }
 
   Result<std::vector<DirEntry>> ReadDir(int dir_fd) override {

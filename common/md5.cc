@@ -1,6 +1,9 @@
 #include "common/md5.h"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include <cstdlib>
 
@@ -56,6 +59,32 @@ std::string QuotedMd5(std::string_view data) {
   Md5 md5;
   md5.Update(data);
   return "\"" + md5.HexDigest() + "\"";
+}
+
+std::string HmacSha256(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+           reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len) == nullptr) {
+    std::abort();
+  }
+  return std::string(reinterpret_cast<const char*>(mac), len);
+}
+
+std::string HexEncode(std::string_view bytes) {
+  return Hex(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned>(bytes.size()));
+}
+
+bool ConstantTimeEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+std::string SecretBytes(size_t n) {
+  std::string out(n, '\0');
+  // Debian's OpenSSL seeds from getrandom(); failure means no entropy source
+  // at all, and a guessable key would be worse than stopping.
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) std::abort();
+  return out;
 }
 
 }  // namespace bucketd

@@ -40,6 +40,10 @@ struct Attempt {
   int64_t started_ns = 0;
   int64_t deadline_ns = 0;  // Unix time: the function's Timeout
   std::string chain;        // "<chain id>:<hop>" of the invocation
+  // The chain with bucketd's proof, for a program's $BUCKETD_CHAIN: what
+  // its bucketctl writes then continues the chain, and nothing typed by hand
+  // does (Store::SignChain).
+  std::string signed_chain;
   int number() const { return invocation.attempts; }
 };
 

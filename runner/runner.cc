@@ -261,8 +261,10 @@ void Runner::StartAttempt(int64_t n, const Function& fn, bool held) {
   int64_t now = env_.clock().NowNanos();
   const Invocation& v = plan_.Get(n);
   Executor& ex = ExecutorFor(fn);
+  std::string chain = v.chain + ":" + std::to_string(v.hop);
+  std::string signed_chain = store_.SignChain(chain);
   Status s = ex.Start(Attempt{n, v, fn, now, now + static_cast<int64_t>(fn.timeout_seconds) * kSecond,
-                              v.chain + ":" + std::to_string(v.hop)},
+                              std::move(chain), std::move(signed_chain)},
                       held);
   if (s.ok()) {
     running_[n] = &ex;

@@ -47,7 +47,7 @@ ExecSpec SupervisedExecutor::Spec(const Attempt& a) const {
   spec.environment.push_back("BUCKETD_ATTEMPT=" + std::to_string(a.number()));
   spec.environment.push_back("BUCKETD_DEADLINE=" + FormatRfc3339Millis(a.deadline_ns));
   spec.environment.push_back("BUCKETD_EVENT=" + spec.run_dir + "/event.json");
-  spec.environment.push_back("BUCKETD_CHAIN=" + a.chain);
+  spec.environment.push_back("BUCKETD_CHAIN=" + a.signed_chain);
   spec.environment.push_back("BUCKETD_FUNCTION=" + fn.name);
   spec.environment.push_back("BUCKETD_RULE=" + v.rule);
   spec.environment.push_back("BUCKETD_ROOT=" + options_.store_root);

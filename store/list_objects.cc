@@ -82,7 +82,9 @@ class Lister {
         if (!MayHoldWantedKeys(key)) continue;
         auto sub = fs_.OpenAt(dir_fd, e.name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
         if (!sub.ok()) continue;  // removed meanwhile
-        if (fs_.GetXattr(sub->get(), kMetaXattr).ok() && ListAsObject(key)) {
+        // Only bucketd's sealed marker makes a directory a folder object;
+        // an uploader's attribute on a directory is no object at all.
+        if (store_.IsFolderMarker(sub->get()) && ListAsObject(key)) {
           RETURN_IF_ERROR(AddObject(key, sub->get(), /*is_folder=*/true));
         }
         RETURN_IF_ERROR(Visit(sub->get(), key));

@@ -1,39 +1,69 @@
 #include "store/object_meta.h"
 
 #include <cctype>
+
+#include "common/md5.h"
 #include <nlohmann/json.hpp>
 
 namespace bucketd::store {
 
-std::string EncodeMeta(const StoredMeta& m) {
-  nlohmann::json j = {{"v", 1},
+namespace {
+
+constexpr int kVersion = 2;
+
+nlohmann::json Unsealed(const StoredMeta& m) {
+  nlohmann::json j = {{"v", kVersion},
                       {"size", m.size},
                       {"mtime_ns", m.mtime_ns},
                       {"etag", m.etag},
                       {"content_type", m.content_type},
                       {"meta", m.user_metadata}};
   if (m.folder) j["folder"] = true;
+  return j;
+}
+
+// What the MAC covers: the file's identity and the record in its one
+// canonical encoding (nlohmann writes object members in sorted order).
+std::string Seal(const nlohmann::json& unsealed, const FileStat& file, std::string_view key) {
+  std::string covered = "bucketd object metadata v2\n" + std::to_string(file.ino) + "\n" +
+                        std::to_string(file.btime_ns) + "\n" + unsealed.dump();
+  return HexEncode(HmacSha256(key, covered));
+}
+
+}  // namespace
+
+std::string EncodeMeta(const StoredMeta& m, const FileStat& file, std::string_view key) {
+  nlohmann::json j = Unsealed(m);
+  if (!key.empty()) j["mac"] = Seal(j, file, key);
   return j.dump();
 }
 
-Result<StoredMeta> DecodeMeta(std::string_view text) {
+Result<StoredMeta> DecodeMeta(std::string_view text, const FileStat& file, std::string_view key) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     return Status::Corruption("metadata attribute is not a JSON object");
   }
-  if (j.value("v", 0) != 1) return Status::Corruption("metadata attribute has unknown version");
+  if (j.value("v", 0) != kVersion) return Status::Corruption("metadata attribute has an older or unknown version");
+  StoredMeta m;
   try {
-    StoredMeta m;
     m.size = j.at("size").get<uint64_t>();
     m.mtime_ns = j.at("mtime_ns").get<int64_t>();
     m.etag = j.at("etag").get<std::string>();
     m.content_type = j.value("content_type", std::string());
     m.user_metadata = j.value("meta", std::map<std::string, std::string>());
     m.folder = j.value("folder", false);
-    return m;
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(std::string("metadata attribute: ") + e.what());
   }
+  auto mac = j.find("mac");
+  if (key.empty()) return Status::Corruption("metadata attribute cannot be verified without the metadata key");
+  if (mac == j.end() || !mac->is_string()) return Status::Corruption("metadata attribute is not sealed");
+  // Re-encoded from the parsed fields, so members bucketd does not know (or
+  // writes differently) make the seal fail rather than ride along.
+  if (!ConstantTimeEquals(mac->get<std::string>(), Seal(Unsealed(m), file, key))) {
+    return Status::Corruption("metadata attribute's seal does not match (not written by bucketd for this file)");
+  }
+  return m;
 }
 
 Status ValidateUserMetadata(std::map<std::string, std::string>* md) {

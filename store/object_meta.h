@@ -1,10 +1,17 @@
 // The metadata record bucketd keeps in an object's extended attribute.
 //
 // Format (docs/formats.md, "object metadata"): JSON in the attribute
-// "user.bucketd.meta", {"v":1,"size":N,"mtime_ns":N,"etag":"\"…\"",
-// "content_type":"…","meta":{…},"folder":bool}. size and mtime_ns record the
-// file state the ETag was computed for; a mismatch means the file changed
-// behind bucketd's back and the ETag is recomputed.
+// "user.bucketd.meta", {"v":2,"size":N,"mtime_ns":N,"etag":"\"…\"",
+// "content_type":"…","meta":{…},"folder":bool,"mac":"…"}. size and mtime_ns
+// record the file state the ETag was computed for; a mismatch means the file
+// changed behind bucketd's back and the ETag is recomputed.
+//
+// Anyone who can write a file in a bucket can set its attributes, so a record
+// is trusted only under its seal: "mac" is an HMAC-SHA256, keyed by the
+// store's metadata key (store/meta_key.h), over the record and the identity of
+// the file it is on (inode and birth time, which the owner cannot set). A
+// record copied to another file, edited, or written without the key is not
+// trusted, and is recomputed like a file that has none.
 #ifndef BUCKETD_STORE_OBJECT_META_H_
 #define BUCKETD_STORE_OBJECT_META_H_
 
@@ -13,6 +20,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/env.h"
 #include "common/status.h"
 
 namespace bucketd::store {
@@ -31,9 +39,12 @@ struct StoredMeta {
   bool folder = false;
 };
 
-std::string EncodeMeta(const StoredMeta& meta);
-// Corruption (naming what is wrong) for anything but a version-1 record.
-Result<StoredMeta> DecodeMeta(std::string_view text);
+// The record for the file `file`, sealed with `key` (unsealed when the key is
+// empty: such a record is never trusted, not even by its writer).
+std::string EncodeMeta(const StoredMeta& meta, const FileStat& file, std::string_view key);
+// Corruption (naming what is wrong) for anything but a version-2 record whose
+// seal matches `key` and `file`.
+Result<StoredMeta> DecodeMeta(std::string_view text, const FileStat& file, std::string_view key);
 
 // S3 limits user metadata to 2 KB (names + values); names are lower-cased,
 // must be non-empty HTTP token characters. InvalidArgument otherwise.

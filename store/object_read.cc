@@ -43,13 +43,15 @@ Result<StoredMeta> StoreImpl::LoadMeta(int fd, const FileStat& st, const std::st
   StoredMeta meta;
   auto cached = fs_.GetXattr(fd, kMetaXattr);
   if (cached.ok()) {
-    auto decoded = DecodeMeta(*cached);
+    auto decoded = DecodeMeta(*cached, st, meta_key_);
     if (decoded.ok()) {
       meta = std::move(decoded).value();
       if (meta.folder || (meta.size == st.size && meta.mtime_ns == st.mtime_ns)) return meta;
     }
-    // A stale or unreadable record: keep what describes the object
-    // (Content-Type, user metadata), recompute what describes the bytes.
+    // A stale record of bucketd's: keep what describes the object
+    // (Content-Type, user metadata), recompute what describes the bytes. One
+    // it did not write (an uploader's forgery, an older version) is ignored
+    // whole, as if the file had none.
   }
   FileStat now = st;
   // Sized to the file (small objects are the common case), never zero-filled.
@@ -70,8 +72,9 @@ Result<StoredMeta> StoreImpl::LoadMeta(int fd, const FileStat& st, const std::st
     if (after.size == off && after.mtime_ns == now.mtime_ns) {
       meta.mtime_ns = after.mtime_ns;
       // Best effort: a file owned by someone else, or a read-only mount,
-      // still yields correct metadata, just not cached.
-      (void)fs_.SetXattr(fd, kMetaXattr, EncodeMeta(meta));
+      // still yields correct metadata, just not cached. Without the key a
+      // cache would be untrusted, and would replace a sealed one.
+      if (!meta_key_.empty()) (void)fs_.SetXattr(fd, kMetaXattr, EncodeMeta(meta, after, meta_key_));
       return meta;
     }
     now = after;  // still being written by another program; read again
@@ -92,7 +95,7 @@ Result<StoreImpl::OpenedObject> StoreImpl::OpenObject(int bucket_fd, const std::
   obj.stat = *st;
   if (folder) {
     auto raw = fs_.GetXattr(obj.fd.get(), kMetaXattr);
-    auto meta = raw.ok() ? DecodeMeta(*raw) : Result<StoredMeta>(raw.status());
+    auto meta = raw.ok() ? DecodeMeta(*raw, obj.stat, meta_key_) : Result<StoredMeta>(raw.status());
     if (!meta.ok() || !meta->folder) return KeyError(Status::NotFound(""), bucket, key);
     obj.meta = std::move(meta).value();
     return obj;

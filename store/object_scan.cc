@@ -12,14 +12,16 @@ ObjectStat ToObjectStat(std::string key, const FileStat& st, bool folder) {
   return ObjectStat{std::move(key), folder ? 0 : st.size, st.mtime_ns, st.uid};
 }
 
-bool IsFolderMarker(Fs& fs, int dir_fd) {
-  auto raw = fs.GetXattr(dir_fd, kMetaXattr);
+}  // namespace
+
+bool StoreImpl::IsFolderMarker(int dir_fd) {
+  auto raw = fs_.GetXattr(dir_fd, kMetaXattr);
   if (!raw.ok()) return false;
-  auto meta = DecodeMeta(*raw);
+  auto st = fs_.Stat(dir_fd);
+  if (!st.ok()) return false;
+  auto meta = DecodeMeta(*raw, *st, meta_key_);
   return meta.ok() && meta->folder;
 }
-
-}  // namespace
 
 void StoreImpl::ScanDir(int dir_fd, const std::string& dir_key, const std::function<void(const ObjectStat&)>& fn,
                         const std::function<void(const std::string&, const Status&)>& unreadable) {
@@ -38,7 +40,7 @@ void StoreImpl::ScanDir(int dir_fd, const std::string& dir_key, const std::funct
         if (!sub.status().IsNotFound() && unreadable) unreadable(key + "/", sub.status());
         continue;
       }
-      if (IsFolderMarker(fs_, sub->get())) {
+      if (IsFolderMarker(sub->get())) {
         if (auto st = fs_.Stat(sub->get()); st.ok()) fn(ToObjectStat(key + "/", *st, true));
       }
       ScanDir(sub->get(), key + "/", fn, unreadable);
@@ -68,7 +70,7 @@ Status StoreImpl::ScanObjects(const std::string& bucket, const std::string& dir_
     unreadable(dir_key, dir.status());
     return Status::OK();
   }
-  if (IsFolderMarker(fs_, dir->get())) {
+  if (IsFolderMarker(dir->get())) {
     if (auto st = fs_.Stat(dir->get()); st.ok()) fn(ToObjectStat(dir_key, *st, true));
   }
   ScanDir(dir->get(), dir_key, fn, unreadable);
@@ -91,7 +93,7 @@ Result<ObjectStat> StoreImpl::StatObject(const std::string& bucket, const std::s
     return Status(fd.status().code(), "key '" + key + "' in bucket '" + bucket + "': " + fd.status().message());
   }
   ASSIGN_OR_RETURN(FileStat st, fs_.Stat(fd->get()));
-  if (folder ? !IsFolderMarker(fs_, fd->get()) : !st.IsRegular()) {
+  if (folder ? !IsFolderMarker(fd->get()) : !st.IsRegular()) {
     return Status::NotFound("key '" + key + "' is no object in bucket '" + bucket + "'");
   }
   return ToObjectStat(key, st, folder);

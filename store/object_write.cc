@@ -172,8 +172,9 @@ Status StoreImpl::PlaceTempFile(int bucket_fd, const std::string& key,
 Result<ObjectInfo> StoreImpl::PutFolder(int bucket_fd, const std::string& key,
                                         const PutOptions& options) {
   ASSIGN_OR_RETURN(UniqueFd dir, OpenDirForWrite(bucket_fd, StripSlash(key), key));
+  ASSIGN_OR_RETURN(FileStat st, fs_.Stat(dir.get()));
   auto raw = fs_.GetXattr(dir.get(), kMetaXattr);
-  auto old = raw.ok() ? DecodeMeta(*raw) : Result<StoredMeta>(raw.status());
+  auto old = raw.ok() ? DecodeMeta(*raw, st, meta_key_) : Result<StoredMeta>(raw.status());
   bool exists = old.ok() && old->folder;
   if (options.if_none_match && exists) {
     return Status::PreconditionFailed("key '" + key + "' already exists (If-None-Match: *)");
@@ -189,9 +190,8 @@ Result<ObjectInfo> StoreImpl::PutFolder(int bucket_fd, const std::string& key,
   meta.etag = kEmptyEtag;
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
-  ASSIGN_OR_RETURN(FileStat st, fs_.Stat(dir.get()));
   meta.mtime_ns = st.mtime_ns;
-  RETURN_IF_ERROR(fs_.SetXattr(dir.get(), kMetaXattr, EncodeMeta(meta)));
+  RETURN_IF_ERROR(fs_.SetXattr(dir.get(), kMetaXattr, EncodeMeta(meta, st, meta_key_)));
   RETURN_IF_ERROR(fs_.Fsync(dir.get()));
   return MakeObjectInfo(key, st, meta);
 }
@@ -209,6 +209,13 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   RETURN_IF_ERROR(ValidateKey(key));
   PutOptions options = in_options;
   RETURN_IF_ERROR(ValidateUserMetadata(&options.user_metadata));
+  if (meta_key_.empty() && (!options.content_type.empty() || !options.user_metadata.empty())) {
+    // Unsealed, the metadata would be ignored by every reader: refuse
+    // rather than lose it without a word.
+    return Status::PermissionDenied("key '" + key + "': setting Content-Type or x-amz-meta-* needs the store's "
+                                    "metadata key '" + root_ + "/" + kMetaKeyFile +
+                                    "', which this user cannot read (run as bucketd's user or group)");
+  }
   std::unique_ptr<char[]> buf(new char[options_.io_chunk_size]);  // not zero-filled
   if (key.back() == '/') {
     ASSIGN_OR_RETURN(size_t n, data.Read(buf.get(), options_.io_chunk_size));
@@ -241,7 +248,7 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   meta.etag = known_etag ? *known_etag : "\"" + md5.HexDigest() + "\"";
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
-  RETURN_IF_ERROR(fs_.SetXattr(tmp.get(), kMetaXattr, EncodeMeta(meta)));
+  RETURN_IF_ERROR(fs_.SetXattr(tmp.get(), kMetaXattr, EncodeMeta(meta, st, meta_key_)));
   RETURN_IF_ERROR(fs_.Fsync(tmp.get()));
   std::string temp_name = NewTempName();
   RETURN_IF_ERROR(fs_.LinkTmpFile(tmp.get(), staging_fd_.get(), temp_name));

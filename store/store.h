@@ -8,7 +8,9 @@
 // together. Files that another program dropped in get their metadata computed
 // when first needed and cached in that attribute; the cache records the size
 // and mtime it was computed for and is recomputed, never trusted, when the file
-// no longer matches.
+// no longer matches. The attribute is sealed with the store's metadata key
+// (store/meta_key.h): one that bucketd did not write for this very file (an
+// uploader's setfattr) is ignored.
 //
 // Writes are atomic and durable: the bytes go to a temp file in
 // <root>/.staging/ (same file system, outside every bucket, so listings and
@@ -197,6 +199,12 @@ class Store {
   // Sorted by name.
   virtual Result<std::vector<BucketInfo>> ListBuckets() = 0;
   virtual Status HeadBucket(const std::string& bucket) = 0;
+
+  // The value an invocation gets in $BUCKETD_CHAIN for its chain
+  // "<id>:<hop>", with a proof only bucketd can make (store/meta_key.h); and
+  // the chain of such a value, InvalidArgument when the proof does not hold.
+  virtual std::string SignChain(std::string_view chain) const = 0;
+  virtual Result<std::string> VerifyChain(std::string_view signed_chain) const = 0;
 
   virtual Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
                                        ByteSource& data, const PutOptions& options = {}) = 0;

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <string>
 
+#include "store/meta_key.h"
 #include "store/object_meta.h"
 #include "store/store.h"
 
@@ -14,7 +15,7 @@ namespace bucketd::store {
 class StoreImpl final : public Store {
  public:
   StoreImpl(Env& env, std::string root, Options options, UniqueFd buckets_fd,
-            UniqueFd staging_fd);
+            UniqueFd staging_fd, std::string meta_key);
 
   // Removes temp files left by writers that died (their lock is free).
   Status CleanStaging();
@@ -26,6 +27,8 @@ class StoreImpl final : public Store {
   Status DeleteBucket(const std::string& bucket) override;
   Result<std::vector<BucketInfo>> ListBuckets() override;
   Status HeadBucket(const std::string& bucket) override;
+  std::string SignChain(std::string_view chain) const override;
+  Result<std::string> VerifyChain(std::string_view signed_chain) const override;
   Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
                                ByteSource& data, const PutOptions& options) override;
   Result<ObjectInfo> PutObjectFromFile(const std::string& bucket, const std::string& key,
@@ -54,6 +57,8 @@ class StoreImpl final : public Store {
   // Metadata of the open object file `fd` (stat `st`), from the cache when
   // it matches the file, else computed and cached.
   Result<StoredMeta> LoadMeta(int fd, const FileStat& st, const std::string& key);
+  // Whether the directory `dir_fd` carries bucketd's folder-object record.
+  bool IsFolderMarker(int dir_fd);
   Fs& fs() { return fs_; }
 
  private:
@@ -98,6 +103,7 @@ class StoreImpl final : public Store {
   const Options options_;
   UniqueFd buckets_fd_;
   UniqueFd staging_fd_;
+  const std::string meta_key_;  // "" when this user may not read it (store/meta_key.h)
   std::atomic<uint64_t> temp_counter_{0};
 };
 

@@ -56,20 +56,31 @@ Result<std::unique_ptr<Store>> Store::Open(Env& env, const std::string& root,
   ASSIGN_OR_RETURN(UniqueFd staging_fd,
                    OpenOrMakeDir(fs, root_fd.get(), kStagingDir, true, "'" + root + "/.staging'"));
   RETURN_IF_ERROR(CheckXattrSupport(fs, staging_fd.get(), root));
+  ASSIGN_OR_RETURN(std::string meta_key,
+                   LoadMetaKey(fs, root_fd.get(), staging_fd.get(), root, options.create_if_missing));
   auto store = std::make_unique<StoreImpl>(env, root, options, std::move(buckets_fd),
-                                           std::move(staging_fd));
+                                           std::move(staging_fd), std::move(meta_key));
   if (options.clean_staging) RETURN_IF_ERROR(store->CleanStaging());
   return std::unique_ptr<Store>(std::move(store));
 }
 
 StoreImpl::StoreImpl(Env& env, std::string root, Options options, UniqueFd buckets_fd,
-                     UniqueFd staging_fd)
+                     UniqueFd staging_fd, std::string meta_key)
     : env_(env),
       fs_(env.fs()),
       root_(std::move(root)),
       options_(std::move(options)),
       buckets_fd_(std::move(buckets_fd)),
-      staging_fd_(std::move(staging_fd)) {}
+      staging_fd_(std::move(staging_fd)),
+      meta_key_(std::move(meta_key)) {}
+
+std::string StoreImpl::SignChain(std::string_view chain) const {
+  return meta_key_.empty() ? std::string(chain) : store::SignChain(meta_key_, chain);
+}
+
+Result<std::string> StoreImpl::VerifyChain(std::string_view signed_chain) const {
+  return store::VerifyChain(meta_key_, signed_chain);
+}
 
 Status StoreImpl::CleanStaging() {
   ASSIGN_OR_RETURN(auto entries, fs_.ReadDir(staging_fd_.get()));

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "store/store.h"
 #include "tests/test_util.h"
 
 namespace bucketd {
@@ -140,7 +141,10 @@ TEST_F(CliTest, ACopyByAPersonStartsNoChainAndACopyInsideAStageContinuesItsOwn) 
     args.insert(args.begin(), {"/usr/bin/env", "BUCKETD_CHAIN=" + chain, testing::BinDir() + "/bucketctl", "--root", root_});
     return testing::Run(args, "payload");
   };
-  ASSERT_EQ(env_ctl("chain-a:7", {"cp", "-", "s3://data/staged.txt", "--metadata", "team=risk"}).exit_code, 0);
+  auto store = store::Store::Open(Env::Default(), root_);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  auto signed_chain = [&](const std::string& chain) { return (*store)->SignChain(chain); };
+  ASSERT_EQ(env_ctl(signed_chain("chain-a:7"), {"cp", "-", "s3://data/staged.txt", "--metadata", "team=risk"}).exit_code, 0);
   auto chain_of = [&](const std::string& key) {
     std::string meta(4096, '\0');
     ssize_t n = ::getxattr((root_ + "/buckets/data/" + key).c_str(), "user.bucketd.meta", meta.data(), meta.size());
@@ -153,9 +157,19 @@ TEST_F(CliTest, ACopyByAPersonStartsNoChainAndACopyInsideAStageContinuesItsOwn) 
   ASSERT_EQ(Ctl({"cp", "s3://data/staged.txt", "s3://data/by-hand.txt"}).exit_code, 0);
   EXPECT_EQ(chain_of("by-hand.txt").find("chain-a"), std::string::npos) << chain_of("by-hand.txt");
   EXPECT_NE(chain_of("by-hand.txt").find("risk"), std::string::npos) << "other metadata is copied";
-  ASSERT_EQ(env_ctl("chain-b:2", {"cp", "s3://data/staged.txt", "s3://data/in-stage.txt"}).exit_code, 0);
+  ASSERT_EQ(env_ctl(signed_chain("chain-b:2"), {"cp", "s3://data/staged.txt", "s3://data/in-stage.txt"}).exit_code, 0);
   EXPECT_NE(chain_of("in-stage.txt").find("chain-b:2"), std::string::npos) << chain_of("in-stage.txt");
   EXPECT_EQ(chain_of("in-stage.txt").find("chain-a"), std::string::npos) << chain_of("in-stage.txt");
+  // Issue 13, item 4: a chain typed by hand (one that could make a stage's
+  // work look like a recursive loop) carries no proof and is not honoured.
+  auto forged = env_ctl("chain-c:15", {"cp", "-", "s3://data/forged.txt"});
+  ASSERT_EQ(forged.exit_code, 0) << forged.err;
+  EXPECT_NE(forged.err.find("'chain-c:15' carries no proof that bucketd issued it; what this command writes starts no chain"),
+            std::string::npos) << forged.err;
+  EXPECT_EQ(chain_of("forged.txt").find("chain-c"), std::string::npos) << chain_of("forged.txt");
+  auto wrong = env_ctl("chain-c:15:0123456789abcdef0123456789abcdef", {"cp", "-", "s3://data/forged2.txt"});
+  EXPECT_NE(wrong.err.find("carries a proof that bucketd did not issue"), std::string::npos) << wrong.err;
+  EXPECT_EQ(chain_of("forged2.txt").find("chain-c"), std::string::npos) << chain_of("forged2.txt");
 }
 
 // Issue 13, item 5: names that cannot be keys were listed (then refused by

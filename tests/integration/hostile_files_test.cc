@@ -67,6 +67,82 @@ kill -TERM $pid; wait $pid || true
   EXPECT_NE(log.find("skipping s3://uploads/d/ (a directory bucketd cannot read"), std::string::npos) << log;
 }
 
+// Item 4: an uploader who set user.bucketd.meta (matching size and mtime)
+// before the mv put a fake ETag into the trail and HEAD, a fake chain into
+// the record (its invocations died as a "recursive loop") and a fake
+// source-etag (which extract's "already extracted" check trusts).
+TEST(HostileFilesTest, MetadataAnUploaderForgedIsNotTrustedAndTheRecordHasTheRealETagAndNoChain) {
+  if (::geteuid() != 0) GTEST_FAIL() << "needs root: a bucketd user and an uploader user";
+  testing::TempDir tmp;
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  std::string script = R"SH(
+set -eu
+T=$1; BIN=$2
+B="setpriv --reuid=65533 --regid=65533 --clear-groups"
+U="setpriv --reuid=65532 --regid=65532 --clear-groups"
+mkdir -p "$T/root" "$T/state" "$T/up"
+chown 65533:65533 "$T/root" "$T/state"
+chown 65532:65532 "$T/up"
+$B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" mb s3://uploads
+chmod 0755 "$T/root" "$T/root/buckets"
+chmod 1777 "$T/root/buckets/uploads"
+$B "$BIN/bucketd" --root "$T/root" --state-dir "$T/state" --socket "$T/state/control.sock" 2>"$T/bucketd.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for i in $(seq 1 200); do [ -S "$T/state/control.sock" ] && break; sleep 0.05; done
+printf 'fake bytes\n' > "$T/genuine.csv"
+$B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" cp "$T/genuine.csv" s3://uploads/genuine.csv --content-type text/csv
+$U /usr/bin/python3 - "$T/up" "$T/root/buckets/uploads/genuine.csv" <<'PY'
+import json, os, sys
+# forged.csv: a record in the format bucketd trusted before its seal.
+p = os.path.join(sys.argv[1], "forged.csv")
+with open(p, "w") as f: f.write("real bytes\n")
+os.utime(p, ns=(1767225600 * 10**9, 1767225600 * 10**9))
+st = os.stat(p)
+rec = {"v": 1, "size": st.st_size, "mtime_ns": st.st_mtime_ns, "etag": '"' + "0" * 32 + '"',
+       "content_type": "text/csv", "meta": {"bucketd-chain": "c0ffee:16", "source-etag": '"abc"'}}
+os.setxattr(p, "user.bucketd.meta", json.dumps(rec).encode())
+# copied.csv: bucketd's own sealed record of another object of the same
+# size, copied over with that object's mtime.
+genuine = os.getxattr(sys.argv[2], "user.bucketd.meta")
+p = os.path.join(sys.argv[1], "copied.csv")
+with open(p, "w") as f: f.write("real bytes\n")
+m = json.loads(genuine)["mtime_ns"]
+os.utime(p, ns=(m, m))
+os.setxattr(p, "user.bucketd.meta", genuine)
+PY
+$U mv "$T/up/forged.csv" "$T/up/copied.csv" "$T/root/buckets/uploads/"
+for i in $(seq 1 200); do
+  $B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" events tail > "$T/tail.txt"
+  grep -q "uploads/forged.csv" "$T/tail.txt" && grep -q "uploads/copied.csv" "$T/tail.txt" && break
+  sleep 0.05
+done
+kill -TERM $pid; wait $pid || true
+$B /usr/bin/python3 -c 'import sqlite3,sys; [print(*r) for r in sqlite3.connect(sys.argv[1]).execute("select key, etag, chain from trail")]' "$T/state/trail.db" > "$T/trail.txt"
+$B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" head s3://uploads/forged.csv > "$T/head.json"
+$B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" head s3://uploads/copied.csv > "$T/copied.json"
+)SH";
+  testing::WriteFile(tmp / "run.sh", script);
+  auto r = testing::Run({"/bin/sh", tmp / "run.sh", tmp.path(), testing::BinDir()});
+  std::string log = testing::ReadFile(tmp / "bucketd.log");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << log;
+  std::string trail = testing::ReadFile(tmp / "trail.txt");
+  // md5("real bytes\n")
+  EXPECT_NE(trail.find("forged.csv \"0307b13e3c765656b828cb854e469c0f\""), std::string::npos) << trail;
+  EXPECT_EQ(trail.find("00000000000000000000000000000000"), std::string::npos) << "the forged ETag was recorded\n" << trail;
+  EXPECT_EQ(trail.find("c0ffee"), std::string::npos) << "the forged chain was recorded\n" << trail;
+  // md5("fake bytes\n") belongs to genuine.csv only.
+  EXPECT_NE(trail.find("copied.csv \"0307b13e3c765656b828cb854e469c0f\""), std::string::npos) << trail;
+  EXPECT_EQ(trail.find("copied.csv \"b059a3c53536bb35092e4b97727bd3c8\""), std::string::npos) << trail;
+  std::string head = testing::ReadFile(tmp / "head.json");
+  EXPECT_NE(head.find("0307b13e3c765656b828cb854e469c0f"), std::string::npos) << head;
+  EXPECT_EQ(head.find("source-etag"), std::string::npos) << "forged user metadata is shown\n" << head;
+  EXPECT_EQ(head.find("text/csv"), std::string::npos) << "a forged Content-Type is shown\n" << head;
+  std::string copied = testing::ReadFile(tmp / "copied.json");
+  EXPECT_NE(copied.find("0307b13e3c765656b828cb854e469c0f"), std::string::npos) << copied;
+  EXPECT_EQ(copied.find("text/csv"), std::string::npos) << "a copied record's Content-Type is shown\n" << copied;
+}
+
 // Item 6: a state directory others could write (or owned by another user)
 // was used as it was: whoever can write it can queue what bucketd runs.
 TEST(HostileFilesTest, AStateDirectoryOthersCanWriteOrOwnIsRefusedWithTheFix) {

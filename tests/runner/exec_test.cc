@@ -62,7 +62,10 @@ TEST_F(ExecTest, TheTargetGetsItsInputItsEnvironmentAndOnlyStdio) {
   EXPECT_EQ(env["GREETING"], "hello world");
   EXPECT_EQ(env["BUCKETD_INVOCATION_ID"], id);
   EXPECT_EQ(env["BUCKETD_ATTEMPT"], "1");
-  EXPECT_EQ(env["BUCKETD_CHAIN"], id + ":1");
+  // The chain with bucketd's proof, which only the store's key makes.
+  EXPECT_EQ(env["BUCKETD_CHAIN"], store_->SignChain(id + ":1"));
+  EXPECT_EQ(store_->VerifyChain(env["BUCKETD_CHAIN"]).value(), id + ":1");
+  EXPECT_FALSE(store_->VerifyChain(id + ":1").ok()) << "a chain without the proof is not bucketd's";
   EXPECT_EQ(env["BUCKETD_DEADLINE"].size(), std::string("2026-11-22T10:00:00.000Z").size());
   EXPECT_EQ(testing::ReadFile(env["BUCKETD_EVENT"]), "{\"id\":\"event-1\"}");
   EXPECT_NE(Logs().find("[" + id + "#1 stdout] probe done"), std::string::npos) << Logs();
