@@ -36,6 +36,10 @@ struct StageContext {
   std::string config_dir;  // bucketd's configuration directory (empty: none)
   std::function<void(const std::string&)> log;  // a progress line, tagged with the invocation
   const std::atomic<bool>* cancelled = nullptr;  // set at the deadline or shutdown
+  // Set by a stage whose error no retry can change (an archive refused for
+  // what it holds): the attempt is not retried, the invocation goes dead at
+  // once (a redrive still tries again, for after the input was fixed).
+  bool permanent_failure = false;
   // Options for a put of the stage's output: carries the chain.
   store::PutOptions PutOptions() const;
 };

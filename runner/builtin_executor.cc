@@ -89,6 +89,7 @@ ExecutorReport BuiltinExecutor::Collect(int64_t now) {
     r.ok = d.status.ok() && !late;
     r.outcome = r.ok ? "succeeded" : late ? "timed out" : "failed";
     r.error = late ? "timed out (function Timeout)" : d.status.ok() ? "" : d.status.message();
+    r.permanent = d.permanent && !late;
     r.started_ns = d.started_ns;
     r.finished_ns = d.finished_ns;
     report.ended.push_back(std::move(r));
@@ -142,9 +143,10 @@ void BuiltinExecutor::WorkerLoop() {
     int64_t start = clock_.NowNanos();
     Status s = RunStage(job);
     int64_t end = clock_.NowNanos();
+    bool permanent = !s.ok() && job.ctx->permanent_failure;
     {
       std::lock_guard<std::mutex> l(mu_);
-      done_.push_back({job.n, std::move(s), start, end});
+      done_.push_back({job.n, std::move(s), permanent, start, end});
     }
     uint64_t one = 1;
     (void)!::write(wake_.get(), &one, sizeof one);

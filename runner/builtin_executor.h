@@ -60,6 +60,7 @@ class BuiltinExecutor final : public Executor {
   struct Done {
     int64_t n;
     Status status;
+    bool permanent;
     int64_t started_ns, finished_ns;
   };
   struct Run {

@@ -52,6 +52,7 @@ struct AttemptResult {
   int64_t n = 0;
   bool ok = false;
   bool not_started = false;  // never reached its target: costs no attempt
+  bool permanent = false;    // the target says no retry can help: dead after this attempt
   // It may have ended so because the state directory takes no writes: the
   // runner checks before it believes the attempt's end.
   bool check_state_dir = false;

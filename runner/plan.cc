@@ -144,7 +144,7 @@ Verdict Plan::Finish(int64_t n, const AttemptEnd& end) {
   v.error = end.error;
   int used = v.attempts - v.retry_base;  // attempts since the last redrive
   const Function* fn = nullptr;
-  if (used <= v.max_retries && PermanentError(v, &fn).empty()) {
+  if (!end.permanent && used <= v.max_retries && PermanentError(v, &fn).empty()) {
     verdict.kind = Verdict::Kind::kRetry;
     verdict.delay_ns = Backoff(used);
     verdict.retry = used;
@@ -156,7 +156,11 @@ Verdict Plan::Finish(int64_t n, const AttemptEnd& end) {
     return verdict;
   }
   std::string why = end.error + " (" + std::to_string(v.attempts) + " attempt" + (v.attempts == 1 ? "" : "s") + ")";
-  if (used > v.max_retries) why += "; no retries left (MaximumRetryAttempts " + std::to_string(v.max_retries) + ")";
+  if (end.permanent) {
+    why += "; not retried: a permanent error";
+  } else if (used > v.max_retries) {
+    why += "; no retries left (MaximumRetryAttempts " + std::to_string(v.max_retries) + ")";
+  }
   Kill(v, why, /*was_queued=*/false);
   verdict.kind = Verdict::Kind::kDead;
   verdict.error = why;

@@ -49,6 +49,7 @@ struct AttemptEnd {
   bool not_started = false;  // never reached its target: costs no attempt
   std::string error;
   int64_t finished_ns = 0;
+  bool permanent = false;  // no retry can help (AttemptResult::permanent)
 };
 
 // What the plan made of an ended attempt.

@@ -368,7 +368,7 @@ void Runner::Complete(const AttemptResult& r) {
   Invocation v = plan_.Get(n);  // as it was; the plan may retire it
   running_.erase(n);
   attempts_to_save_.push_back({v.id, v.attempts, r.started_ns, r.finished_ns, r.outcome, r.error});
-  Verdict verdict = plan_.Finish(n, AttemptEnd{r.ok, r.not_started, r.error, r.finished_ns});
+  Verdict verdict = plan_.Finish(n, AttemptEnd{r.ok, r.not_started, r.error, r.finished_ns, r.permanent});
   int64_t ms = (r.finished_ns - r.started_ns) / kMs;
   switch (verdict.kind) {
     case Verdict::Kind::kRequeued:

@@ -3,14 +3,18 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
 
 #include "stages/delivery.h"
+#include "stages/rar5_crc.h"
 #include "stages/stage_input.h"
 
 namespace bucketd::stages {
@@ -141,6 +145,13 @@ class EntrySource : public store::ByteSource {
       return Status::Corruption(where_ + ": ends after " + std::to_string(bytes_) + " of its " +
                                 std::to_string(expected_size_) + " bytes (truncated archive)");
     }
+    if (got == 0 && expected_crc_ && static_cast<uint32_t>(crc_) != *expected_crc_) {
+      char msg[96];
+      std::snprintf(msg, sizeof msg, ": its data has CRC32 %08x, its header says %08x (damaged archive)",
+                    static_cast<unsigned>(crc_), static_cast<unsigned>(*expected_crc_));
+      return Status::Corruption(where_ + msg);
+    }
+    if (expected_crc_) crc_ = crc32(crc_, reinterpret_cast<const Bytef*>(buf), static_cast<uInt>(got));
     bytes_ += static_cast<uint64_t>(got);
     if (bytes_ > limit_) return Status::InvalidArgument(where_ + ": refused as an archive bomb: " + limit_why_);
     for (la_ssize_t i = 0; i < got; ++i) {
@@ -156,6 +167,8 @@ class EntrySource : public store::ByteSource {
     return static_cast<size_t>(got);
   }
   void ExpectSize(int64_t size) { expected_size_ = size; }
+  // Checked at the end: libarchive does not check a stored RAR 5 entry's.
+  void ExpectCrc32(uint32_t crc) { expected_crc_ = crc; }
   uint64_t bytes() const { return bytes_; }
   uint64_t rows() const { return lines_ > 0 ? lines_ - 1 : 0; }
 
@@ -168,6 +181,8 @@ class EntrySource : public store::ByteSource {
   std::string header_, first_line_;
   uint64_t bytes_ = 0, lines_ = 0;
   int64_t expected_size_ = -1;
+  std::optional<uint32_t> expected_crc_;
+  uLong crc_ = crc32(0, nullptr, 0);
 };
 
 struct Unpacked {
@@ -231,6 +246,7 @@ Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const Extrac
   const std::string where = "s3://" + t.archive.bucket + "/" + t.archive.key;
   const std::string expected = TableFileName(t.table, t.stamp);
   RETURN_IF_ERROR(CheckAllEntries(reader.fd.get(), where, expected));
+  ASSIGN_OR_RETURN(std::vector<Rar5FileHeader> rar5, ReadRar5FileHeaders(reader.fd.get(), where));
   ASSIGN_OR_RETURN(ArchiveReader a, OpenArchive(reader.fd.get(), where));
   // The ratio is taken against the archive's size, with 1 MiB of slack so a
   // tiny archive of a small table is not a "bomb".
@@ -253,6 +269,11 @@ Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const Extrac
     std::string entry = "entry " + std::to_string(index) + " \"" + (raw ? raw : "") + "\"";
     EntrySource src(a.get(), where + ": " + entry, FindTable(t.table), limit, limit_why, ctx.cancelled);
     if (archive_entry_size_is_set(e)) src.ExpectSize(archive_entry_size(e));
+    // libarchive yields one entry per RAR 5 file header, in order.
+    size_t at = static_cast<size_t>(index - 1);
+    if (at < rar5.size() && rar5[at].name == (raw ? raw : "") && rar5[at].data_crc32 && !rar5[at].split) {
+      src.ExpectCrc32(*rar5[at].data_crc32);
+    }
     store::PutOptions put = ctx.PutOptions();
     put.content_type = "text/plain; charset=utf-8";
     put.user_metadata[kMetaSourceEtag] = reader.info.etag;
@@ -326,7 +347,17 @@ Status ExtractStage(runner::StageContext& ctx) {
     ctx.log(t.table + " of " + t.delivery + " was already extracted from this archive");
     return MaybeAnnounce(ctx, t, options);
   }
-  ASSIGN_OR_RETURN(Unpacked unpacked, Unpack(ctx, t, options, reader));
+  auto unpacked = Unpack(ctx, t, options, reader);
+  if (!unpacked.ok()) {
+    // What an archive holds is the same at every attempt: a refusal for it
+    // (a bomb, zip-slip, a CRC that does not match, the wrong file) is
+    // final, and retrying would only repeat it. I/O errors and
+    // cancellation are not.
+    StatusCode c = unpacked.status().code();
+    ctx.permanent_failure = c == StatusCode::kInvalidArgument || c == StatusCode::kPermissionDenied ||
+                            c == StatusCode::kCorruption;
+    return unpacked.status();
+  }
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   store::CopyOptions copy;
   copy.directive = store::MetadataDirective::kReplace;
@@ -334,11 +365,11 @@ Status ExtractStage(runner::StageContext& ctx) {
   copy.put.content_type = "text/plain; charset=utf-8";
   copy.put.user_metadata[kMetaSourceEtag] = reader.info.etag;
   copy.put.user_metadata["source-key"] = archive.key;
-  copy.put.user_metadata["rows"] = std::to_string(unpacked.rows);
+  copy.put.user_metadata["rows"] = std::to_string(unpacked->rows);
   copy.put.user_metadata["duration-ms"] = std::to_string(ms.count());
   RETURN_IF_ERROR(ctx.store->CopyObject(archive.bucket, t.unzip_key, archive.bucket, t.append_all_key, copy).status());
-  ctx.log(t.table + " of " + t.delivery + ": " + std::to_string(unpacked.rows) + " rows, " +
-          std::to_string(unpacked.bytes) + " bytes in " + std::to_string(ms.count()) + " ms");
+  ctx.log(t.table + " of " + t.delivery + ": " + std::to_string(unpacked->rows) + " rows, " +
+          std::to_string(unpacked->bytes) + " bytes in " + std::to_string(ms.count()) + " ms");
   return MaybeAnnounce(ctx, t, options);
 }
 

@@ -29,6 +29,7 @@ struct FakeEnd {
   bool ok = true;
   std::string error;
   bool not_started = false;
+  bool permanent = false;
 };
 class FakeExecutor final : public Executor {
  public:
@@ -131,6 +132,7 @@ class FakeExecutor final : public Executor {
     r.not_started = end.not_started;
     r.outcome = r.ok ? "succeeded" : end.not_started ? "not started" : "failed";
     r.error = end.error;
+    r.permanent = end.permanent;
     r.started_ns = s.started_ns;
     pending_.ended.push_back(std::move(r));
   }

@@ -310,6 +310,32 @@ TEST_F(RunnerTest, AStartErrorFailsTheAttemptAndItIsRetriedAfterItsBackoff) {
   EXPECT_EQ(Get(id).attempts, 2);
 }
 
+// Issue 13, item 8: a refusal that no retry can change (an archive bomb, a
+// CRC that does not match) was retried MaximumRetryAttempts times.
+TEST_F(RunnerTest, APermanentFailureIsDeadAfterOneAttemptAndARedriveTriesAgain) {
+  rules::Rule rule = MakeRule("r", Lambda("Noop"));
+  rule.targets[0].maximum_retry_attempts = 2;
+  builtin_fake_->On("Noop", [](const FakeExecutor::Started&) {
+    FakeExecutor::End end{false, "refused as an archive bomb"};
+    end.permanent = true;
+    return std::optional<FakeExecutor::End>(end);
+  });
+  std::string id = Queue(rule, Record("k"));
+  Settle();
+  EXPECT_EQ(Get(id).state, State::kDead);
+  EXPECT_EQ(Get(id).attempts, 1);
+  EXPECT_EQ(Get(id).error, "refused as an archive bomb (1 attempt); not retried: a permanent error");
+  clock_.Advance(60'000 * kMs);
+  Settle();
+  EXPECT_EQ(Get(id).attempts, 1) << "no retry after a backoff either";
+  // Once the input is fixed, a redrive is the way to try again.
+  builtin_fake_->On("Noop", [](const FakeExecutor::Started&) { return std::optional<FakeExecutor::End>(FakeExecutor::End{}); });
+  ASSERT_TRUE(runner_->Redrive({id}).ok());
+  Settle();
+  EXPECT_EQ(Get(id).state, State::kSucceeded) << Logs();
+  EXPECT_EQ(Get(id).attempts, 2);
+}
+
 TEST_F(RunnerTest, RecoveryReattachesToARunningAttemptAndCollectsOneThatEndedMeanwhile) {
   AddFunction(Exec("Prog", {}));
   runner_->SetFunctions(std::make_shared<FunctionSet>(functions_));

@@ -163,6 +163,54 @@ TEST_F(ExtractTest, ACorruptArchiveFailsWithLibarchivesMessageAndLeavesNothing) 
   EXPECT_TRUE(testing::ListDir(tmp_ / "root/.staging").empty()) << "a half-written put was left in staging";
 }
 
+// Issue 13, item 8: libarchive does not check the CRC32 of a stored RAR 5
+// entry, so a flipped data byte extracted "successfully" as corrupted text.
+TEST_F(ExtractTest, AByteFlippedInAStoredRar5EntryIsRefusedNamingTheEntryAsAPermanentError) {
+  Generate(100, 1, "rar");
+  std::string file = tmp_ / "gen/out/UKLTD_M_20240101/AC01_M_20240101.rar";
+  std::string bytes = testing::ReadFile(file);
+  size_t data = bytes.find(Header("AC01"));
+  ASSERT_NE(data, std::string::npos) << "stored: the text is in the archive as it is";
+  size_t flip = bytes.find('\n', data + Header("AC01").size() + 10) - 3;  // inside the first data row
+  bytes[flip] = bytes[flip] == 'X' ? 'Y' : 'X';
+  testing::WriteFile(tmp_ / "AC01_M_20240101.rar", bytes);
+  auto bsdtar = testing::Run({"/usr/bin/bsdtar", "-xOf", tmp_ / "AC01_M_20240101.rar"});
+  EXPECT_EQ(bsdtar.exit_code, 0) << "libarchive itself takes it: the check is ours";
+  json in = {{"detail", {{"bucket", {{"name", kBucket}}},
+                         {"object", {{"key", Land(tmp_ / "AC01_M_20240101.rar", "UKLTD_M_20240101")}}}}}};
+  auto ctx = Context(in);
+  Status s = ExtractStage(ctx);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("AC01_M_20240101.rar: entry 1 \"AC01_M_20240101.txt\": its data has CRC32 "),
+            std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("(damaged archive)"), std::string::npos) << s.message();
+  EXPECT_TRUE(ctx.permanent_failure) << "what the archive holds is the same at the next attempt";
+  EXPECT_TRUE(Keys("DATA/UNZIP_DATA").empty());
+  EXPECT_TRUE(testing::ListDir(tmp_ / "root/.staging").empty());
+  // The undamaged archive passes the same check.
+  EXPECT_TRUE(Extract(Land(file, "UKLTD_M_20240101")).ok());
+}
+
+TEST_F(ExtractTest, RefusalsArePermanentAndACancelledExtractionIsNot) {
+  std::string body = Header("MR02");
+  while (body.size() < (3u << 20)) body += "SC0000010001|HSBC INVOICE FINANCE (UK) LIMITED\n";
+  std::string key = Land(CraftZip("MR02_M_20240101.zip", "MR02_M_20240101.txt", body), "UKLTD_M_20240101");
+  json in = {{"detail", {{"bucket", {{"name", kBucket}}}, {"object", {{"key", key}}}}}, {"max_ratio", 2}};
+  auto bomb = Context(in);
+  ASSERT_FALSE(ExtractStage(bomb).ok());
+  EXPECT_TRUE(bomb.permanent_failure);
+  std::string slip = Land(CraftZip("CI01_M_20240101.zip", "../CI01_M_20240101.txt", Header("CI01")), "UKLTD_M_20240101");
+  auto slipped = Context({{"detail", {{"bucket", {{"name", kBucket}}}, {"object", {{"key", slip}}}}}});
+  ASSERT_FALSE(ExtractStage(slipped).ok());
+  EXPECT_TRUE(slipped.permanent_failure);
+  std::atomic<bool> cancelled{true};
+  auto late = Context({{"detail", {{"bucket", {{"name", kBucket}}}, {"object", {{"key", key}}}}}});
+  late.cancelled = &cancelled;
+  Status s = ExtractStage(late);
+  ASSERT_EQ(s.code(), StatusCode::kCancelled) << s.ToString();
+  EXPECT_FALSE(late.permanent_failure) << "a deadline or a shutdown is no verdict on the archive";
+}
+
 TEST_F(ExtractTest, ZipSlipLinksAndDevicesAreRefusedNamingTheEntry) {
   std::string body = Header("CI01");
   struct Case {
