@@ -273,6 +273,9 @@ int main(int argc, char** argv) {
                  "of an exec target through the socket on its stdin)\n");
     return 2;
   }
+  // bucketd's unit grants it CAP_LEASE as an ambient capability, which
+  // execve passes on; targets have no use for it, so it ends here.
+  (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   Job job;
   if (!ReceiveJob(&job)) return 0;
   return Supervise(job);
