@@ -127,6 +127,12 @@ Status Run(Env& env, const Config& config) {
     RETURN_IF_ERROR(LoadConfigFile(env, config.config_dir, &file_config));
   }
   plane_options.log = LogFromEvents;
+  if (TestHook("BUCKETD_TEST_SLOW_HASH", "1")) {
+    // A slow disk, so that a test file of a few MB stands in for a 20 GB
+    // one: every file over 64 KiB is hashed in 64 KiB steps of 20 ms.
+    plane_options.inline_hash_bytes = plane_options.hash_step_bytes = 64 << 10;
+    plane_options.after_hash_step = [] { ::usleep(20'000); };
+  }
   // Opening the store removes temp files of writers that died.
   ASSIGN_OR_RETURN(auto store, store::Store::Open(env, config.root));
   RETURN_IF_ERROR(CheckStateDirPermissions(config.state_dir));

@@ -173,6 +173,7 @@ std::string Manager::StatusLine(double events_per_second) const {
   if (s.degraded) line += ", NOT TAKING NEW WORK (trail appends fail)";
   if (r.stalled) line += ", NOT STARTING ANYTHING (cannot record in the state directory)";
   if (s.watch_limited) line += ", watch limit reached (rescanning)";
+  if (s.hashing > 0) line += ", hashing " + std::to_string(s.hashing) + " big file(s)";
   if (!s.last_error.empty()) line += "; last error: " + s.last_error;
   if (!r.last_error.empty()) line += "; last failed invocation: " + r.last_error;
   return line;

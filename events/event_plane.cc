@@ -106,6 +106,8 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     }
     open_files_.erase({bucket, key});
     skipped_.erase({bucket, key});
+    hashing_.erase({bucket, key});
+    stats_.hashing = static_cast<int>(hashing_.size());
     if (prev) AddChange(ObjectChange{ChangeKind::kRemoved, bucket, key, 0, "", 0, 0, "bucketd/inotify", ""});
     return Status::OK();
   }
@@ -126,7 +128,19 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     }
   }
   open_files_.erase({bucket, key});
-  auto head = store_.HeadObject(bucket, key);
+  if (auto h = hashing_.find({bucket, key}); h != hashing_.end()) {
+    // The version being hashed is still the file's: let it finish.
+    if (h->second->stat().size == st->size && h->second->stat().mtime_ns == st->mtime_ns) return Status::OK();
+    hashing_.erase(h);
+  }
+  auto stepped = store_.HeadObjectInSteps(bucket, key, options_.inline_hash_bytes);
+  if (stepped.ok() && stepped->hash) {
+    hashing_[{bucket, key}] = std::move(stepped->hash);
+    stats_.hashing = static_cast<int>(hashing_.size());
+    return Status::OK();
+  }
+  Result<store::ObjectInfo> head = stepped.ok() ? Result<store::ObjectInfo>(std::move(*stepped->info))
+                                                : Result<store::ObjectInfo>(stepped.status());
   if (!head.ok()) {
     if (head.status().code() == StatusCode::kUnavailable) {  // changing under us
       open_files_.insert({bucket, key});
@@ -136,14 +150,48 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     Skip(bucket, key, head.status());
     return Status::OK();
   }
+  RecordVersion(bucket, key, *head, st->uid);
+  return Status::OK();
+}
+
+void EventPlane::RecordVersion(const std::string& bucket, const std::string& key, const store::ObjectInfo& head,
+                               uint32_t uid) {
   skipped_.erase({bucket, key});
-  ObjectChange c{ChangeKind::kCreated, bucket, key, head->size, head->etag,
-                 head->last_modified, st->uid, "bucketd/inotify", ""};
-  if (auto chain = head->user_metadata.find(kChainMetadata); chain != head->user_metadata.end()) {
+  ObjectChange c{ChangeKind::kCreated, bucket, key, head.size, head.etag,
+                 head.last_modified, uid, "bucketd/inotify", ""};
+  if (auto chain = head.user_metadata.find(kChainMetadata); chain != head.user_metadata.end()) {
     c.chain = chain->second;
   }
   AddChange(std::move(c));
-  return Status::OK();
+}
+
+void EventPlane::StepHashes() {
+  if (hashing_.empty() || stats_.degraded) return;
+  // Round robin: each turn steps the next file, so one huge file does not
+  // hold back the smaller ones found after it.
+  auto it = hashing_.upper_bound(last_hashed_);
+  if (it == hashing_.end()) it = hashing_.begin();
+  last_hashed_ = it->first;
+  auto [bucket, key] = it->first;
+  auto done = it->second->Step(options_.hash_step_bytes);
+  if (options_.after_hash_step) options_.after_hash_step();
+  if (done.ok() && !*done) return;
+  std::unique_ptr<store::ObjectHash> hash = std::move(it->second);
+  hashing_.erase(it);
+  stats_.hashing = static_cast<int>(hashing_.size());
+  auto head = done.ok() ? hash->Finish() : Result<store::ObjectInfo>(done.status());
+  if (head.ok()) {
+    // The key may name another file by now (a rename over it): the record
+    // is the hashed version's only while the key still shows that version.
+    auto st = store_.StatObject(bucket, key);
+    if (st.ok() && st->size == head->size && st->mtime_ns == head->last_modified) {
+      RecordVersion(bucket, key, *head, hash->stat().uid);
+      return;
+    }
+  }
+  // Changed, replaced or gone meanwhile, or unreadable: look again as after
+  // any hint (an open writer waits for its close, a new version is hashed).
+  (void)CheckKey(bucket, key, true);
 }
 
 Status EventPlane::ScanPrefix(const std::string& bucket, const std::string& dir_key) {
@@ -436,6 +484,7 @@ int64_t EventPlane::OnTick() {
       next_retry_ns_ = now + options_.retry_ns;
     }
   }
+  StepHashes();
   if (!open_files_.empty() && now >= next_open_check_ns_) {
     std::set<Key> files = std::exchange(open_files_, {});
     for (const auto& [bucket, key] : files) (void)CheckKey(bucket, key, true);
@@ -470,6 +519,7 @@ int64_t EventPlane::OnTick() {
     wait = std::min(wait, std::max<int64_t>(std::max(due, next_seal_retry_ns_) - now, 10'000'000));
   }
   if (!open_files_.empty()) wait = std::min(wait, options_.open_recheck_ns);
+  if (!hashing_.empty() && !stats_.degraded) wait = 0;  // the next step, after the loop's other work
   if (!fallback_buckets_.empty()) wait = std::min(wait, options_.fallback_rescan_ns);
   if (rescan_needed_) wait = std::min(wait, std::max<int64_t>(next_retry_ns_ - now, 10'000'000));
   return wait;

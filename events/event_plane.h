@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -51,6 +52,16 @@ struct EventPlaneOptions {
   int64_t fallback_rescan_ns = 5'000'000'000;  // rescans of unwatched trees
   int64_t open_recheck_ns = 250'000'000;       // files seen open for writing
   int64_t retry_ns = 2'000'000'000;            // after a failed append (disk full)
+  // A new version's MD5 is computed at once up to this size; a bigger one
+  // is hashed in steps of hash_step_bytes, one per turn of the main loop,
+  // so that a huge file (a 20 GB sparse one costs its uploader nothing)
+  // never holds the loop: it keeps answering, petting the watchdog and
+  // recording other files, and the big file's record follows when its hash
+  // is done (after READY, when it was found by the startup catch-up).
+  uint64_t inline_hash_bytes = 8 << 20;
+  uint64_t hash_step_bytes = 16 << 20;
+  // Called after every step (a test seam: a slow disk).
+  std::function<void()> after_hash_step;
   // Whether a process has the file open for writing (a test seam; the
   // default takes a read lease, events/open_check.h).
   std::function<OpenState(const std::string& path)> open_check;
@@ -64,6 +75,7 @@ struct EventPlaneStats {
   int watches = 0;
   bool degraded = false;   // appends failing (e.g. disk full): no new work is taken
   bool watch_limited = false;
+  int hashing = 0;         // versions whose ETag is being computed in steps
   std::string last_error;
 };
 
@@ -116,6 +128,9 @@ class EventPlane {
   // Names that are no S3 key (not UTF-8, over 1,024 bytes: `unreadable`
   // false) are skipped the same way, with their own warning.
   void Skip(const std::string& bucket, const std::string& key, const Status& why, bool unreadable = true);
+  // One step of the oldest pending hash; its change joins the batch when done.
+  void StepHashes();
+  void RecordVersion(const std::string& bucket, const std::string& key, const store::ObjectInfo& head, uint32_t uid);
   void FlushSkipWarnings(int64_t now);
   void AddChange(ObjectChange change);
   void HandleHint(const WatchHint& hint);
@@ -133,6 +148,8 @@ class EventPlane {
   std::vector<ObjectChange> batch_;
   std::map<Key, std::optional<IndexEntry>> overlay_;  // the batch's effect on the index
   std::set<Key> open_files_;                           // seen open for writing
+  std::map<Key, std::unique_ptr<store::ObjectHash>> hashing_;  // big versions, hashed a step a turn
+  Key last_hashed_;                                    // the round robin's place
   std::set<Key> skipped_;                              // unreadable, warned about
   int64_t skip_window_ns_ = 0;                         // the minute skip warnings are counted in
   int skip_warnings_ = 0, skips_unsaid_ = 0;

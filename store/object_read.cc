@@ -39,51 +39,147 @@ ObjectInfo MakeObjectInfo(const std::string& key, const FileStat& st, const Stor
   return info;
 }
 
-Result<StoredMeta> StoreImpl::LoadMeta(int fd, const FileStat& st, const std::string& key) {
-  StoredMeta meta;
+StoredMeta StoreImpl::CachedMeta(int fd, const FileStat& st, bool* valid) {
+  *valid = false;
   auto cached = fs_.GetXattr(fd, kMetaXattr);
-  if (cached.ok()) {
-    auto decoded = DecodeMeta(*cached, st, meta_key_);
-    if (decoded.ok()) {
-      meta = std::move(decoded).value();
-      if (meta.folder || (meta.size == st.size && meta.mtime_ns == st.mtime_ns)) return meta;
+  if (!cached.ok()) return {};
+  auto decoded = DecodeMeta(*cached, st, meta_key_);
+  // One bucketd did not write (an uploader's forgery, an older version) is
+  // ignored whole, as if the file had none.
+  if (!decoded.ok()) return {};
+  *valid = decoded->folder || (decoded->size == st.size && decoded->mtime_ns == st.mtime_ns);
+  // A stale record of bucketd's keeps what describes the object
+  // (Content-Type, user metadata); what describes the bytes is recomputed.
+  return std::move(decoded).value();
+}
+
+void StoreImpl::CacheMeta(int fd, const FileStat& after, const StoredMeta& meta) {
+  // Best effort: a file owned by someone else, or a read-only mount, still
+  // yields correct metadata, just not cached. Without the key a cache would
+  // be untrusted, and would replace a sealed one.
+  if (!meta_key_.empty()) (void)fs_.SetXattr(fd, kMetaXattr, EncodeMeta(meta, after, meta_key_));
+}
+
+struct MetaHasher::State {
+  State(Fs& f, int d, const FileStat& st, StoredMeta base, size_t chunk)
+      : fs(f),
+        fd(d),
+        start(st),
+        meta(std::move(base)),
+        // Sized to the file (small objects are the common case), never zero-filled.
+        buf_size(static_cast<size_t>(std::min<uint64_t>(chunk, st.size + 1))),
+        buf(new char[buf_size]) {}
+  Fs& fs;
+  int fd;
+  FileStat start;
+  StoredMeta meta;
+  size_t buf_size;
+  std::unique_ptr<char[]> buf;
+  Md5 md5;
+  uint64_t off = 0;
+  bool done = false;
+};
+
+MetaHasher::MetaHasher(Fs& fs, int fd, const FileStat& st, StoredMeta base, size_t chunk)
+    : s_(std::make_unique<State>(fs, fd, st, std::move(base), chunk)) {}
+
+MetaHasher::~MetaHasher() = default;
+
+Result<bool> MetaHasher::Step(uint64_t max_bytes) {
+  for (uint64_t done = 0; !s_->done && done < max_bytes;) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(s_->buf_size, max_bytes - done));
+    ASSIGN_OR_RETURN(size_t n, s_->fs.PRead(s_->fd, s_->buf.get(), want, s_->off));
+    if (n == 0) {
+      s_->done = true;
+      break;
     }
-    // A stale record of bucketd's: keep what describes the object
-    // (Content-Type, user metadata), recompute what describes the bytes. One
-    // it did not write (an uploader's forgery, an older version) is ignored
-    // whole, as if the file had none.
+    s_->md5.Update(std::string_view(s_->buf.get(), n));
+    s_->off += n;
+    done += n;
   }
+  return s_->done;
+}
+
+Result<StoredMeta> MetaHasher::Finish(FileStat* after) {
+  ASSIGN_OR_RETURN(*after, s_->fs.Stat(s_->fd));
+  // Size, mtime and ETag of one and the same version: the file ended where
+  // the hash did and was not written meanwhile.
+  if (!s_->done || after->size != s_->off || after->mtime_ns != s_->start.mtime_ns) {
+    return Status::Unavailable("the file changed while its ETag was computed");
+  }
+  StoredMeta meta = s_->meta;
+  meta.etag = "\"" + s_->md5.HexDigest() + "\"";
+  meta.size = s_->off;
+  meta.mtime_ns = after->mtime_ns;
+  meta.folder = false;
+  return meta;
+}
+
+Result<StoredMeta> StoreImpl::LoadMeta(int fd, const FileStat& st, const std::string& key) {
+  bool valid = false;
+  StoredMeta base = CachedMeta(fd, st, &valid);
+  if (valid) return base;
   FileStat now = st;
-  // Sized to the file (small objects are the common case), never zero-filled.
-  size_t buf_size = static_cast<size_t>(std::min<uint64_t>(options_.io_chunk_size, st.size + 1));
-  std::unique_ptr<char[]> buf(new char[buf_size]);
   for (int attempt = 0; attempt < 3; ++attempt) {
-    Md5 md5;
-    uint64_t off = 0;
-    for (;;) {
-      ASSIGN_OR_RETURN(size_t n, fs_.PRead(fd, buf.get(), buf_size, off));
-      if (n == 0) break;
-      md5.Update(std::string_view(buf.get(), n));
-      off += n;
-    }
-    meta.etag = "\"" + md5.HexDigest() + "\"";
-    meta.size = off;
-    ASSIGN_OR_RETURN(FileStat after, fs_.Stat(fd));
-    if (after.size == off && after.mtime_ns == now.mtime_ns) {
-      meta.mtime_ns = after.mtime_ns;
-      // Best effort: a file owned by someone else, or a read-only mount,
-      // still yields correct metadata, just not cached. Without the key a
-      // cache would be untrusted, and would replace a sealed one.
-      if (!meta_key_.empty()) (void)fs_.SetXattr(fd, kMetaXattr, EncodeMeta(meta, after, meta_key_));
+    MetaHasher hasher(fs_, fd, now, base, options_.io_chunk_size);
+    RETURN_IF_ERROR(hasher.Step(UINT64_MAX).status());
+    FileStat after;
+    auto meta = hasher.Finish(&after);
+    if (meta.ok()) {
+      CacheMeta(fd, after, *meta);
       return meta;
     }
+    if (meta.status().code() != StatusCode::kUnavailable) return meta.status();
     now = after;  // still being written by another program; read again
   }
   return Status::Unavailable("key '" + key + "' keeps changing while its ETag is computed");
 }
 
+namespace {
+
+// Store::HeadObjectInSteps's hash: the open file and its hasher.
+class SteppedObjectHash final : public ObjectHash {
+ public:
+  SteppedObjectHash(StoreImpl& store, UniqueFd fd, const FileStat& st, StoredMeta base, std::string key)
+      : store_(store),
+        fd_(std::move(fd)),
+        stat_{key, st.size, st.mtime_ns, st.uid},
+        hasher_(store.fs(), fd_.get(), st, std::move(base), store.io_chunk_size()),
+        key_(std::move(key)) {}
+  Result<bool> Step(uint64_t max_bytes) override { return hasher_.Step(max_bytes); }
+  Result<ObjectInfo> Finish() override {
+    FileStat after;
+    ASSIGN_OR_RETURN(StoredMeta meta, hasher_.Finish(&after));
+    store_.CacheMeta(fd_.get(), after, meta);
+    return MakeObjectInfo(key_, after, meta);
+  }
+  const ObjectStat& stat() const override { return stat_; }
+
+ private:
+  StoreImpl& store_;
+  UniqueFd fd_;
+  ObjectStat stat_;
+  MetaHasher hasher_;
+  std::string key_;
+};
+
+}  // namespace
+
+Result<SteppedHead> StoreImpl::HeadObjectInSteps(const std::string& bucket, const std::string& key,
+                                                 uint64_t max_inline_bytes) {
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
+  ASSIGN_OR_RETURN(OpenedObject obj, OpenObject(bfd.get(), bucket, key, max_inline_bytes));
+  SteppedHead head;
+  if (!obj.meta_pending) {
+    head.info = MakeObjectInfo(key, obj.stat, obj.meta);
+    return head;
+  }
+  head.hash = std::make_unique<SteppedObjectHash>(*this, std::move(obj.fd), obj.stat, std::move(obj.meta), key);
+  return head;
+}
+
 Result<StoreImpl::OpenedObject> StoreImpl::OpenObject(int bucket_fd, const std::string& bucket,
-                                                      const std::string& key) {
+                                                      const std::string& key, uint64_t max_hash_bytes) {
   RETURN_IF_ERROR(ValidateKey(key));
   bool folder = key.back() == '/';
   auto fd = fs_.OpenBeneath(bucket_fd, key, O_RDONLY | O_NONBLOCK | (folder ? O_DIRECTORY : 0));
@@ -101,6 +197,12 @@ Result<StoreImpl::OpenedObject> StoreImpl::OpenObject(int bucket_fd, const std::
     return obj;
   }
   if (!obj.stat.IsRegular()) return KeyError(Status::NotFound(""), bucket, key);
+  if (obj.stat.size > max_hash_bytes) {
+    bool valid = false;
+    obj.meta = CachedMeta(obj.fd.get(), obj.stat, &valid);
+    obj.meta_pending = !valid;
+    return obj;
+  }
   auto meta = LoadMeta(obj.fd.get(), obj.stat, key);
   if (!meta.ok()) return KeyError(meta.status(), bucket, key);
   obj.meta = std::move(meta).value();

@@ -159,6 +159,27 @@ struct ObjectReader {
   ObjectInfo info;
 };
 
+// One version of an object being hashed a step at a time (Store::
+// HeadObjectInSteps). It holds the file open, so it hashes that version
+// even if the key is replaced meanwhile; Finish says whether it stayed whole.
+class ObjectHash {
+ public:
+  virtual ~ObjectHash() = default;
+  // Hashes up to `max_bytes` more; true once every byte is hashed.
+  virtual Result<bool> Step(uint64_t max_bytes) = 0;
+  // After Step said true: the object's info, its metadata cached as
+  // HeadObject caches it. Unavailable when the file changed while it was
+  // hashed (size or mtime differ): start again.
+  virtual Result<ObjectInfo> Finish() = 0;
+  // The file state hashed (size, mtime, owner).
+  virtual const ObjectStat& stat() const = 0;
+};
+
+struct SteppedHead {
+  std::optional<ObjectInfo> info;    // known now, or
+  std::unique_ptr<ObjectHash> hash;  // to be stepped
+};
+
 struct DeleteError {
   std::string key;
   Status status;
@@ -220,6 +241,11 @@ class Store {
                                        ByteSink& sink, const GetOptions& options = {}) = 0;
   virtual Result<ObjectReader> OpenObjectForRead(const std::string& bucket,
                                                 const std::string& key) = 0;
+  // HeadObject for a caller that must not block on a big file's MD5 (the
+  // daemon's main loop): when the ETag is cached and valid, or the file
+  // holds at most `max_inline_bytes`, the info now; else a hash to step.
+  virtual Result<SteppedHead> HeadObjectInSteps(const std::string& bucket, const std::string& key,
+                                                uint64_t max_inline_bytes) = 0;
   virtual Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
                                         const std::string& dst_bucket, const std::string& dst_key,
                                         const CopyOptions& options = {}) = 0;

@@ -38,6 +38,8 @@ class StoreImpl final : public Store {
                                          std::string_view data, const PutOptions& options) override;
   Result<ObjectInfo> HeadObject(const std::string& bucket, const std::string& key) override;
   Result<ObjectReader> OpenObjectForRead(const std::string& bucket, const std::string& key) override;
+  Result<SteppedHead> HeadObjectInSteps(const std::string& bucket, const std::string& key,
+                                        uint64_t max_inline_bytes) override;
   Result<ObjectInfo> GetObject(const std::string& bucket, const std::string& key, ByteSink& sink,
                                const GetOptions& options) override;
   Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
@@ -57,6 +59,13 @@ class StoreImpl final : public Store {
   // Metadata of the open object file `fd` (stat `st`), from the cache when
   // it matches the file, else computed and cached.
   Result<StoredMeta> LoadMeta(int fd, const FileStat& st, const std::string& key);
+  // The trusted record on `fd`, if any, and whether it is valid for `st`
+  // (else its ETag must be computed; Content-Type and user metadata stay).
+  StoredMeta CachedMeta(int fd, const FileStat& st, bool* valid);
+  // Caches `meta` (computed for the file state `after`) on `fd`, sealed;
+  // nothing without the key.
+  void CacheMeta(int fd, const FileStat& after, const StoredMeta& meta);
+  size_t io_chunk_size() const { return options_.io_chunk_size; }
   // Whether the directory `dir_fd` carries bucketd's folder-object record.
   bool IsFolderMarker(int dir_fd);
   Fs& fs() { return fs_; }
@@ -66,8 +75,12 @@ class StoreImpl final : public Store {
     UniqueFd fd;
     FileStat stat;
     StoredMeta meta;
+    bool meta_pending = false;  // ETag still to compute (only with a max_hash_bytes)
   };
-  Result<OpenedObject> OpenObject(int bucket_fd, const std::string& bucket, const std::string& key);
+  // With `max_hash_bytes`, a file whose ETag would need more hashing than
+  // that is returned with meta_pending (meta holds what is known).
+  Result<OpenedObject> OpenObject(int bucket_fd, const std::string& bucket, const std::string& key,
+                                  uint64_t max_hash_bytes = UINT64_MAX);
   // Opens directory `dir` (relative to the bucket) for writing `key` into
   // it, creating missing directories.
   Result<UniqueFd> OpenDirForWrite(int bucket_fd, const std::string& dir, const std::string& key);
@@ -108,6 +121,24 @@ class StoreImpl final : public Store {
 };
 
 ObjectInfo MakeObjectInfo(const std::string& key, const FileStat& st, const StoredMeta& meta);
+
+// Computes the ETag of one version of an open object file in steps.
+class MetaHasher {
+ public:
+  // `base`: what the record keeps besides the ETag (Content-Type, user
+  // metadata). `fd` must stay open while the hasher is used.
+  MetaHasher(Fs& fs, int fd, const FileStat& st, StoredMeta base, size_t chunk);
+  ~MetaHasher();
+  // Hashes up to `max_bytes` more; true at the end of the file.
+  Result<bool> Step(uint64_t max_bytes);
+  // The record of the version hashed, or Unavailable when the file is no
+  // longer in the state it was when hashing began. `after` gets its state.
+  Result<StoredMeta> Finish(FileStat* after);
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 }  // namespace bucketd::store
 

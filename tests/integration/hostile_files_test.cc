@@ -143,6 +143,68 @@ $B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" head s3://uploads/co
   EXPECT_EQ(copied.find("text/csv"), std::string::npos) << "a copied record's Content-Type is shown\n" << copied;
 }
 
+// Item 2: a huge sparse file (truncate -s 20G) took 67 s to hash on the
+// main loop: status timed out, watchdog pings were 67 s apart, and the
+// startup catch-up held READY for it. With the test hook that makes hashing
+// slow (64 KiB steps of 20 ms: 8 MiB take ~2.6 s), a file found at the
+// catch-up and one written later are hashed in steps while the loop answers
+// and records other files.
+TEST(HostileFilesTest, ABigFileIsHashedInStepsWhileTheLoopAnswersAndRecordsOtherFiles) {
+  testing::TempDir tmp;
+  std::string script = R"SH(
+set -eu
+T=$1; BIN=$2
+CTL="$BIN/bucketctl --root $T/root --state-dir $T/state"
+$CTL mb s3://data >/dev/null
+head -c 8388608 /dev/urandom > "$T/root/buckets/data/big.bin"
+echo small > "$T/root/buckets/data/small.txt"
+touch -m -d 2026-01-01 "$T/root/buckets/data/big.bin" "$T/root/buckets/data/small.txt"
+BUCKETD_TEST_HOOKS=1 BUCKETD_TEST_SLOW_HASH=1 "$BIN/bucketd" --root "$T/root" --state-dir "$T/state" \
+  --socket "$T/state/control.sock" 2>"$T/bucketd.log" &
+pid=$!
+trap 'kill $pid 2>/dev/null || true' EXIT
+for i in $(seq 1 400); do [ -S "$T/state/control.sock" ] && break; sleep 0.01; done
+$CTL status > "$T/status.txt"
+$CTL events tail > "$T/at-ready.txt"
+echo later > "$T/root/buckets/data/later.txt"
+for i in $(seq 1 200); do
+  $CTL events tail > "$T/meanwhile.txt"
+  grep -q "data/later.txt" "$T/meanwhile.txt" && break
+  sleep 0.01
+done
+$CTL status > "$T/status2.txt"
+head -c 4194304 /dev/urandom > "$T/root/buckets/data/big2.bin"
+for i in $(seq 1 1000); do
+  $CTL events tail > "$T/end.txt"
+  grep -q "data/big.bin" "$T/end.txt" && grep -q "data/big2.bin" "$T/end.txt" && break
+  sleep 0.02
+done
+md5sum "$T/root/buckets/data/big.bin" "$T/root/buckets/data/big2.bin" > "$T/md5.txt"
+)SH";
+  testing::WriteFile(tmp / "run.sh", script);
+  auto r = testing::Run({"/bin/sh", tmp / "run.sh", tmp.path(), testing::BinDir()});
+  std::string log = testing::ReadFile(tmp / "bucketd.log");
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << log;
+  std::string status = testing::ReadFile(tmp / "status.txt"), at_ready = testing::ReadFile(tmp / "at-ready.txt");
+  EXPECT_NE(status.find("hashing 1 big file(s)"), std::string::npos) << "status waited for the hash\n" << status;
+  EXPECT_NE(at_ready.find("data/small.txt"), std::string::npos) << at_ready;
+  EXPECT_EQ(at_ready.find("data/big.bin"), std::string::npos) << "READY waited for the big file\n" << at_ready;
+  std::string meanwhile = testing::ReadFile(tmp / "meanwhile.txt");
+  EXPECT_NE(meanwhile.find("data/later.txt"), std::string::npos) << meanwhile << log;
+  EXPECT_EQ(meanwhile.find("data/big.bin"), std::string::npos) << "not hashed in steps?\n" << meanwhile;
+  EXPECT_NE(testing::ReadFile(tmp / "status2.txt").find("hashing 1 big file(s)"), std::string::npos);
+  std::string end = testing::ReadFile(tmp / "end.txt"), md5 = testing::ReadFile(tmp / "md5.txt");
+  for (const char* name : {"big.bin", "big2.bin"}) {
+    std::string line = md5.substr(0, md5.find('\n'));
+    if (std::string(name) == "big2.bin") line = md5.substr(md5.find('\n') + 1);
+    std::string want = "s3://data/" + std::string(name) + " " + (std::string(name) == "big.bin" ? "8388608" : "4194304") +
+                       " \"" + line.substr(0, 32) + "\"";
+    EXPECT_NE(end.find(want), std::string::npos) << want << "\n" << end << log;
+    size_t first = end.find("s3://data/" + std::string(name) + " ");
+    EXPECT_EQ(end.find("s3://data/" + std::string(name) + " ", first + 1), std::string::npos) << "recorded twice\n" << end;
+  }
+}
+
 // Item 6: a state directory others could write (or owned by another user)
 // was used as it was: whoever can write it can queue what bucketd runs.
 TEST(HostileFilesTest, AStateDirectoryOthersCanWriteOrOwnIsRefusedWithTheFix) {

@@ -42,7 +42,7 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
   ASSERT_EQ(sd.Inside({"install", "-d", "-o", "bucketd", "-g", "bucketd", "/srv/bucketd/probe-out"}).exit_code, 0);
   ASSERT_EQ(sd.Inside({"/bin/sh", "-c", "cat > /etc/bucketd/functions.d/etl.json"},
                       R"({"FunctionName":"Etl","Runtime":"exec","Handler":")" + probe +
-                          R"(","Timeout":30,"Environment":{"Variables":{"MODE":"record","OUT":"/srv/bucketd/probe-out"}}})")
+                          R"(","Timeout":30,"Environment":{"Variables":{"MODE":"record","CAPS":"1","OUT":"/srv/bucketd/probe-out"}}})")
                 .exit_code,
             0);
   ASSERT_EQ(sd.Inside({"/bin/sh", "-c", "cat > /etc/bucketd/rules.d/etl.json"},
