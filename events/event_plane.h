@@ -59,7 +59,7 @@ struct EventPlaneOptions {
   // recording other files, and the big file's record follows when its hash
   // is done (after READY, when it was found by the startup catch-up).
   uint64_t inline_hash_bytes = 8 << 20;
-  uint64_t hash_step_bytes = 16 << 20;
+  uint64_t hash_step_bytes = 8 << 20;  // ~15 ms of MD5 here: what a request may wait
   // Called after every step (a test seam: a slow disk).
   std::function<void()> after_hash_step;
   // Whether a process has the file open for writing (a test seam; the
