@@ -115,9 +115,17 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
   // Only whole versions are recorded: never while a writer has the file
   // open, on every path — a close hint may be stale (the writer truncated
   // and is writing again), so it is checked too.
+  // Held while the version is read (small files: at once), so a writer who
+  // opens the file meanwhile is noticed (events/open_check.h).
+  std::optional<ReadLease> lease;
   if (key.back() != '/') {
-    OpenState open = options_.open_check ? options_.open_check(PathOf(bucket, key))
-                                         : CheckOpenForWriting(PathOf(bucket, key));
+    OpenState open;
+    if (options_.open_check) {
+      open = options_.open_check(PathOf(bucket, key));
+    } else {
+      lease.emplace(PathOf(bucket, key));
+      open = lease->state();
+    }
     bool written_since_close = closed_at == 0 || st->mtime_ns > closed_at;
     bool unsure = open == OpenState::kUnknown &&
                   (check_open ? env_.clock().NowNanos() - st->mtime_ns < kQuietAgeNs
@@ -134,6 +142,11 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     hashing_.erase(h);
   }
   auto stepped = store_.HeadObjectInSteps(bucket, key, options_.inline_hash_bytes);
+  if (lease && lease->Broken()) {
+    open_files_.insert({bucket, key});  // a writer came while it was read: its close records it
+    return Status::OK();
+  }
+  lease.reset();  // a writer waits for nothing longer
   if (stepped.ok() && stepped->hash) {
     hashing_[{bucket, key}] = std::move(stepped->hash);
     stats_.hashing = static_cast<int>(hashing_.size());
@@ -184,7 +197,8 @@ void EventPlane::StepHashes() {
     // The key may name another file by now (a rename over it): the record
     // is the hashed version's only while the key still shows that version.
     auto st = store_.StatObject(bucket, key);
-    if (st.ok() && st->size == head->size && st->mtime_ns == head->last_modified) {
+    bool writer = !options_.open_check && ReadLease(PathOf(bucket, key)).state() == OpenState::kOpenForWriting;
+    if (st.ok() && st->size == head->size && st->mtime_ns == head->last_modified && !writer) {
       RecordVersion(bucket, key, *head, hash->stat().uid);
       return;
     }

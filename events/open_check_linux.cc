@@ -8,22 +8,28 @@
 
 namespace bucketd::events {
 
-OpenState CheckOpenForWriting(const std::string& path) {
+ReadLease::ReadLease(const std::string& path) {
   int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return OpenState::kUnknown;
+  if (fd < 0) return;
+  fd_ = UniqueFd(fd);
   // A writer opening the file while we hold the lease makes the kernel
   // signal us; SIGURG is ignored by default, unlike the default SIGIO, which
-  // would kill the daemon. The lease is held for microseconds.
+  // would kill the daemon.
   (void)::fcntl(fd, F_SETSIG, SIGURG);
-  OpenState state;
   if (::fcntl(fd, F_SETLEASE, F_RDLCK) == 0) {
-    (void)::fcntl(fd, F_SETLEASE, F_UNLCK);
-    state = OpenState::kClosed;
+    state_ = OpenState::kClosed;
   } else {
-    state = errno == EAGAIN ? OpenState::kOpenForWriting : OpenState::kUnknown;
+    state_ = errno == EAGAIN ? OpenState::kOpenForWriting : OpenState::kUnknown;
+    fd_ = UniqueFd();
   }
-  ::close(fd);
-  return state;
 }
+
+bool ReadLease::Broken() const {
+  // During a break F_GETLEASE reports the type the lease is being broken
+  // to: F_UNLCK for a writer.
+  return state_ == OpenState::kClosed && ::fcntl(fd_.get(), F_GETLEASE) != F_RDLCK;
+}
+
+OpenState CheckOpenForWriting(const std::string& path) { return ReadLease(path).state(); }
 
 }  // namespace bucketd::events

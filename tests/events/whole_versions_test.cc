@@ -7,6 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <functional>
+#include <thread>
+
 #include "tests/events/fake_plane_fixture.h"
 
 namespace bucketd::events {
@@ -78,6 +82,64 @@ TEST_F(WholeVersionsTest, WithoutLeasesACloseOlderThanTheFilesLastWriteWaitsAndA
   Process();
   ASSERT_EQ(sink_.records.size(), 2u);
   EXPECT_EQ(sink_.records[1].change.size, 5u);
+}
+
+// Calls `during_read` once, at the first read of a file named `name`: the
+// moment bucketd is hashing it.
+class HookedReadFs final : public FsWrapper {
+ public:
+  HookedReadFs(Fs& base, std::string name, std::function<void()> during_read)
+      : FsWrapper(base), name_(std::move(name)), during_read_(std::move(during_read)) {}
+  Result<UniqueFd> OpenBeneath(int d, const std::string& p, int f, mode_t m) override {
+    auto fd = FsWrapper::OpenBeneath(d, p, f, m);
+    if (fd.ok() && p.size() >= name_.size() && p.compare(p.size() - name_.size(), name_.size(), name_) == 0) {
+      watched_fd_ = fd->get();
+    }
+    return fd;
+  }
+  Result<size_t> PRead(int fd, char* buf, size_t n, uint64_t off) override {
+    if (fd == watched_fd_ && during_read_) std::exchange(during_read_, nullptr)();
+    return FsWrapper::PRead(fd, buf, n, off);
+  }
+
+ private:
+  std::string name_;
+  std::function<void()> during_read_;
+  int watched_fd_ = -1;
+};
+
+// Issue 13, item 9: under load a key written once got two records. The
+// window: the open check let go of its lease before the file was read, so a
+// writer whose open(O_CREAT) had made the file but not yet taken write
+// access (or who opened it a moment later) was missed, and the empty
+// version read meanwhile was recorded; the writer's close then recorded the
+// real one. The lease is now held while the file is read.
+TEST_F(WholeVersionsTest, AWriterWhoOpensTheFileWhileItIsReadIsWaitedForAndTheKeyIsRecordedOnce) {
+  std::string path = Bucket() + "/burst.txt";
+  testing::WriteFile(path, "");  // made, as open(O_CREAT) makes it, before any write access
+  std::atomic<int> writer_fd{-1};
+  std::thread writer;
+  HookedReadFs hooked(Env::Default().fs(), "burst.txt", [&] {
+    writer = std::thread([&] { writer_fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC); });
+    // Time for the writer's open to get as far as the lease (where it
+    // waits); without a held lease it is done by then.
+    for (int i = 0; i < 100 && writer_fd < 0; ++i) ::usleep(1000);
+  });
+  Env hooked_env(hooked, Env::Default().clock());
+  store_.reset();
+  store_ = std::move(store::Store::Open(hooked_env, root_)).value();
+  Start();
+  Hint("burst.txt", IN_CREATE);
+  Process();
+  writer.join();
+  ASSERT_GE(writer_fd.load(), 0);
+  EXPECT_TRUE(sink_.records.empty()) << "recorded the empty version a writer was opening";
+  ASSERT_EQ(::write(writer_fd, "payload\n", 8), 8);
+  ::close(writer_fd);
+  Close("burst.txt");
+  Process();
+  ASSERT_EQ(sink_.records.size(), 1u);
+  EXPECT_EQ(sink_.records[0].change.size, 8u);
 }
 
 }  // namespace
