@@ -12,14 +12,9 @@
 namespace bucketd {
 namespace {
 
-// Item 1: `chmod 000` on an uploaded file stopped the next start (exit 1,
-// a restart loop under Restart=on-failure), and a file (or directory) made
-// readable later was never recorded until a restart.
-TEST(HostileFilesTest, UnreadableUploadsDoNotStopAStartAndAreRecordedOnceTheUploaderMakesThemReadable) {
-  if (::geteuid() != 0) GTEST_FAIL() << "needs root: a bucketd user and an uploader user";
-  testing::TempDir tmp;
-  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
-  std::string script = R"SH(
+// The start of each script: $B runs as bucketd's user, $U as an uploader;
+// s3://uploads is a bucket both may write (mode 1777, as an SFTP drop).
+constexpr char kUploadBucket[] = R"SH(
 set -eu
 T=$1; BIN=$2
 B="setpriv --reuid=65533 --regid=65533 --clear-groups"
@@ -29,6 +24,16 @@ chown 65533:65533 "$T/root" "$T/state"
 $B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" mb s3://uploads
 chmod 0755 "$T/root" "$T/root/buckets"
 chmod 1777 "$T/root/buckets/uploads"
+)SH";
+
+// Item 1: `chmod 000` on an uploaded file stopped the next start (exit 1,
+// a restart loop under Restart=on-failure), and a file (or directory) made
+// readable later was never recorded until a restart.
+TEST(HostileFilesTest, UnreadableUploadsDoNotStopAStartAndAreRecordedOnceTheUploaderMakesThemReadable) {
+  if (::geteuid() != 0) GTEST_FAIL() << "needs root: a bucketd user and an uploader user";
+  testing::TempDir tmp;
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  std::string script = std::string(kUploadBucket) + R"SH(
 UP="$T/root/buckets/uploads"
 $U sh -c "echo z > $UP/f && echo ok > $UP/g && mkdir $UP/d && echo y > $UP/d/x && touch -m -d 2026-01-01 $UP/f $UP/g $UP/d/x && chmod 000 $UP/f $UP/d"
 $B "$BIN/bucketd" --root "$T/root" --state-dir "$T/state" --socket "$T/state/control.sock" 2>"$T/bucketd.log" &
@@ -75,17 +80,9 @@ TEST(HostileFilesTest, MetadataAnUploaderForgedIsNotTrustedAndTheRecordHasTheRea
   if (::geteuid() != 0) GTEST_FAIL() << "needs root: a bucketd user and an uploader user";
   testing::TempDir tmp;
   ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
-  std::string script = R"SH(
-set -eu
-T=$1; BIN=$2
-B="setpriv --reuid=65533 --regid=65533 --clear-groups"
-U="setpriv --reuid=65532 --regid=65532 --clear-groups"
-mkdir -p "$T/root" "$T/state" "$T/up"
-chown 65533:65533 "$T/root" "$T/state"
+  std::string script = std::string(kUploadBucket) + R"SH(
+mkdir -p "$T/up"
 chown 65532:65532 "$T/up"
-$B "$BIN/bucketctl" --root "$T/root" --state-dir "$T/state" mb s3://uploads
-chmod 0755 "$T/root" "$T/root/buckets"
-chmod 1777 "$T/root/buckets/uploads"
 $B "$BIN/bucketd" --root "$T/root" --state-dir "$T/state" --socket "$T/state/control.sock" 2>"$T/bucketd.log" &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
