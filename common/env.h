@@ -30,6 +30,7 @@ struct FileStat {
   uint64_t ino = 0;
   uint64_t dev = 0;
   uid_t uid = 0;
+  gid_t gid = 0;
   int64_t btime_ns = 0;  // birth time, when the file system keeps one; else 0
   bool IsDir() const;
   bool IsRegular() const;
@@ -81,6 +82,7 @@ class Fs {
   // Gives a name to a file opened with O_TMPFILE (linkat(2)). An existing
   // name gives AlreadyExists.
   virtual Status LinkTmpFile(int fd, int dir, const std::string& name) = 0;
+  virtual Status Fchown(int fd, uid_t uid, gid_t gid) = 0;
 };
 
 // Wall-clock time, injectable.
@@ -140,6 +142,7 @@ class FsWrapper : public Fs {
   Status RemoveXattr(int fd, const std::string& n) override { return base_.RemoveXattr(fd, n); }
   Result<bool> Lock(int fd, bool e, bool w) override { return base_.Lock(fd, e, w); }
   Status LinkTmpFile(int fd, int d, const std::string& n) override { return base_.LinkTmpFile(fd, d, n); }
+  Status Fchown(int fd, uid_t uid, gid_t gid) override { return base_.Fchown(fd, uid, gid); }
 
  private:
   Fs& base_;

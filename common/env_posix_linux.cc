@@ -56,6 +56,7 @@ FileStat FromStatx(const struct statx& st) {
   f.ino = st.stx_ino;
   f.dev = makedev(st.stx_dev_major, st.stx_dev_minor);
   f.uid = st.stx_uid;
+  f.gid = st.stx_gid;
   if ((st.stx_mask & STATX_BTIME) != 0) {
     f.btime_ns = static_cast<int64_t>(st.stx_btime.tv_sec) * 1000000000LL + st.stx_btime.tv_nsec;
   }
@@ -230,6 +231,11 @@ class PosixFs final : public Fs {
       if (errno == ENODATA) return Status::NotFound("no attribute " + name);
       return ErrnoStatus("removexattr", name, errno);
     }
+    return Status::OK();
+  }
+
+  Status Fchown(int fd, uid_t uid, gid_t gid) override {
+    if (::fchown(fd, uid, gid) != 0) return ErrnoStatus("chown", FdName(fd), errno);
     return Status::OK();
   }
 

@@ -33,6 +33,7 @@
 #include "runner/runner.h"
 #include "stages/stages.h"
 #include "daemon/state_dir.h"
+#include "store/meta_key.h"
 #include "store/store.h"
 
 namespace bucketd::daemon {
@@ -135,6 +136,12 @@ Status Run(Env& env, const Config& config) {
   }
   // Opening the store removes temp files of writers that died.
   ASSIGN_OR_RETURN(auto store, store::Store::Open(env, config.root));
+  if (!store->has_meta_key()) {
+    // Everything bucketd writes carries metadata it must seal.
+    return Status::PermissionDenied("cannot read the store's metadata key " + config.root + "/" +
+                                    store::kMetaKeyFile + " (it must belong to bucketd's user: chown it, or "
+                                    "remove it to have bucketd make a new one)");
+  }
   RETURN_IF_ERROR(CheckStateDirPermissions(config.state_dir));
   ASSIGN_OR_RETURN(UniqueFd lock, LockStateDir(env, config.state_dir));
   ASSIGN_OR_RETURN(auto trail, events::Trail::Open(env, config.state_dir));

@@ -1,6 +1,7 @@
 #include "store/meta_key.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include "common/md5.h"
 
@@ -43,6 +44,11 @@ Result<std::string> LoadMetaKey(Fs& fs, int root_fd, int staging_fd, const std::
   // opener reads the complete key or makes its own and loses the link race.
   auto tmp = fs.OpenAt(staging_fd, ".", O_TMPFILE | O_WRONLY, 0640);
   if (!tmp.ok()) return std::string();
+  // The key belongs to whoever owns the root (bucketd's user), also when
+  // root's bucketctl is the first to open a fresh store: a root-owned key
+  // would leave bucketd unable to seal or trust anything.
+  ASSIGN_OR_RETURN(FileStat root_st, fs.Stat(root_fd));
+  if (::geteuid() == 0) RETURN_IF_ERROR(fs.Fchown(tmp->get(), root_st.uid, root_st.gid));
   RETURN_IF_ERROR(fs.WriteAll(tmp->get(), SecretBytes(kMetaKeyBytes)));
   RETURN_IF_ERROR(fs.Fsync(tmp->get()));
   Status linked = fs.LinkTmpFile(tmp->get(), root_fd, kMetaKeyFile);

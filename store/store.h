@@ -225,6 +225,9 @@ class Store {
   // "<id>:<hop>", with a proof only bucketd can make (store/meta_key.h); and
   // the chain of such a value, InvalidArgument when the proof does not hold.
   virtual std::string SignChain(std::string_view chain) const = 0;
+  // Whether this opener may read the store's metadata key, without which it
+  // trusts no stored metadata and may set none (store/meta_key.h).
+  virtual bool has_meta_key() const = 0;
   virtual Result<std::string> VerifyChain(std::string_view signed_chain) const = 0;
 
   virtual Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,

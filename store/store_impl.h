@@ -28,6 +28,7 @@ class StoreImpl final : public Store {
   Result<std::vector<BucketInfo>> ListBuckets() override;
   Status HeadBucket(const std::string& bucket) override;
   std::string SignChain(std::string_view chain) const override;
+  bool has_meta_key() const override { return !meta_key_.empty(); }
   Result<std::string> VerifyChain(std::string_view signed_chain) const override;
   Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
                                ByteSource& data, const PutOptions& options) override;

@@ -202,6 +202,28 @@ md5sum "$T/root/buckets/data/big.bin" "$T/root/buckets/data/big2.bin" > "$T/md5.
   }
 }
 
+// A metadata key bucketd cannot read (made by hand, or left root's) would
+// leave it unable to seal or trust anything: it refuses to start and says
+// what to do.
+TEST(HostileFilesTest, BucketdRefusesAStoreWhoseMetadataKeyItCannotRead) {
+  if (::geteuid() != 0) GTEST_FAIL() << "needs root: a bucketd user";
+  testing::TempDir tmp;
+  ASSERT_EQ(::chmod(tmp.path().c_str(), 0755), 0);
+  std::string script = std::string(kUploadBucket) + R"SH(
+chown root:root "$T/root/.meta-key"
+chmod 0600 "$T/root/.meta-key"
+$B "$BIN/bucketd" --root "$T/root" --state-dir "$T/state" --socket "$T/state/control.sock" && echo STARTED || true
+)SH";
+  testing::WriteFile(tmp / "run.sh", script);
+  auto r = testing::Run({"/bin/sh", tmp / "run.sh", tmp.path(), testing::BinDir()});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("STARTED"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("cannot read the store's metadata key " + tmp.path() + "/root/.meta-key (it must belong to "
+                       "bucketd's user: chown it"),
+            std::string::npos)
+      << r.err;
+}
+
 // Item 6: a state directory others could write (or owned by another user)
 // was used as it was: whoever can write it can queue what bucketd runs.
 TEST(HostileFilesTest, AStateDirectoryOthersCanWriteOrOwnIsRefusedWithTheFix) {

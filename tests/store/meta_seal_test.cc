@@ -72,6 +72,23 @@ TEST_F(StoreTest, AKeyFileOthersMayReadIsRefusedWithTheFixAndOneOfTheWrongSizeTo
   EXPECT_NE(s.status().message().find("holds 5 bytes, not 32"), std::string::npos) << s.status().ToString();
 }
 
+// root's bucketctl may be the first to open a fresh store; the key it makes
+// must belong to bucketd's user (the root directory's owner), or bucketd
+// could not read it.
+TEST_F(StoreTest, AKeyMadeByRootBelongsToTheOwnerOfTheStoreRoot) {
+  if (::geteuid() != 0) GTEST_FAIL() << "needs root: the key is given to the root directory's owner";
+  std::string other = tmp_ / "owned";
+  ASSERT_EQ(::mkdir(other.c_str(), 0750), 0);
+  ASSERT_EQ(::chown(other.c_str(), 65533, 65534), 0);
+  auto s = Store::Open(Env::Default(), other);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_TRUE((*s)->has_meta_key());
+  struct stat st;
+  ASSERT_EQ(::stat((other + "/.meta-key").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 65533u);
+  EXPECT_EQ(st.st_gid, 65534u);
+}
+
 TEST_F(StoreTest, AnOpenerWithoutTheKeyTrustsNothingAndRefusesToSetMetadataItCouldNotSeal) {
   PutOptions o;
   o.content_type = "text/csv";
@@ -80,6 +97,7 @@ TEST_F(StoreTest, AnOpenerWithoutTheKeyTrustsNothingAndRefusesToSetMetadataItCou
   deny.Deny(".meta-key");
   Env denied_env(deny, Env::Default().clock());
   Reopen(denied_env);
+  EXPECT_FALSE(store_->has_meta_key());
   auto head = store_->HeadObject("bkt", "t.csv");
   ASSERT_TRUE(head.ok());
   EXPECT_EQ(head->etag, QuotedMd5("a,b\n"));
