@@ -79,6 +79,22 @@ TEST(SigV4Test, TheS3ReferenceGetObjectExample) {
             "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
 }
 
+// The S3 API reference's presigned URL example (Authenticating Requests:
+// Using Query Parameters): the query without X-Amz-Signature is signed,
+// over UNSIGNED-PAYLOAD.
+TEST(SigV4Test, TheS3ReferencePresignedUrlExample) {
+  Request r{"GET", "/test.txt",
+            {{"X-Amz-Algorithm", "AWS4-HMAC-SHA256"},
+             {"X-Amz-Credential", "AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request"},
+             {"X-Amz-Date", "20130524T000000Z"},
+             {"X-Amz-Expires", "86400"},
+             {"X-Amz-SignedHeaders", "host"}},
+            {{"Host", "examplebucket.s3.amazonaws.com"}}};
+  EXPECT_EQ(Sign(r, {"host"}, kUnsignedPayload, "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524T000000Z",
+                 Scope{"20130524", "us-east-1", "s3"}),
+            "aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404");
+}
+
 // botocore (the newer one on the PATH) signs an S3 request with a key that
 // needs encoding, a query, and a header with inner spaces; bucketd must
 // compute the same signature from what arrives on the wire.
