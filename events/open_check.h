@@ -10,13 +10,11 @@ namespace bucketd::events {
 
 enum class OpenState { kClosed, kOpenForWriting, kUnknown };
 
-// Tries to take a read lease on `path`: the kernel grants none while any
-// process has the file open for writing. kUnknown when leases are not
-// allowed here (not the file's owner and no CAP_LEASE, or a file system
-// without leases); callers then fall back to the file's age.
-OpenState CheckOpenForWriting(const std::string& path);
-
-// A read lease held while a version of the file is read. A check that lets
+// A read lease on a file, held while a version of it is read. The kernel
+// grants none while any process has the file open for writing; kUnknown
+// when leases are not allowed here (not the file's owner and no CAP_LEASE,
+// or a file system without leases): callers then fall back to the file's
+// age. A check that lets
 // go of the lease at once leaves a window: a writer whose open(O_CREAT) has
 // made the file but not yet taken write access, or who opens it a moment
 // later, is not seen, and the empty or old version read meanwhile looked

@@ -30,6 +30,4 @@ bool ReadLease::Broken() const {
   return state_ == OpenState::kClosed && ::fcntl(fd_.get(), F_GETLEASE) != F_RDLCK;
 }
 
-OpenState CheckOpenForWriting(const std::string& path) { return ReadLease(path).state(); }
-
 }  // namespace bucketd::events

@@ -43,7 +43,12 @@ Result<StoredMeta> DecodeMeta(std::string_view text, const FileStat& file, std::
   if (j.is_discarded() || !j.is_object()) {
     return Status::Corruption("metadata attribute is not a JSON object");
   }
-  if (j.value("v", 0) != kVersion) return Status::Corruption("metadata attribute has an older or unknown version");
+  // An uploader writes whatever it likes here: a "v" that is no number must
+  // be a refusal, not value()'s type_error.
+  auto v = j.find("v");
+  if (v == j.end() || !v->is_number_integer() || v->get<int64_t>() != kVersion) {
+    return Status::Corruption("metadata attribute has an older or unknown version");
+  }
   StoredMeta m;
   try {
     m.size = j.at("size").get<uint64_t>();

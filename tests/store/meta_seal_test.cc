@@ -47,6 +47,17 @@ TEST_F(StoreTest, ASealedRecordSurvivesAReopenAndAnEditedOneIsRecomputedWhole) {
   EXPECT_EQ(nlohmann::json::parse(MetaOf(BucketDir() + "/t.csv"))["etag"], QuotedMd5("a,b\n"));
 }
 
+TEST_F(StoreTest, ARecordWithFieldsOfTheWrongTypeIsIgnoredNotAnException) {
+  ASSERT_TRUE(Put("t.csv", "a,b\n").ok());
+  for (const char* forged : {R"({"v":"2"})", R"({"v":2,"size":"x"})", R"({"v":2,"size":4,"mtime_ns":1,"etag":"e","meta":{"k":1}})",
+                             R"([1,2])", "not json"}) {
+    SetMeta(BucketDir() + "/t.csv", forged);
+    auto head = store_->HeadObject("bkt", "t.csv");
+    ASSERT_TRUE(head.ok()) << forged << ": " << head.status().ToString();
+    EXPECT_EQ(head->etag, QuotedMd5("a,b\n")) << forged;
+  }
+}
+
 TEST_F(StoreTest, AFolderMarkerAnUploaderSetIsNoFolder) {
   ASSERT_TRUE(Put("real/", "").ok());
   ASSERT_EQ(::mkdir((BucketDir() + "/fake").c_str(), 0755), 0);
