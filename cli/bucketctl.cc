@@ -49,6 +49,9 @@ int main(int argc, char** argv) {
   add(dlq, bucketd::cli::DlqCommands());
   add(&app, bucketd::cli::ReplayCommands());
   add(&app, bucketd::cli::FetchCommands());
+  CLI::App* iam = app.add_subcommand("iam", "IAM users, access keys and policies (as aws iam)");
+  iam->require_subcommand(1);
+  add(iam, bucketd::cli::IamCommands());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

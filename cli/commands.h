@@ -38,6 +38,8 @@ std::vector<Command> RunCommands();
 std::vector<Command> DlqCommands();
 // replay (top level).
 std::vector<Command> ReplayCommands();
+// iam create-user, list-users, create-access-key, … (as `aws iam`).
+std::vector<Command> IamCommands();
 // fetch (top level): the fetch stage run by hand.
 std::vector<Command> FetchCommands();
 

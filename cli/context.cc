@@ -43,6 +43,8 @@ Result<std::string> Context::StateDir() {
 Result<std::string> Context::ConfigDir() {
   if (!config_dir_.empty()) return config_dir_;
   if (std::string cd = SystemdDirectory("CONFIGURATION_DIRECTORY"); !cd.empty()) return cd;
+  // As bucketd finds it.
+  if (auto st = env_.fs().StatAt(AT_FDCWD, "/etc/bucketd", true); st.ok() && st->IsDir()) return std::string("/etc/bucketd");
   return Status::InvalidArgument("no configuration directory: pass --config-dir DIR");
 }
 

@@ -1,0 +1,245 @@
+#include "iam/iam_store.h"
+
+#include <fcntl.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <openssl/rand.h>
+
+#include <cstdio>
+
+#include "common/file_util.h"
+#include "common/time_format.h"
+#include "iam/policy.h"
+
+namespace bucketd::iam {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kAlnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";  // IAM ids use base32's letters and digits
+
+std::string RandomId(Random& random, std::string prefix, size_t n) {
+  for (size_t i = 0; i < n; ++i) prefix.push_back(kAlnum[random.Next() % 32]);
+  return prefix;
+}
+
+std::string FilePath(const std::string& config_dir) { return config_dir + "/" + kIamFile; }
+
+json ToJson(const IamData& data) {
+  json users = json::object();
+  for (const auto& [name, u] : data.users) {
+    json keys = json::array();
+    for (const AccessKey& k : u.keys) {
+      keys.push_back({{"AccessKeyId", k.id},
+                      {"SecretAccessKey", k.secret},
+                      {"Status", k.status},
+                      {"CreateDate", k.create_date}});
+    }
+    json inline_policies = json::object();
+    for (const auto& [pname, doc] : u.inline_policies) inline_policies[pname] = doc;
+    users[name] = {{"UserId", u.id},
+                   {"Path", u.path},
+                   {"CreateDate", u.create_date},
+                   {"AttachedPolicies", u.attached},
+                   {"InlinePolicies", inline_policies},
+                   {"AccessKeys", keys}};
+  }
+  return {{"v", 1}, {"Users", users}};
+}
+
+Status Field(const json& obj, const char* name, const std::string& at, std::string* out) {
+  auto it = obj.find(name);
+  if (it == obj.end() || !it->is_string()) return Status::Corruption(at + "/" + name + ": expected a string");
+  *out = it->get<std::string>();
+  return Status::OK();
+}
+
+Result<IamData> FromJson(const json& j, const std::string& file) {
+  IamData data;
+  if (!j.is_object() || j.value("v", 0) != 1 || !j.contains("Users") || !j["Users"].is_object()) {
+    return Status::Corruption(file + ": expected {\"v\": 1, \"Users\": {…}}");
+  }
+  for (const auto& [name, u] : j["Users"].items()) {
+    std::string at = file + ": /Users/" + name;
+    if (!u.is_object()) return Status::Corruption(at + ": expected an object");
+    User user;
+    user.name = name;
+    RETURN_IF_ERROR(Field(u, "UserId", at, &user.id));
+    RETURN_IF_ERROR(Field(u, "Path", at, &user.path));
+    RETURN_IF_ERROR(Field(u, "CreateDate", at, &user.create_date));
+    for (const json& a : u.value("AttachedPolicies", json::array())) {
+      if (!a.is_string()) return Status::Corruption(at + "/AttachedPolicies: expected ARNs");
+      user.attached.push_back(a.get<std::string>());
+    }
+    for (const auto& [pname, doc] : u.value("InlinePolicies", json::object()).items()) {
+      user.inline_policies[pname] = doc;
+    }
+    const json keys = u.value("AccessKeys", json::array());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      std::string kat = at + "/AccessKeys/" + std::to_string(i);
+      AccessKey k;
+      RETURN_IF_ERROR(Field(keys[i], "AccessKeyId", kat, &k.id));
+      RETURN_IF_ERROR(Field(keys[i], "SecretAccessKey", kat, &k.secret));
+      RETURN_IF_ERROR(Field(keys[i], "Status", kat, &k.status));
+      RETURN_IF_ERROR(Field(keys[i], "CreateDate", kat, &k.create_date));
+      user.keys.push_back(std::move(k));
+    }
+    data.users[name] = std::move(user);
+  }
+  return data;
+}
+
+Result<IamData> Parse(const std::string& text, const std::string& file) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) {
+    return Status::Corruption(file + ": not JSON (run `bucketctl iam list-users` after restoring it from a backup)");
+  }
+  return FromJson(j, file);
+}
+
+}  // namespace
+
+std::string AccountOf(Env& env, const std::string& config_dir) {
+  auto text = ReadFileToString(env.fs(), AT_FDCWD, config_dir + "/bucketd.json");
+  if (!text.ok()) return kDefaultAccount;
+  json j = json::parse(*text, nullptr, false);
+  if (!j.is_object() || !j.contains("Trail") || !j["Trail"].is_object()) return kDefaultAccount;
+  auto a = j["Trail"].find("Account");
+  return a != j["Trail"].end() && a->is_string() ? a->get<std::string>() : kDefaultAccount;
+}
+
+std::string UserArn(const std::string& account, const User& user) {
+  return "arn:aws:iam::" + account + ":user" + user.path + user.name;
+}
+
+json UserJson(const std::string& account, const User& user) {
+  return {{"Path", user.path},
+          {"UserName", user.name},
+          {"UserId", user.id},
+          {"Arn", UserArn(account, user)},
+          {"CreateDate", user.create_date}};
+}
+
+Result<IamData> LoadIam(Env& env, const std::string& config_dir) {
+  std::string file = FilePath(config_dir);
+  auto fd = env.fs().OpenAt(AT_FDCWD, file, O_RDONLY | O_NOFOLLOW);
+  if (!fd.ok() && fd.status().IsNotFound()) return IamData{};
+  if (!fd.ok()) return Status(fd.status().code(), file + ": " + fd.status().message());
+  ASSIGN_OR_RETURN(FileStat st, env.fs().Stat(fd->get()));
+  if ((st.mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof(mode), "%03o", static_cast<unsigned>(st.mode & 0777));
+    return Status::PermissionDenied(file + " holds secret keys but others may read it (mode " + mode +
+                                    "): chmod 600 it");
+  }
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    ASSIGN_OR_RETURN(size_t n, env.fs().Read(fd->get(), buf, sizeof(buf)));
+    if (n == 0) break;
+    text.append(buf, n);
+  }
+  return Parse(text, file);
+}
+
+Status UpdateIam(Env& env, const std::string& config_dir, const std::function<Status(IamData&)>& change) {
+  Fs& fs = env.fs();
+  ASSIGN_OR_RETURN(UniqueFd lock, fs.OpenAt(AT_FDCWD, config_dir + "/.iam.lock", O_RDWR | O_CREAT | O_NOFOLLOW, 0600));
+  RETURN_IF_ERROR(fs.Lock(lock.get(), true, true).status());
+  ASSIGN_OR_RETURN(IamData data, LoadIam(env, config_dir));
+  RETURN_IF_ERROR(change(data));
+  std::string file = FilePath(config_dir);
+  std::string tmp = file + ".tmp";
+  (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
+  ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
+  Status s = fs.WriteAll(fd.get(), ToJson(data).dump(2) + "\n");
+  if (s.ok() && ::geteuid() == 0) {
+    // bucketd runs as its own user and must read what root wrote.
+    struct passwd pw, *found = nullptr;
+    char pwbuf[4096];
+    if (getpwnam_r("bucketd", &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found != nullptr) {
+      s = fs.Fchown(fd.get(), pw.pw_uid, pw.pw_gid);
+    }
+  }
+  if (s.ok()) s = fs.Fsync(fd.get());
+  if (s.ok()) s = fs.RenameAt(AT_FDCWD, tmp, AT_FDCWD, file, false);
+  if (!s.ok()) {
+    (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
+    return Status(s.code(), file + ": " + s.message());
+  }
+  ASSIGN_OR_RETURN(UniqueFd dir, fs.OpenAt(AT_FDCWD, config_dir, O_RDONLY | O_DIRECTORY));
+  return fs.Fsync(dir.get());
+}
+
+Status ValidateUserName(std::string_view name) {
+  if (name.empty() || name.size() > 64) {
+    return Status::InvalidArgument("user name '" + std::string(name) + "': expected 1 to 64 characters");
+  }
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && std::string_view("+=,.@_-").find(c) == std::string_view::npos) {
+      return Status::InvalidArgument("user name '" + std::string(name) +
+                                     "': expected letters, digits and +=,.@_- only");
+    }
+  }
+  return Status::OK();
+}
+
+std::string NewAccessKeyId(Random& random) { return RandomId(random, "AKIA", 16); }
+std::string NewUserId(Random& random) { return RandomId(random, "AIDA", 17); }
+
+std::string NewSecretAccessKey() {
+  // 30 bytes from OpenSSL's CSPRNG as 40 characters of base64.
+  static constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  unsigned char bytes[30];
+  if (RAND_bytes(bytes, sizeof(bytes)) != 1) std::abort();  // no entropy: nothing safe to hand out
+  std::string out;
+  for (size_t i = 0; i < sizeof(bytes); i += 3) {
+    uint32_t v = (uint32_t{bytes[i]} << 16) | (uint32_t{bytes[i + 1]} << 8) | bytes[i + 2];
+    for (int s = 18; s >= 0; s -= 6) out.push_back(kB64[(v >> s) & 63]);
+  }
+  return out;
+}
+
+Directory::Directory(Env& env, std::string config_dir, std::string account)
+    : env_(env), config_dir_(std::move(config_dir)), account_(std::move(account)) {}
+
+Status Directory::Refresh() {
+  if (config_dir_.empty()) return Status::OK();
+  auto st = env_.fs().StatAt(AT_FDCWD, FilePath(config_dir_), false);
+  if (!st.ok() && st.status().IsNotFound()) {
+    data_ = {};
+    seen_.reset();
+    return Status::OK();
+  }
+  if (!st.ok()) return st.status();
+  if (seen_ && seen_->ino == st->ino && seen_->size == st->size && seen_->mtime_ns == st->mtime_ns) {
+    return last_error_;
+  }
+  auto loaded = LoadIam(env_, config_dir_);
+  seen_ = *st;
+  last_error_ = loaded.status();
+  // A damaged file keeps no stale keys working.
+  data_ = loaded.ok() ? std::move(*loaded) : IamData{};
+  return last_error_;
+}
+
+Result<std::pair<Principal, std::string>> Directory::Lookup(std::string_view access_key_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  RETURN_IF_ERROR(Refresh());
+  for (const auto& [name, u] : data_.users) {
+    for (const AccessKey& k : u.keys) {
+      if (k.id != access_key_id) continue;
+      if (k.status != "Active") break;
+      Principal p{u.name, u.id, UserArn(account_, u), account_, k.id, {}};
+      for (const std::string& arn : u.attached) {
+        if (const json* m = ManagedPolicy(arn)) p.policies.push_back(*m);
+      }
+      for (const auto& [pname, doc] : u.inline_policies) p.policies.push_back(doc);
+      return std::make_pair(std::move(p), k.secret);
+    }
+  }
+  return Status::NotFound("The AWS Access Key Id you provided does not exist in our records.");
+}
+
+}  // namespace bucketd::iam

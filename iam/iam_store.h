@@ -1,0 +1,111 @@
+// IAM users, their access keys and their policies: kept in
+// <config-dir>/iam.json, mode 0600 (it holds secret keys), written by
+// `bucketctl iam …` (atomically, under a lock) and read by bucketd's API
+// endpoint, which picks a change up at its next request (Directory).
+//
+// Format (docs/formats.md, "IAM store"):
+//   {"v": 1, "Users": {"NAME": {"UserId", "Path", "CreateDate",
+//     "AttachedPolicies": ["arn:aws:iam::aws:policy/…"],
+//     "InlinePolicies": {"P": {policy document}},
+//     "AccessKeys": [{"AccessKeyId", "SecretAccessKey", "Status", "CreateDate"}]}}}
+// ARNs are not stored: they are made with the account bucketd's records
+// carry (bucketd.json's Trail.Account), so both always agree.
+#ifndef BUCKETD_IAM_IAM_STORE_H_
+#define BUCKETD_IAM_IAM_STORE_H_
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/env.h"
+#include "common/status.h"
+
+namespace bucketd::iam {
+
+inline constexpr char kIamFile[] = "iam.json";
+inline constexpr char kDefaultAccount[] = "000000000000";
+
+struct AccessKey {
+  std::string id;
+  std::string secret;
+  std::string status = "Active";  // or "Inactive"
+  std::string create_date;        // ISO 8601, as IAM prints it
+};
+
+struct User {
+  std::string name;
+  std::string id;  // "AIDA…"
+  std::string path = "/";
+  std::string create_date;
+  std::vector<std::string> attached;                     // managed policy ARNs
+  std::map<std::string, nlohmann::json> inline_policies;  // name -> document
+  std::vector<AccessKey> keys;
+};
+
+struct IamData {
+  std::map<std::string, User> users;
+};
+
+// The account in <config-dir>/bucketd.json (Trail.Account), else the default.
+std::string AccountOf(Env& env, const std::string& config_dir);
+std::string UserArn(const std::string& account, const User& user);
+// IAM's shape of a user ({"Path","UserName","UserId","Arn","CreateDate"}).
+nlohmann::json UserJson(const std::string& account, const User& user);
+
+// Reads the store; empty when there is none. PermissionDenied when others
+// may read it (naming the file and the fix), Corruption naming the position.
+Result<IamData> LoadIam(Env& env, const std::string& config_dir);
+// Loads, applies `change` and writes the store back (temp file, fsync,
+// rename), holding <config-dir>/.iam.lock so concurrent bucketctls do not
+// lose each other's change. Run as root, the file is given to bucketd's user
+// (the "bucketd" account, when there is one) so that bucketd can read it.
+Status UpdateIam(Env& env, const std::string& config_dir, const std::function<Status(IamData&)>& change);
+
+// IAM's name rules: 1-64 of [A-Za-z0-9+=,.@_-].
+Status ValidateUserName(std::string_view name);
+// "AKIA" + 16 upper-case letters and digits; 40 characters of base64 alphabet.
+std::string NewAccessKeyId(Random& random);
+std::string NewSecretAccessKey();
+std::string NewUserId(Random& random);
+
+// Who made a request, once its access key is known.
+struct Principal {
+  std::string user_name;
+  std::string user_id;
+  std::string arn;
+  std::string account;
+  std::string access_key_id;
+  std::vector<nlohmann::json> policies;  // attached managed ones and inline ones
+};
+
+// The endpoint's view of the store: looks keys up, re-reading the file when
+// it changed (its inode, size or mtime), so `bucketctl iam` changes apply to
+// the next request. Thread-safe.
+class Directory {
+ public:
+  Directory(Env& env, std::string config_dir, std::string account);
+  // The principal and secret of an active key; NotFound for an unknown or
+  // inactive one (S3 InvalidAccessKeyId).
+  Result<std::pair<Principal, std::string>> Lookup(std::string_view access_key_id);
+
+ private:
+  Status Refresh();
+  Env& env_;
+  const std::string config_dir_;
+  const std::string account_;
+  std::mutex mu_;
+  std::optional<FileStat> seen_;
+  IamData data_;
+  Status last_error_;
+};
+
+}  // namespace bucketd::iam
+
+#endif  // BUCKETD_IAM_IAM_STORE_H_
