@@ -9,21 +9,50 @@
 
 namespace bucketd {
 
-struct Md5::Ctx {
+struct Digest::Ctx {
   EVP_MD_CTX* md = nullptr;
 };
 
-Md5::Md5() : ctx_(std::make_unique<Ctx>()) {
+Digest::Digest(Algorithm algorithm) : ctx_(std::make_unique<Ctx>()) {
   ctx_->md = EVP_MD_CTX_new();
+  const EVP_MD* md = algorithm == Algorithm::kMd5 ? EVP_md5() : algorithm == Algorithm::kSha1 ? EVP_sha1() : EVP_sha256();
   // Allocation failure or a FIPS-only provider refusing MD5: nothing sane to
   // return an ETag from, and it cannot happen with Debian's default config.
-  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, EVP_md5(), nullptr) != 1) std::abort();
+  if (ctx_->md == nullptr || EVP_DigestInit_ex(ctx_->md, md, nullptr) != 1) std::abort();
 }
 
-Md5::~Md5() { EVP_MD_CTX_free(ctx_->md); }
+Digest::~Digest() { EVP_MD_CTX_free(ctx_->md); }
 
-void Md5::Update(std::string_view data) {
+void Digest::Update(std::string_view data) {
   if (EVP_DigestUpdate(ctx_->md, data.data(), data.size()) != 1) std::abort();
+}
+
+std::string Digest::Final() {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx_->md, digest, &len) != 1) std::abort();
+  return std::string(reinterpret_cast<const char*>(digest), len);
+}
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+bool Base64Decode(std::string_view text, std::string* bytes) {
+  if (text.size() % 4 != 0 || text.size() > (1 << 20)) return false;
+  std::string out(text.size() / 4 * 3 + 1, '\0');
+  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                          reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return false;
+  // EVP_DecodeBlock counts the padding as zero bytes.
+  size_t pad = text.empty() ? 0 : (text.back() == '=') + (text.size() > 1 && text[text.size() - 2] == '=');
+  out.resize(static_cast<size_t>(n) - pad);
+  *bytes = std::move(out);
+  return true;
 }
 
 namespace {
@@ -41,11 +70,9 @@ std::string Hex(const unsigned char* digest, unsigned len) {
 
 }  // namespace
 
-std::string Md5::HexDigest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_DigestFinal_ex(ctx_->md, digest, &len) != 1) std::abort();
-  return Hex(digest, len);
+std::string Digest::HexDigest() {
+  std::string raw = Final();
+  return Hex(reinterpret_cast<const unsigned char*>(raw.data()), static_cast<unsigned>(raw.size()));
 }
 
 std::string Sha256Hex(std::string_view data) {
@@ -61,15 +88,22 @@ std::string QuotedMd5(std::string_view data) {
   return "\"" + md5.HexDigest() + "\"";
 }
 
-std::string HmacSha256(std::string_view key, std::string_view data) {
+namespace {
+
+std::string Hmac(const EVP_MD* md, std::string_view key, std::string_view data) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
-  if (HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+  if (HMAC(md, key.data(), static_cast<int>(key.size()),
            reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &len) == nullptr) {
     std::abort();
   }
   return std::string(reinterpret_cast<const char*>(mac), len);
 }
+
+}  // namespace
+
+std::string HmacSha256(std::string_view key, std::string_view data) { return Hmac(EVP_sha256(), key, data); }
+std::string HmacSha1(std::string_view key, std::string_view data) { return Hmac(EVP_sha1(), key, data); }
 
 std::string HexEncode(std::string_view bytes) {
   return Hex(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<unsigned>(bytes.size()));

@@ -35,6 +35,16 @@ std::string FormatHttpDate(int64_t unix_nanos) {
   return buf;
 }
 
+Result<int64_t> ParseHttpDate(std::string_view text) {
+  std::string s(text);
+  for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {
+    struct tm t {};
+    const char* rest = strptime(s.c_str(), format, &t);
+    if (rest != nullptr && *rest == '\0') return static_cast<int64_t>(timegm(&t)) * 1'000'000'000LL;
+  }
+  return Status::InvalidArgument("'" + s.substr(0, 64) + "' is no HTTP date (expected e.g. 'Sun, 22 Nov 2026 09:26:10 GMT')");
+}
+
 Result<int64_t> ParseTimeSpec(std::string_view spec, int64_t now_ns) {
   auto bad = Status::InvalidArgument("invalid time '" + std::string(spec) +
                                      "': expected RFC 3339 (2026-11-22T09:00:00Z) or an age "

@@ -17,6 +17,11 @@ std::string FormatRfc3339Millis(int64_t unix_nanos);
 // "Sun, 22 Nov 2026 09:26:10 GMT" (RFC 7231), as S3 sends Last-Modified.
 std::string FormatHttpDate(int64_t unix_nanos);
 
+// An HTTP date (RFC 7231's IMF-fixdate, "Sun, 22 Nov 2026 09:26:10 GMT";
+// also RFC 850 and asctime forms, as HTTP asks servers to accept) as Unix
+// nanoseconds; InvalidArgument otherwise.
+Result<int64_t> ParseHttpDate(std::string_view text);
+
 // A point in time given as RFC 3339 ("2026-11-22T09:00:00Z", fractional
 // seconds and "+01:00" offsets allowed) or as an age before `now_ns` ("30s",
 // "10m", "2h", "7d"). InvalidArgument says which forms are accepted.

@@ -1,6 +1,7 @@
 #include "daemon/config_file.h"
 
 #include "common/file_util.h"
+#include "http/server.h"
 
 #include <fcntl.h>
 
@@ -28,8 +29,19 @@ Status LoadConfigFile(Env& env, const std::string& config_dir, FileConfig* confi
   };
   if (!j.is_object()) return bad("/", "an object");
   for (const auto& [name, value] : j.items()) {
-    if (name != "Trail" && name != "Schedules" && name != "Runner") {
-      return bad("/" + name, "\"Trail\", \"Schedules\" or \"Runner\"");
+    if (name != "Trail" && name != "Schedules" && name != "Runner" && name != "Api") {
+      return bad("/" + name, "\"Trail\", \"Schedules\", \"Runner\" or \"Api\"");
+    }
+  }
+  if (j.contains("Api")) {
+    const auto& a = j["Api"];
+    if (!a.is_object()) return bad("/Api", "an object");
+    for (const auto& [name, value] : a.items()) {
+      if (name != "Listen") return bad("/Api/" + name, "only \"Listen\"");
+      if (!value.is_string() || !http::ParseListenAddress(value.get<std::string>()).ok()) {
+        return bad("/Api/Listen", "\"ADDR:PORT\", such as \"127.0.0.1:4566\"");
+      }
+      config->api_listen = value.get<std::string>();
     }
   }
   if (j.contains("Runner")) {

@@ -4,7 +4,8 @@
 //              "Region": "local", "SealedRetentionDays": 90, "LocalRetentionDays": 7},
 //    "Schedules": {"Persistent": true},
 //    "Runner": {"Workers": 4, "RetryBaseSeconds": 1, "RetryMaxSeconds": 300,
-//               "KillGraceSeconds": 10}}
+//               "KillGraceSeconds": 10},
+//    "Api": {"Listen": "127.0.0.1:4566"}}
 //
 // Without a config directory, or without the file, every default applies.
 #ifndef BUCKETD_DAEMON_CONFIG_FILE_H_
@@ -22,6 +23,7 @@ struct FileConfig {
   events::EventPlaneOptions plane;
   bool schedules_persistent = true;  // run a firing missed while down once at start
   runner::RunnerOptions runner;
+  std::string api_listen;  // the AWS API endpoint's "ADDR:PORT"; empty: none
 };
 
 // Fills `config` from the file. InvalidArgument names the file, the

@@ -18,7 +18,12 @@
 #include "common/file_util.h"
 #include "daemon/config_file.h"
 #include "daemon/config_permissions.h"
+#include <sys/resource.h>
+
+#include "api/s3_api.h"
 #include "daemon/control_socket.h"
+#include "http/server.h"
+#include "iam/iam_store.h"
 #include "daemon/logging.h"
 #include "daemon/control_verbs.h"
 #include "daemon/manager.h"
@@ -113,6 +118,16 @@ void LogFromRunner(events::LogLevel level, const runner::LogFields& f, const std
   LogWithFields(kLevels[static_cast<int>(level)], fields, tag + message);
 }
 
+// Idle keep-alive connections are cheap, but each is a descriptor: take
+// the hard limit (systemd's default soft limit is 1024).
+void RaiseOpenFileLimit() {
+  struct rlimit rl;
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 65536);
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+  }
+}
+
 }  // namespace
 
 Status Run(Env& env, const Config& config) {
@@ -159,6 +174,8 @@ Status Run(Env& env, const Config& config) {
   rules::Scheduler scheduler(env, trail->db(), plane_options.identity, file_config.schedules_persistent);
   RETURN_IF_ERROR(scheduler.Load(config.state_dir + "/schedules.json"));
   auto watcher = events::NewInotifyWatcher();
+  events::ApiDeletes api_deletes;
+  plane_options.api_deletes = &api_deletes;
   events::EventPlane plane(env, *store, *trail, *watcher, plane_options);
   Manager manager({env, config, *trail, *watcher, plane, router, scheduler, runner, plane_options.identity,
                    "s3://" + plane_options.trail_bucket + "/" + plane_options.trail_prefix});
@@ -167,6 +184,23 @@ Status Run(Env& env, const Config& config) {
   if (const char* ms = std::getenv("BUCKETD_TEST_CONTROL_IDLE_MS"); ms != nullptr && std::getenv("BUCKETD_TEST_HOOKS")) {
     // Test hook: a test of idle and slow clients need not wait 30 s.
     control_options.idle_ns = control_options.request_ns = std::atoll(ms) * 1'000'000;
+  }
+  // The AWS API endpoint: its own threads, the same store; what it writes
+  // reaches the trail through the event plane like any other change.
+  std::string api_listen = config.api_listen.empty() ? file_config.api_listen : config.api_listen;
+  iam::Directory directory(env, config.config_dir, plane_options.identity.account);
+  api::S3ApiOptions api_options;
+  api_options.region = plane_options.identity.region;
+  api_options.account = plane_options.identity.account;
+  api_options.trail_bucket = plane_options.trail_bucket;
+  api_options.multipart_dir = config.state_dir + "/multipart";
+  api_options.log_warning = [](const std::string& m) { spdlog::warn("{}", m); };
+  api::S3Api s3(env, *store, directory, &api_deletes, api_options);
+  std::unique_ptr<http::Server> api_server;
+  if (!api_listen.empty()) {
+    RaiseOpenFileLimit();
+    ASSIGN_OR_RETURN(api_server, http::Server::Listen(api_listen, [&s3](http::Exchange& ex) { s3.Handle(ex); }));
+    spdlog::info("AWS API endpoint on http://{}", api_server->address());
   }
   ASSIGN_OR_RETURN(auto control, ControlServer::Open(
                                      config.socket,

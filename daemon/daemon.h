@@ -22,6 +22,7 @@ struct Config {
   std::string state_dir;   // resolved: flag, else $STATE_DIRECTORY, else <root>/.bucketd
   std::string supervisor;  // resolved: bucketd-supervisor beside bucketd or in ../lib/bucketd
   std::string socket;      // resolved: flag, else $RUNTIME_DIRECTORY/control.sock, else <state>/control.sock
+  std::string api_listen;  // --api-listen ADDR:PORT; else bucketd.json's Api.Listen; else no endpoint
 };
 
 // Fills the defaults that depend on the environment. InvalidArgument names

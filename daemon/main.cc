@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
                  "control socket (default $RUNTIME_DIRECTORY/control.sock, else STATE_DIR/control.sock)");
   app.add_option("--state-dir", config.state_dir,
                  "state directory (default $STATE_DIRECTORY, else ROOT/.bucketd)");
+  app.add_option("--api-listen", config.api_listen,
+                 "serve the AWS API (S3) endpoint on ADDR:PORT, e.g. 127.0.0.1:4566 (default: bucketd.json's "
+                 "Api.Listen, else none)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

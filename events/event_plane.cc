@@ -108,7 +108,11 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     skipped_.erase({bucket, key});
     hashing_.erase({bucket, key});
     stats_.hashing = static_cast<int>(hashing_.size());
-    if (prev) AddChange(ObjectChange{ChangeKind::kRemoved, bucket, key, 0, "", 0, 0, "bucketd/inotify", ""});
+    if (prev) {
+      std::string caller =
+          options_.api_deletes ? options_.api_deletes->Take(bucket, key, env_.clock().NowNanos()) : "";
+      AddChange(ObjectChange{ChangeKind::kRemoved, bucket, key, 0, "", 0, 0, "bucketd/inotify", "", caller});
+    }
     return Status::OK();
   }
   if (prev && prev->size == st->size && prev->mtime_ns == st->mtime_ns) return Status::OK();
@@ -171,7 +175,7 @@ void EventPlane::RecordVersion(const std::string& bucket, const std::string& key
                                uint32_t uid) {
   skipped_.erase({bucket, key});
   ObjectChange c{ChangeKind::kCreated, bucket, key, head.size, head.etag,
-                 head.last_modified, uid, "bucketd/inotify", ""};
+                 head.last_modified, uid, "bucketd/inotify", "", head.caller};
   if (auto chain = head.user_metadata.find(kChainMetadata); chain != head.user_metadata.end()) {
     c.chain = chain->second;
   }

@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "events/api_deletes.h"
 #include "events/records.h"
 #include "events/open_check.h"
 #include "events/trail.h"
@@ -66,6 +67,8 @@ struct EventPlaneOptions {
   // default takes a read lease, events/open_check.h).
   std::function<OpenState(const std::string& path)> open_check;
   std::function<void(LogLevel, const std::string&)> log;  // may be empty
+  // Deletes the API endpoint makes (may be null: no endpoint).
+  ApiDeletes* api_deletes = nullptr;
 };
 
 struct EventPlaneStats {

@@ -56,7 +56,20 @@ std::string Unquoted(const std::string& etag) {
 
 }  // namespace
 
+namespace {
+
+// The API call's own fields, when the change came through the endpoint.
+nlohmann::json CallerOf(const ObjectChange& c) {
+  if (c.caller.empty()) return nlohmann::json::object();
+  nlohmann::json j = nlohmann::json::parse(c.caller, nullptr, false);
+  return j.is_object() ? j : nlohmann::json::object();
+}
+
+}  // namespace
+
 std::string TrailRecord::EventName() const {
+  nlohmann::json caller = CallerOf(change);
+  if (auto name = caller.find("eventName"); name != caller.end() && name->is_string()) return *name;
   return change.kind == ChangeKind::kCreated ? "PutObject" : "DeleteObject";
 }
 
@@ -119,6 +132,14 @@ nlohmann::json CloudTrailRecord(const TrailRecord& r, const TrailIdentity& id) {
       {"eventCategory", "Data"},
   };
   if (created) rec["responseElements"] = {{"ETag", Unquoted(c.etag)}};
+  // A call through the endpoint says who made it, from where, with which
+  // request id; the rest is the change's.
+  nlohmann::json caller = CallerOf(c);
+  for (const char* field : {"userIdentity", "sourceIPAddress", "userAgent", "requestID", "tlsDetails"}) {
+    if (caller.contains(field)) rec[field] = caller[field];
+  }
+  if (caller.contains("additionalEventData")) rec["additionalEventData"].update(caller["additionalEventData"]);
+  if (caller.contains("requestParameters")) rec["requestParameters"].update(caller["requestParameters"]);
   return rec;
 }
 
@@ -145,9 +166,9 @@ std::vector<nlohmann::json> EventBridgeEvents(const TrailRecord& r, const TrailI
   nlohmann::json detail = {{"version", "0"},
                            {"bucket", {{"name", c.bucket}}},
                            {"object", object},
-                           {"request-id", r.Sequencer()},
+                           {"request-id", CallerOf(c).value("requestID", r.Sequencer())},
                            {"requester", id.account},
-                           {"source-ip-address", "127.0.0.1"},
+                           {"source-ip-address", CallerOf(c).value("sourceIPAddress", "127.0.0.1")},
                            {"reason", r.EventName()}};
   if (!created) detail["deletion-type"] = "Permanently Deleted";
   nlohmann::json s3_shape = {

@@ -30,6 +30,9 @@ struct ObjectChange {
   // object's x-amz-meta-bucketd-chain), so the runner can stop loops; empty
   // when no invocation wrote it.
   std::string chain;
+  // For a change made through the API endpoint: the CloudTrail fields of
+  // that call, as JSON text (store::ObjectInfo::caller); empty otherwise.
+  std::string caller;
 };
 
 // The user-metadata name (without "x-amz-meta-") that carries ObjectChange::chain.

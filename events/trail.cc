@@ -34,14 +34,14 @@ CREATE TABLE IF NOT EXISTS objects(
 )sql";
 
 constexpr char kRecordColumns[] =
-    "seq, event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, user_agent, chain";
+    "seq, event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, user_agent, chain, caller";
 
-// Databases written before the chain column existed get it added.
-Status AddChainColumn(SqliteDb& db) {
-  ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT COUNT(*) FROM pragma_table_info('trail') WHERE name='chain'"));
+// Databases written before a column existed get it added.
+Status AddColumn(SqliteDb& db, const std::string& column) {
+  ASSIGN_OR_RETURN(auto q, db.Prepare("SELECT COUNT(*) FROM pragma_table_info('trail') WHERE name='" + column + "'"));
   ASSIGN_OR_RETURN(bool row, q.Step());
   if (row && q.ColumnInt(0) > 0) return Status::OK();
-  return db.Exec("ALTER TABLE trail ADD COLUMN chain TEXT NOT NULL DEFAULT ''");
+  return db.Exec("ALTER TABLE trail ADD COLUMN " + column + " TEXT NOT NULL DEFAULT ''");
 }
 
 }  // namespace
@@ -51,7 +51,8 @@ Result<std::unique_ptr<Trail>> Trail::Open(Env& env, const std::string& state_di
   ASSIGN_OR_RETURN(auto db, SqliteDb::Open(state_dir + "/trail.db", read_only));
   if (!read_only) {
     RETURN_IF_ERROR(db->Exec(kSchema));
-    RETURN_IF_ERROR(AddChainColumn(*db));
+    RETURN_IF_ERROR(AddColumn(*db, "chain"));
+    RETURN_IF_ERROR(AddColumn(*db, "caller"));
   }
   return std::unique_ptr<Trail>(new Trail(env, std::move(db)));
 }
@@ -63,7 +64,7 @@ Result<std::vector<TrailRecord>> Trail::Append(Transaction& txn,
   SqliteDb& db = txn.db();
   ASSIGN_OR_RETURN(auto insert, db.Prepare(
       "INSERT INTO trail(event_id, time_ns, kind, bucket, key, size, etag, mtime_ns, uid, "
-      "user_agent, chain) VALUES(?,?,?,?,?,?,?,?,?,?,?)"));
+      "user_agent, chain, caller) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)"));
   ASSIGN_OR_RETURN(auto upsert, db.Prepare("INSERT OR REPLACE INTO objects VALUES(?,?,?,?,?,?)"));
   ASSIGN_OR_RETURN(auto remove, db.Prepare("DELETE FROM objects WHERE bucket=? AND key=?"));
   int64_t now = env_.clock().NowNanos();
@@ -75,7 +76,8 @@ Result<std::vector<TrailRecord>> Trail::Append(Transaction& txn,
     insert.Reset();
     insert.Bind(1, r.event_id).Bind(2, now).Bind(3, static_cast<int64_t>(c.kind))
         .Bind(4, c.bucket).Bind(5, c.key).Bind(6, static_cast<int64_t>(c.size)).Bind(7, c.etag)
-        .Bind(8, c.mtime_ns).Bind(9, static_cast<int64_t>(c.uid)).Bind(10, c.user_agent).Bind(11, c.chain);
+        .Bind(8, c.mtime_ns).Bind(9, static_cast<int64_t>(c.uid)).Bind(10, c.user_agent).Bind(11, c.chain)
+        .Bind(12, c.caller);
     RETURN_IF_ERROR(insert.Run());
     r.seq = db.LastInsertRowId();
     if (c.kind == ChangeKind::kCreated) {
@@ -156,6 +158,7 @@ Result<std::vector<TrailRecord>> Trail::ReadRecords(SqliteStatement& q) {
     r.change.uid = static_cast<uint32_t>(q.ColumnInt(9));
     r.change.user_agent = q.ColumnText(10);
     r.change.chain = q.ColumnText(11);
+    r.change.caller = q.ColumnText(12);
     out.push_back(std::move(r));
   }
 }

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -145,7 +146,7 @@ class ServerImpl final : public Server {
   void ReadHeader(ConnectionPtr c) {
     c->parser.emplace();
     c->parser->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
-    c->parser->body_limit(boost::none);
+    c->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
     int generation = ++c->header_generation;
     c->reading_header = true;
     c->timer.expires_after(std::chrono::nanoseconds(options_.header_timeout_ns));

@@ -1,5 +1,6 @@
 // S3's rules for bucket names and object keys, plus the extra rules a key
 // must meet to be stored as a file path (see store.h and docs/keys.md).
+#include <algorithm>
 #include <array>
 #include <charconv>
 
@@ -88,6 +89,26 @@ Status ValidateKey(std::string_view key) {
     if (seg.size() > 255) return BadKey(key, "a path segment is longer than 255 bytes");
     start = end + 1;
   }
+  return Status::OK();
+}
+
+Status ByteRange::Resolve(uint64_t size, uint64_t* begin, uint64_t* end) const {
+  *begin = 0;
+  *end = size;
+  if (suffix_length) {
+    if (*suffix_length == 0 || size == 0) {
+      return Status::InvalidArgument("range is not satisfiable: the object has " + std::to_string(size) +
+                                     " bytes (InvalidRange)");
+    }
+    *begin = size - std::min<uint64_t>(*suffix_length, size);
+    return Status::OK();
+  }
+  if (*first >= size) {
+    return Status::InvalidArgument("range starts at byte " + std::to_string(*first) + " but the object has " +
+                                   std::to_string(size) + " bytes (InvalidRange)");
+  }
+  *begin = *first;
+  if (last) *end = std::min<uint64_t>(*last + 1, size);
   return Status::OK();
 }
 

@@ -19,6 +19,9 @@ nlohmann::json Unsealed(const StoredMeta& m) {
                       {"content_type", m.content_type},
                       {"meta", m.user_metadata}};
   if (m.folder) j["folder"] = true;
+  // Only when set, so that records written before they existed keep their seal.
+  if (!m.headers.empty()) j["headers"] = m.headers;
+  if (!m.caller.empty()) j["caller"] = m.caller;
   return j;
 }
 
@@ -57,6 +60,8 @@ Result<StoredMeta> DecodeMeta(std::string_view text, const FileStat& file, std::
     m.content_type = j.value("content_type", std::string());
     m.user_metadata = j.value("meta", std::map<std::string, std::string>());
     m.folder = j.value("folder", false);
+    m.headers = j.value("headers", std::map<std::string, std::string>());
+    m.caller = j.value("caller", std::string());
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(std::string("metadata attribute: ") + e.what());
   }

@@ -36,6 +36,11 @@ struct StoredMeta {
   std::string etag;
   std::string content_type;
   std::map<std::string, std::string> user_metadata;
+  // Cache-Control, Content-Disposition, Content-Encoding, Content-Language,
+  // Expires, as given at put (names lower case).
+  std::map<std::string, std::string> headers;
+  // Who wrote this version through the API (a JSON object, ObjectInfo::caller).
+  std::string caller;
   bool folder = false;
 };
 

@@ -36,6 +36,8 @@ ObjectInfo MakeObjectInfo(const std::string& key, const FileStat& st, const Stor
   info.last_modified = meta.folder ? st.mtime_ns : meta.mtime_ns;
   info.content_type = meta.content_type.empty() ? kDefaultContentType : meta.content_type;
   info.user_metadata = meta.user_metadata;
+  info.headers = meta.headers;
+  info.caller = meta.caller;
   return info;
 }
 
@@ -231,22 +233,8 @@ Result<ObjectInfo> StoreImpl::GetObject(const std::string& bucket, const std::st
   ObjectInfo info = MakeObjectInfo(key, obj.stat, obj.meta);
   uint64_t begin = 0, end = info.size;  // [begin, end)
   if (options.range) {
-    const ByteRange& r = *options.range;
-    if (r.suffix_length) {
-      if (*r.suffix_length == 0 || info.size == 0) {
-        return Status::InvalidArgument("range is not satisfiable for key '" + key + "' of " +
-                                       std::to_string(info.size) + " bytes (InvalidRange)");
-      }
-      begin = info.size - std::min<uint64_t>(*r.suffix_length, info.size);
-    } else {
-      if (*r.first >= info.size) {
-        return Status::InvalidArgument("range starts at byte " + std::to_string(*r.first) +
-                                       " but key '" + key + "' has " + std::to_string(info.size) +
-                                       " bytes (InvalidRange)");
-      }
-      begin = *r.first;
-      if (r.last) end = std::min<uint64_t>(*r.last + 1, info.size);
-    }
+    Status in_range = options.range->Resolve(info.size, &begin, &end);
+    if (!in_range.ok()) return Status::InvalidArgument(in_range.message() + " for key '" + key + "'");
   }
   if (obj.meta.folder || begin >= end) return info;
   size_t buf_size = static_cast<size_t>(std::min<uint64_t>(options_.io_chunk_size, end - begin));

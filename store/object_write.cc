@@ -190,6 +190,8 @@ Result<ObjectInfo> StoreImpl::PutFolder(int bucket_fd, const std::string& key,
   meta.etag = kEmptyEtag;
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
+  meta.headers = options.headers;
+  meta.caller = options.caller;
   meta.mtime_ns = st.mtime_ns;
   RETURN_IF_ERROR(fs_.SetXattr(dir.get(), kMetaXattr, EncodeMeta(meta, st, meta_key_)));
   RETURN_IF_ERROR(fs_.Fsync(dir.get()));
@@ -209,7 +211,8 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   RETURN_IF_ERROR(ValidateKey(key));
   PutOptions options = in_options;
   RETURN_IF_ERROR(ValidateUserMetadata(&options.user_metadata));
-  if (meta_key_.empty() && (!options.content_type.empty() || !options.user_metadata.empty())) {
+  if (meta_key_.empty() && (!options.content_type.empty() || !options.user_metadata.empty() ||
+                            !options.headers.empty() || !options.caller.empty() || !options.etag.empty())) {
     // Unsealed, the metadata would be ignored by every reader: refuse
     // rather than lose it without a word.
     return Status::PermissionDenied("key '" + key + "': setting Content-Type or x-amz-meta-* needs the store's "
@@ -235,7 +238,7 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
     ASSIGN_OR_RETURN(size_t n, data.Read(buf.get(), options_.io_chunk_size));
     if (n == 0) break;
     std::string_view chunk(buf.get(), n);
-    if (!known_etag) md5.Update(chunk);
+    if (!known_etag && options.etag.empty()) md5.Update(chunk);
     RETURN_IF_ERROR(fs_.WriteAll(tmp.get(), chunk));
     written += n;
     if (options.progress) options.progress(written);
@@ -245,9 +248,12 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   StoredMeta meta;
   meta.size = st.size;
   meta.mtime_ns = st.mtime_ns;
-  meta.etag = known_etag ? *known_etag : "\"" + md5.HexDigest() + "\"";
+  meta.etag = known_etag ? *known_etag : !options.etag.empty() ? options.etag : "\"" + md5.HexDigest() + "\"";
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
+  meta.headers = options.headers;
+  if (options.late_headers) meta.headers.insert(options.late_headers->begin(), options.late_headers->end());
+  meta.caller = options.caller;
   RETURN_IF_ERROR(fs_.SetXattr(tmp.get(), kMetaXattr, EncodeMeta(meta, st, meta_key_)));
   RETURN_IF_ERROR(fs_.Fsync(tmp.get()));
   std::string temp_name = NewTempName();
@@ -293,6 +299,7 @@ Result<ObjectInfo> StoreImpl::CopyObject(const std::string& src_bucket, const st
   if (options.directive == MetadataDirective::kCopy) {
     put.content_type = src.meta.content_type;
     put.user_metadata = src.meta.user_metadata;
+    put.headers = src.meta.headers;
   }
   if (src.meta.folder) return PutObjectFromString(dst_bucket, dst_key, "", put);
   FdSource source(fs_, src.fd.get());

@@ -55,6 +55,15 @@ struct ObjectInfo {
   int64_t last_modified = 0;  // Unix nanoseconds (the file's mtime)
   std::string content_type;   // "binary/octet-stream" unless set at put
   std::map<std::string, std::string> user_metadata;  // names without "x-amz-meta-", lower case
+  // The other headers S3 stores with an object (cache-control,
+  // content-disposition, content-encoding, content-language, expires).
+  std::map<std::string, std::string> headers;
+  // Who wrote this version through the API endpoint: a JSON object with the
+  // CloudTrail fields of that call (userIdentity, sourceIPAddress, userAgent,
+  // requestID, eventName, additionalEventData); empty for any other writer.
+  // Kept in the sealed metadata, so the record the event plane makes of the
+  // version carries it, even after a crash between the write and the record.
+  std::string caller;
 };
 
 struct BucketInfo {
@@ -93,6 +102,14 @@ class StringSink final : public ByteSink {
 struct PutOptions {
   std::string content_type;  // empty = binary/octet-stream
   std::map<std::string, std::string> user_metadata;
+  std::map<std::string, std::string> headers;  // ObjectInfo::headers
+  std::string caller;                          // ObjectInfo::caller
+  // Headers known only once the source is read to its end (checksums sent
+  // in an aws-chunked trailer): merged into `headers` when the version is sealed.
+  const std::map<std::string, std::string>* late_headers = nullptr;
+  // A multipart completion's "\"<md5 of the parts' MD5s>-N\"" instead of the
+  // bytes' MD5.
+  std::string etag;
   // If-Match: write only when the current object's ETag equals this (quotes
   // optional). Missing object -> NotFound; other ETag -> PreconditionFailed.
   std::optional<std::string> if_match;
@@ -114,6 +131,9 @@ struct ByteRange {
   std::optional<uint64_t> suffix_length;
   // Parses "bytes=…"; InvalidArgument names what was expected.
   static Result<ByteRange> Parse(std::string_view header);
+  // The bytes [begin, end) of an object of `size` bytes; InvalidArgument
+  // (S3 InvalidRange) when none of them exist.
+  Status Resolve(uint64_t size, uint64_t* begin, uint64_t* end) const;
 };
 
 struct GetOptions {

@@ -1,0 +1,252 @@
+#include "api/s3_api.h"
+
+#include <cstdio>
+
+#include <nlohmann/json.hpp>
+
+#include "api/s3_call.h"
+#include "api/xml.h"
+#include "common/time_format.h"
+#include "iam/policy.h"
+#include "sigv4/sigv4.h"
+
+namespace bucketd::api {
+namespace {
+
+std::string Hex16(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llX", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// The bucket a virtual-hosted request names in its Host ("b.localhost:4566").
+std::string HostBucket(const http::Request& r, const std::vector<std::string>& domains) {
+  const std::string* host = r.Find("host");
+  if (host == nullptr) return "";
+  std::string h = host->substr(0, host->rfind(':') == std::string::npos || host->front() == '[' ? host->size()
+                                                                                                 : host->rfind(':'));
+  for (char& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const std::string& d : domains) {
+    if (h.size() > d.size() + 1 && h.ends_with("." + d)) return h.substr(0, h.size() - d.size() - 1);
+  }
+  return "";
+}
+
+// The operation a request names: method, what it addresses, subresource.
+void Dispatch(Call& c) {
+  const std::string& m = c.req.method;
+  if (c.bucket.empty()) {
+    if (m == "GET") return ListBuckets(c);
+    return c.Fail(S3Error::Make(405, "MethodNotAllowed", "The specified method is not allowed against this resource."));
+  }
+  if (c.key.empty()) {
+    if (m == "PUT" && c.target.query.empty()) return CreateBucket(c);
+    if (m == "DELETE" && c.target.query.empty()) return DeleteBucket(c);
+    if (m == "HEAD") return HeadBucket(c);
+    if (m == "POST" && c.Has("delete")) return DeleteObjects(c);
+    if (m == "GET") {
+      if (c.Has("location")) return GetBucketLocation(c);
+      if (c.Has("versioning")) return GetBucketVersioning(c);
+      if (c.Has("versions")) return ListObjectVersions(c);
+      if (c.Has("uploads")) return ListMultipartUploads(c);
+      bool v2 = c.Query("list-type") != nullptr && *c.Query("list-type") == "2";
+      static constexpr const char* kListParams[] = {"list-type", "prefix", "delimiter", "marker", "max-keys",
+                                                    "encoding-type", "continuation-token", "start-after",
+                                                    "fetch-owner", "x-id"};
+      bool listing = true;
+      for (const auto& [name, value] : c.target.query) {
+        bool known = std::find_if(std::begin(kListParams), std::end(kListParams),
+                                  [&](const char* p) { return name == p; }) != std::end(kListParams);
+        if (!known && name.rfind("X-Amz-", 0) != 0) listing = false;
+      }
+      if (listing) return ListObjects(c, v2);
+    }
+  } else {
+    if (m == "PUT" && c.Has("partNumber") && c.Has("uploadId")) return UploadPart(c);
+    if (m == "PUT" && c.Header("x-amz-copy-source") != nullptr && !c.Has("tagging")) return CopyObject(c);
+    if (m == "PUT" && !c.Has("tagging") && !c.Has("acl") && !c.Has("retention")) return PutObject(c);
+    if ((m == "GET" || m == "HEAD") && c.Has("uploadId")) return ListParts(c);
+    if ((m == "GET" || m == "HEAD") && !c.Has("tagging") && !c.Has("acl") && !c.Has("attributes")) {
+      return GetObject(c, m == "HEAD");
+    }
+    if (m == "DELETE" && c.Has("uploadId")) return AbortMultipartUpload(c);
+    if (m == "DELETE" && !c.Has("tagging")) return DeleteObject(c);
+    if (m == "POST" && c.Has("uploads")) return CreateMultipartUpload(c);
+    if (m == "POST" && c.Has("uploadId")) return CompleteMultipartUpload(c);
+  }
+  c.Fail(S3Error::Make(501, "NotImplemented",
+                       "A header or query you provided implies functionality that bucketd does not implement (" + m +
+                           " " + c.req.target.substr(0, 200) + "); see docs/api.md."));
+}
+
+}  // namespace
+
+S3Api::S3Api(Env& env, store::Store& store, iam::Directory& directory, events::ApiDeletes* deletes,
+             S3ApiOptions options)
+    : impl_(std::make_unique<Impl>(env, store, directory, deletes, std::move(options))) {
+  impl_->instance = env.random().Next();
+}
+
+S3Api::~S3Api() = default;
+
+void S3Api::Handle(http::Exchange& exchange) {
+  Impl& api = *impl_;
+  uint64_t n = api.requests.fetch_add(1) + 1;
+  Call c{api, exchange, exchange.request(), {}, Hex16(api.instance ^ (n * 0x9E3779B97F4A7C15ull)),
+         Hex16(n) + Hex16(api.instance), "", "", {}, ""};
+  try {
+    auto target = ParseTarget(c.req.target);
+    if (!target.ok()) {
+      return c.Fail(S3Error::Make(400, "InvalidURI", "Couldn't parse the specified URI: " + target.status().message()));
+    }
+    c.target = std::move(*target);
+    // Path-style "/bucket/key", or virtual-hosted "bucket.localhost/key".
+    auto path = sigv4::UriDecode(c.target.path);
+    if (!path.ok()) return c.Fail(S3Error::Make(400, "InvalidURI", "Couldn't parse the specified URI."));
+    std::string rest = path->substr(1);
+    std::string host_bucket = HostBucket(c.req, api.options.virtual_host_domains);
+    c.bucket = host_bucket;
+    if (c.bucket.empty()) {
+      size_t slash = rest.find('/');
+      c.bucket = rest.substr(0, slash);
+      c.key = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    } else {
+      c.key = rest;
+    }
+    S3Error error;
+    if (!Authenticate(c.req, c.target, host_bucket, api.directory, api.env.clock().NowNanos(), &c.auth, &error)) {
+      if (api.options.log_warning && error.code != "AccessDenied") {
+        api.options.log_warning("S3 request " + c.request_id + " from " + c.req.remote_ip + " (" + c.req.method +
+                                " " + c.req.target.substr(0, 200) + ") refused: " + error.code + ": " + error.message);
+      }
+      error.resource = c.target.path;
+      return c.Fail(std::move(error));
+    }
+    if (!c.bucket.empty()) {
+      if (Status valid = store::ValidateBucketName(c.bucket); !valid.ok()) {
+        // A name S3 would never have made: no such bucket (and no path).
+        auto e = S3Error::Make(c.req.method == "PUT" && c.key.empty() ? 400 : 404,
+                               c.req.method == "PUT" && c.key.empty() ? "InvalidBucketName" : "NoSuchBucket",
+                               c.req.method == "PUT" && c.key.empty() ? "The specified bucket is not valid. " + valid.message()
+                                                                      : "The specified bucket does not exist");
+        return c.Fail(std::move(e));
+      }
+    }
+    if (!c.key.empty()) {
+      if (Status valid = store::ValidateKey(c.key); !valid.ok()) {
+        return c.Fail(S3Error::Make(400, "InvalidArgument", valid.message()));
+      }
+    }
+    Dispatch(c);
+  } catch (const std::exception& e) {
+    if (api.options.log_warning) api.options.log_warning("S3 request " + c.request_id + " failed: " + e.what());
+    if (!exchange.responded()) c.Fail(S3Error());
+  }
+}
+
+std::vector<http::Header> Call::Headers() const {
+  return {{"x-amz-request-id", request_id},
+          {"x-amz-id-2", host_id},
+          {"Date", FormatHttpDate(api.env.clock().NowNanos())},
+          {"Server", "bucketd"}};
+}
+
+void Call::Fail(S3Error e) {
+  if (ex.responded()) return;
+  http::Response r;
+  r.status = e.status;
+  r.headers = Headers();
+  if (e.resource.empty()) e.resource = target.path;
+  if (req.method == "HEAD") {
+    // No body on HEAD: the code travels in a header only bucketd sends.
+    r.headers.push_back({"x-amz-error-code", e.code});
+    (void)ex.StartBody(r, 0);
+    return;
+  }
+  r.headers.push_back({"Content-Type", "application/xml"});
+  (void)ex.Respond(r, ErrorDocument(e, request_id));
+}
+
+void Call::FailStore(const Status& s) {
+  S3Error e = FromStoreStatus(s, bucket, key);
+  if (e.code == "InternalError" && api.options.log_warning) {
+    api.options.log_warning("S3 request " + request_id + " (" + operation + " " + bucket + "/" + key +
+                            ") failed: " + s.ToString());
+  }
+  Fail(std::move(e));
+}
+
+void Call::Xml(int status, const std::string& body, std::vector<http::Header> extra) {
+  http::Response r;
+  r.status = status;
+  r.headers = Headers();
+  r.headers.push_back({"Content-Type", "application/xml"});
+  for (auto& h : extra) r.headers.push_back(std::move(h));
+  (void)ex.Respond(r, body);
+}
+
+void Call::Empty(int status, std::vector<http::Header> extra) {
+  http::Response r;
+  r.status = status;
+  r.headers = Headers();
+  for (auto& h : extra) r.headers.push_back(std::move(h));
+  (void)ex.Respond(r, "");
+}
+
+bool Call::Permits(const std::string& action, const std::string& resource,
+                   const std::map<std::string, std::string>& context) const {
+  iam::AuthzRequest r{action, resource, context};
+  r.context["aws:SourceIp"] = req.remote_ip;
+  r.context["aws:username"] = auth.principal.user_name;
+  r.context["aws:userid"] = auth.principal.user_id;
+  r.context["aws:PrincipalArn"] = auth.principal.arn;
+  r.context["aws:SecureTransport"] = "false";
+  std::vector<const nlohmann::json*> policies;
+  for (const auto& p : auth.principal.policies) policies.push_back(&p);
+  return iam::Evaluate(policies, r) == iam::Decision::kAllow;
+}
+
+bool Call::Allowed(const std::string& action, const std::string& resource,
+                   const std::map<std::string, std::string>& context) {
+  if (Permits(action, resource, context)) return true;
+  if (api.options.log_warning) {
+    api.options.log_warning("S3 request " + request_id + ": " + auth.principal.arn + " may not " + action + " on " +
+                            resource + " (AccessDenied)");
+  }
+  Fail(S3Error::Make(403, "AccessDenied", "User: " + auth.principal.arn + " is not authorized to perform: " + action +
+                                              " on resource: \"" + resource + "\" because no identity-based policy "
+                                              "allows the " + action + " action"));
+  return false;
+}
+
+std::string Call::Caller(const std::string& event_name, uint64_t bytes_in) const {
+  const std::string* ua = req.Find("user-agent");
+  nlohmann::json j = {
+      {"userIdentity",
+       {{"type", "IAMUser"},
+        {"principalId", auth.principal.user_id},
+        {"arn", auth.principal.arn},
+        {"accountId", auth.principal.account},
+        {"accessKeyId", auth.principal.access_key_id},
+        {"userName", auth.principal.user_name}}},
+      {"sourceIPAddress", req.remote_ip},
+      {"userAgent", ua != nullptr ? ua->substr(0, 1024) : ""},
+      {"requestID", request_id},
+      {"eventName", event_name},
+      {"additionalEventData",
+       {{"SignatureVersion", auth.signature_version},
+        {"AuthenticationMethod", auth.method},
+        {"x-amz-id-2", host_id},
+        {"bytesTransferredIn", bytes_in},
+        {"bytesTransferredOut", 0}}},
+  };
+  return j.dump();
+}
+
+bool Call::Writable() {
+  if (bucket != api.options.trail_bucket) return true;
+  Fail(S3Error::Make(403, "AccessDenied", "bucket '" + bucket + "' is bucketd's trail: it is written by bucketd only"));
+  return false;
+}
+
+}  // namespace bucketd::api
