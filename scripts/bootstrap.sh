@@ -30,7 +30,23 @@ PACKAGES=(
   libxgboost-dev        # train and predict stages
   chromium              # tests: the insights page rendered in a real browser
   python3-pandas python3-xgboost  # bench/: the same ETL and training in Python, the ratio to beat
+  libboost-dev          # http/: Boost.Beast, the API endpoint's HTTP server
+  libpugixml-dev        # api/: S3's XML
+  awscli python3-boto3 s3cmd rclone  # tests: the S3 endpoint's real clients (Debian's versions)
+  nodejs                # tests: the JavaScript SDK (@aws-sdk/client-s3, from npm; this nodejs brings npm)
+  curl                  # tests: presigned URLs fetched as a browser would
 )
+
+# npm packages the tests run (tests/integration/s3/package.json): installed
+# once, from the npm registry, at the versions package-lock.json pins.
+install_npm() {
+  local dir
+  dir="$(cd "$(dirname "$0")/.." && pwd)/tests/integration/s3"
+  if [ ! -d "$dir/node_modules/@aws-sdk/client-s3" ]; then
+    echo "bootstrap: npm ci in $dir" >&2
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -39,6 +55,7 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 if [ ${#missing[@]} -eq 0 ]; then
+  install_npm
   exit 0
 fi
 
@@ -56,3 +73,4 @@ echo "bootstrap: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get update -qq
 "${SUDO[@]}" "${cmd[@]}" >/dev/null
+install_npm

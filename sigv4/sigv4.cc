@@ -125,6 +125,18 @@ std::string Signature(std::string_view signing_key, std::string_view string_to_s
   return HexEncode(HmacSha256(signing_key, string_to_sign));
 }
 
+std::string ChunkStringToSign(std::string_view amz_date, const Scope& scope, std::string_view previous_signature,
+                              std::string_view chunk_sha256_hex) {
+  return "AWS4-HMAC-SHA256-PAYLOAD\n" + std::string(amz_date) + "\n" + scope.ToString() + "\n" +
+         std::string(previous_signature) + "\n" + kEmptySha256 + "\n" + std::string(chunk_sha256_hex);
+}
+
+std::string TrailerStringToSign(std::string_view amz_date, const Scope& scope, std::string_view previous_signature,
+                                std::string_view trailer_lines) {
+  return "AWS4-HMAC-SHA256-TRAILER\n" + std::string(amz_date) + "\n" + scope.ToString() + "\n" +
+         std::string(previous_signature) + "\n" + Sha256Hex(trailer_lines);
+}
+
 Result<Authorization> ParseAuthorization(std::string_view header) {
   std::string_view rest = Trim(header);
   if (rest.substr(0, sizeof(kAlgorithm) - 1) != kAlgorithm) {

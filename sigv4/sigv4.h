@@ -56,6 +56,19 @@ std::string SigningKey(std::string_view secret_access_key, const Scope& scope);
 // Lower-case hex HMAC-SHA256 of the string to sign under the signing key.
 std::string Signature(std::string_view signing_key, std::string_view string_to_sign);
 
+// The payload hash values of x-amz-content-sha256 that are no hash.
+inline constexpr char kStreamingSigned[] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD";
+inline constexpr char kStreamingSignedTrailer[] = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER";
+inline constexpr char kStreamingUnsignedTrailer[] = "STREAMING-UNSIGNED-PAYLOAD-TRAILER";
+
+// aws-chunked's signatures chain from the request's ("seed") signature:
+// each chunk's string to sign names the previous signature and the chunk's
+// SHA-256; the trailer's, the SHA-256 of its "name:value\n" lines.
+std::string ChunkStringToSign(std::string_view amz_date, const Scope& scope, std::string_view previous_signature,
+                              std::string_view chunk_sha256_hex);
+std::string TrailerStringToSign(std::string_view amz_date, const Scope& scope, std::string_view previous_signature,
+                                std::string_view trailer_lines);
+
 // An Authorization header's parts.
 struct Authorization {
   std::string access_key_id;

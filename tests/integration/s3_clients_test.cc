@@ -1,0 +1,123 @@
+// The S3 endpoint against the real clients its users have: boto3 in both
+// versions on the machine, the aws CLI in both versions, s3cmd, rclone and
+// the JavaScript SDK. Each uploads objects of 0 B, 1 B, 5 MiB and 64 MiB
+// (multipart), reads them back byte for byte, and every write must leave
+// exactly one trail record naming the user and key that made it.
+#include <gtest/gtest.h>
+
+#include "tests/integration/s3_endpoint.h"
+
+namespace bucketd::testing {
+namespace {
+
+const std::vector<std::string> kKeys = {"in/a-empty", "in/b-one", "in/c-5mib", "in/d-big"};
+
+// The machine's newer python3 (pyenv, boto3 1.43) is the one on the PATH.
+std::string PathPython() { return "/usr/bin/env"; }
+
+class S3ClientsTest : public S3EndpointTest {
+ protected:
+  // A client that prints {"requests": {key: request id}, "deleted", "delete_request"}.
+  void CheckJsonClient(const std::vector<std::string>& argv, const std::string& bucket,
+                       const std::vector<std::string>& env) {
+    RunResult r = bucketd::testing::Run(argv, "", env);
+    ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
+    auto out = nlohmann::json::parse(r.out.substr(r.out.find('{')), nullptr, false);
+    ASSERT_FALSE(out.is_discarded()) << r.out;
+    ExpectOneWriteRecordEach(bucket, kKeys, admin_, out["requests"]);
+    // The delete is one DeleteObject record with the call's request id.
+    auto records = Records(bucket, [&](const std::vector<nlohmann::json>& r) { return HasRecord(r, out["deleted"], true); });
+    int deletes = 0;
+    for (const auto& rec : records) {
+      if (rec["eventName"] != "DeleteObject") continue;
+      ++deletes;
+      EXPECT_EQ(rec["requestParameters"]["key"], out["deleted"]);
+      EXPECT_EQ(rec["requestID"], out["delete_request"]);
+      EXPECT_EQ(rec["userIdentity"]["accessKeyId"], admin_.id);
+    }
+    EXPECT_EQ(deletes, 1);
+  }
+};
+
+TEST_F(S3ClientsTest, DebianBoto3RoundTripsEverySizeWithOneRecordPerWrite) {
+  std::string data = MakeData();
+  // botocore 1.29 predates AWS_ENDPOINT_URL: the script passes endpoint_url.
+  CheckJsonClient({"/usr/bin/python3", S3TestScript("boto3_roundtrip.py"), endpoint_, "deb-boto3", data},
+                  "deb-boto3", ClientEnv(admin_, false));
+}
+
+TEST_F(S3ClientsTest, NewerBoto3WithDefaultCrc32ChecksumsRoundTrips) {
+  std::string data = MakeData();
+  CheckJsonClient({PathPython(), "python3", S3TestScript("boto3_roundtrip.py"), endpoint_, "new-boto3", data},
+                  "new-boto3", ClientEnv(admin_));
+  // boto3 >= 1.36 sends a CRC32 with every upload: it was verified and kept.
+  RunResult head = bucketd::testing::Run({PathPython(), "aws", "s3api", "head-object", "--bucket", "new-boto3", "--key", "in/c-5mib",
+                        "--checksum-mode", "ENABLED"},
+                       "", ClientEnv(admin_));
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_NE(head.out.find("\"ChecksumCRC32\""), std::string::npos) << head.out;
+}
+
+TEST_F(S3ClientsTest, AwsCliV1OnThePathWithOnlyAwsEndpointUrl) {
+  std::string data = MakeData();
+  std::string work = tmp_.path() + "/work";
+  ::mkdir(work.c_str(), 0755);
+  // `aws` here is the script's argument: the CLI's own name, found on the PATH.
+  RunResult r = bucketd::testing::Run({S3TestScript("cli_roundtrip.sh"), "aws", endpoint_, "cli-v1", data, work}, "", ClientEnv(admin_));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
+  // cond and cond-copy: each its one "null" version.
+  EXPECT_EQ(ReadFile(work + "/versions"), "null\tnull\n");
+  ExpectOneWriteRecordEach("cli-v1", {"in/a-empty", "in/b-one", "in/c-5mib", "in/d-big", "tree/a.txt", "tree/sub/b.txt",
+                                      "cond"},
+                           admin_);
+}
+
+TEST_F(S3ClientsTest, DebianAwsCliV2WithEndpointUrlFlag) {
+  std::string data = MakeData();
+  std::string work = tmp_.path() + "/work";
+  ::mkdir(work.c_str(), 0755);
+  RunResult r = bucketd::testing::Run({S3TestScript("cli_roundtrip.sh"), "/usr/bin/aws", endpoint_, "cli-v2", data, work}, "",
+                    ClientEnv(admin_, false));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
+  ExpectOneWriteRecordEach("cli-v2", {"in/a-empty", "in/b-one", "in/c-5mib", "in/d-big", "cond"}, admin_);
+}
+
+TEST_F(S3ClientsTest, S3cmdRoundTrips) {
+  std::string data = MakeData();
+  std::string work = tmp_.path() + "/work";
+  ::mkdir(work.c_str(), 0755);
+  RunResult r = bucketd::testing::Run({S3TestScript("tools_roundtrip.sh"), "s3cmd", host_port_, admin_.id, admin_.secret, "s3cmd", data,
+                     work},
+                    "", ClientEnv(admin_, false));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
+  ExpectOneWriteRecordEach("s3cmd", kKeys, admin_);
+}
+
+TEST_F(S3ClientsTest, RcloneRoundTrips) {
+  std::string data = MakeData();
+  std::string work = tmp_.path() + "/work";
+  ::mkdir(work.c_str(), 0755);
+  RunResult r = bucketd::testing::Run({S3TestScript("tools_roundtrip.sh"), "rclone", host_port_, admin_.id, admin_.secret, "rclone", data,
+                     work},
+                    "", ClientEnv(admin_, false));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
+  ExpectOneWriteRecordEach("rclone", kKeys, admin_);
+}
+
+TEST_F(S3ClientsTest, JavaScriptSdkSendsAwsChunkedTrailersOverPlainHttp) {
+  std::string data = MakeData();
+  std::string modules = S3TestScript("node_modules");
+  ASSERT_TRUE(Exists(modules + "/@aws-sdk/client-s3")) << "scripts/bootstrap.sh installs it with npm";
+  std::vector<std::string> env = ClientEnv(admin_);
+  env.push_back("NODE_NO_WARNINGS=1");
+  CheckJsonClient({"/usr/bin/node", S3TestScript("node_roundtrip.mjs"), endpoint_, "js-sdk", data}, "js-sdk", env);
+  // Stored as sent: not the aws-chunked framing, and no aws-chunked encoding.
+  RunResult head = bucketd::testing::Run({PathPython(), "aws", "s3api", "head-object", "--bucket", "js-sdk", "--key", "in/b-one"}, "",
+                       ClientEnv(admin_));
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_NE(head.out.find("\"ContentLength\": 1"), std::string::npos) << head.out;
+  EXPECT_EQ(head.out.find("aws-chunked"), std::string::npos) << head.out;
+}
+
+}  // namespace
+}  // namespace bucketd::testing
