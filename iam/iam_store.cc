@@ -72,9 +72,9 @@ Result<IamData> FromJson(const json& j, const std::string& file) {
       if (!a.is_string()) return Status::Corruption(at + "/AttachedPolicies: expected ARNs");
       user.attached.push_back(a.get<std::string>());
     }
-    for (const auto& [pname, doc] : u.value("InlinePolicies", json::object()).items()) {
-      user.inline_policies[pname] = doc;
-    }
+    // A named copy: items() of value()'s temporary would outlive it.
+    const json inline_policies = u.value("InlinePolicies", json::object());
+    for (const auto& [pname, doc] : inline_policies.items()) user.inline_policies[pname] = doc;
     const json keys = u.value("AccessKeys", json::array());
     for (size_t i = 0; i < keys.size(); ++i) {
       std::string kat = at + "/AccessKeys/" + std::to_string(i);

@@ -34,6 +34,7 @@ class PipelineDaemon {
   const std::string& cfg() const { return cfg_; }
   const std::string& out() const { return out_; }
   std::string Log() const { return ReadFile(log_); }
+  const std::string& log_path() const { return log_; }
 
   // A rule: objects created under `prefix` in bucket data -> function.
   void AddRule(const std::string& name, const std::string& prefix, const std::string& function,

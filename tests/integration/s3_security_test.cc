@@ -1,0 +1,263 @@
+// The S3 endpoint's guarantees against what is not a well-behaved client:
+// signatures and clocks, IAM policies, hostile framing and paths, idle and
+// slow connections; and where secrets never go.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "tests/integration/s3_endpoint.h"
+
+namespace bucketd::testing {
+namespace {
+
+class S3SecurityTest : public S3EndpointTest {
+ protected:
+  RunResult Aws(const AccessKeyPair& k, std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/env", "aws"});
+    return bucketd::testing::Run(args, "", ClientEnv(k));
+  }
+  RunResult RawCheck(const std::string& check, const std::string& bucket) {
+    return bucketd::testing::Run({"/usr/bin/env", "python3", S3TestScript("raw_s3.py"), check, "127.0.0.1",
+                                  std::to_string(port_), bucket},
+                                 "", ClientEnv(admin_));
+  }
+  int Connect() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port_));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+};
+
+TEST_F(S3SecurityTest, SkewedClocksAreRefusedAndTolerableOnesAccepted) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://skew"}).exit_code, 0);
+  RunResult r = RawCheck("skew", "skew");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("ok RequestTimeTooSkewed"), std::string::npos) << r.out;
+}
+
+TEST_F(S3SecurityTest, ExpectContinueComesAfterAuthenticationAndAnErrorLeavesTheConnectionUsable) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://expect"}).exit_code, 0);
+  RunResult r = RawCheck("expect", "expect");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
+  EXPECT_NE(r.out.find("ok the connection still serves the next request"), std::string::npos) << r.out;
+}
+
+TEST_F(S3SecurityTest, BrokenChunkFramingAndWrongDigestsAreS3ErrorsAndStoreNothing) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://chunked"}).exit_code, 0);
+  RunResult r = RawCheck("chunked", "chunked");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
+  EXPECT_NE(r.out.find("ok nothing of the refused uploads became visible"), std::string::npos) << r.out;
+  // The daemon answers on; and the trail has no record of a refused upload.
+  EXPECT_EQ(Aws(admin_, {"s3", "ls", "s3://chunked"}).exit_code, 0);
+  EXPECT_TRUE(Records("chunked", 0).empty());
+}
+
+TEST_F(S3SecurityTest, NoRequestNamesAPathOutsideItsBucket) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://walled"}).exit_code, 0);
+  WriteFile(daemon_->root() + "/secret", "top secret");
+  WriteFile(daemon_->root() + "/buckets/secret", "top secret");
+  RunResult r = RawCheck("traversal", "walled");
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(PipelineDaemon::Count(r.out, "ok "), 7) << r.out;
+}
+
+TEST_F(S3SecurityTest, ReadOnlyUserIsDeniedPutsAndTheDenialIsLogged) {
+  AccessKeyPair reader = CreateUser("reader", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://readonly"}).exit_code, 0);
+  WriteFile(tmp_.path() + "/f", "data");
+  ASSERT_EQ(Aws(admin_, {"s3", "cp", tmp_.path() + "/f", "s3://readonly/f"}).exit_code, 0);
+  RunResult put = Aws(reader, {"s3", "cp", tmp_.path() + "/f", "s3://readonly/g"});
+  EXPECT_NE(put.exit_code, 0);
+  EXPECT_NE(put.err.find("AccessDenied"), std::string::npos) << put.err;
+  RunResult get = Aws(reader, {"s3", "cp", "s3://readonly/f", "-"});
+  EXPECT_EQ(get.exit_code, 0) << get.err;
+  EXPECT_EQ(get.out, "data");
+  EXPECT_NE(daemon_->Log().find("user/reader may not s3:PutObject on arn:aws:s3:::readonly/g (AccessDenied)"),
+            std::string::npos)
+      << daemon_->Log();
+  ExpectOneWriteRecordEach("readonly", {"f"}, admin_);
+  EXPECT_FALSE(HasRecord(Records("readonly", 0), "g", false));
+}
+
+TEST_F(S3SecurityTest, PrefixScopedPolicyWithAnS3PrefixConditionAllowsExactlyItsPrefix) {
+  AccessKeyPair team = CreateUser("team-a", R"({"Version": "2012-10-17", "Statement": [
+      {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::shared/team-a/*"},
+      {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::shared",
+       "Condition": {"StringLike": {"s3:prefix": ["team-a/*"]}}}]})");
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://shared"}).exit_code, 0);
+  WriteFile(tmp_.path() + "/f", "data");
+  EXPECT_EQ(Aws(team, {"s3", "cp", tmp_.path() + "/f", "s3://shared/team-a/f"}).exit_code, 0);
+  RunResult other = Aws(team, {"s3", "cp", tmp_.path() + "/f", "s3://shared/team-b/f"});
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.err.find("AccessDenied"), std::string::npos) << other.err;
+  RunResult mine = Aws(team, {"s3api", "list-objects-v2", "--bucket", "shared", "--prefix", "team-a/"});
+  EXPECT_EQ(mine.exit_code, 0) << mine.err;
+  EXPECT_NE(mine.out.find("team-a/f"), std::string::npos) << mine.out;
+  RunResult theirs = Aws(team, {"s3api", "list-objects-v2", "--bucket", "shared", "--prefix", "team-b/"});
+  EXPECT_NE(theirs.exit_code, 0);
+  EXPECT_NE(theirs.err.find("AccessDenied"), std::string::npos) << theirs.err;
+  RunResult all = Aws(team, {"s3api", "list-objects-v2", "--bucket", "shared"});
+  EXPECT_NE(all.exit_code, 0) << "no s3:prefix in the request: the condition does not hold";
+  ExpectOneWriteRecordEach("shared", {"team-a/f"}, team);
+}
+
+TEST_F(S3SecurityTest, IamChangesApplyToTheRunningBucketdAtOnce) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://iam"}).exit_code, 0);
+  // A user made while bucketd runs can work at once...
+  AccessKeyPair late = CreateUser("late", "arn:aws:iam::aws:policy/AmazonS3FullAccess");
+  EXPECT_EQ(Aws(late, {"s3", "ls", "s3://iam"}).exit_code, 0);
+  // ...and a deleted key stops working at once.
+  ASSERT_EQ(Ctl({"iam", "delete-access-key", "--user-name", "late", "--access-key-id", late.id}).exit_code, 0);
+  RunResult gone = Aws(late, {"s3", "ls", "s3://iam"});
+  EXPECT_NE(gone.exit_code, 0);
+  EXPECT_NE(gone.err.find("InvalidAccessKeyId"), std::string::npos) << gone.err;
+  // The store keeps secrets from everyone but its owner.
+  struct stat st;
+  ASSERT_EQ(::stat((daemon_->cfg() + "/iam.json").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST_F(S3SecurityTest, SecretKeysAppearNowhereButTheIamStore) {
+  std::string data = MakeData(9 << 20);
+  RunResult r = bucketd::testing::Run({"/usr/bin/env", "python3", S3TestScript("boto3_roundtrip.py"), endpoint_,
+                                       "secrets", data},
+                                      "", ClientEnv(admin_));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // A refused request logs its reason: still no secret.
+  AccessKeyPair wrong = admin_;
+  wrong.secret = "0000000000000000000000000000000000000000";
+  EXPECT_NE(Aws(wrong, {"s3", "ls", "s3://secrets"}).exit_code, 0);
+  ExpectOneWriteRecordEach("secrets", {"in/a-empty", "in/b-one"}, admin_);
+  ASSERT_EQ(daemon_->Stop(), 0);  // the trail is sealed into the store on the way out
+  RunResult grep = bucketd::testing::Run({"/bin/grep", "-rlaF", admin_.secret, daemon_->root(), daemon_->log_path()});
+  EXPECT_EQ(grep.out, "") << "the secret key was written there";
+  // The store itself does hold it (the test would prove nothing if grep could not find it).
+  EXPECT_EQ(bucketd::testing::Run({"/bin/grep", "-c", admin_.secret, daemon_->cfg() + "/iam.json"}).out, "1\n");
+}
+
+TEST_F(S3SecurityTest, RangedGetsCarryNoFullObjectChecksum) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://ranges"}).exit_code, 0);
+  WriteFile(tmp_.path() + "/f", std::string(100000, 'r'));
+  ASSERT_EQ(Aws(admin_, {"s3api", "put-object", "--bucket", "ranges", "--key", "f", "--body", tmp_.path() + "/f",
+                         "--checksum-algorithm", "SHA256"})
+                .exit_code,
+            0);
+  RunResult whole = Aws(admin_, {"s3api", "get-object", "--bucket", "ranges", "--key", "f", "--checksum-mode",
+                                 "ENABLED", tmp_.path() + "/whole"});
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  EXPECT_NE(whole.out.find("\"ChecksumSHA256\""), std::string::npos) << whole.out;
+  RunResult part = Aws(admin_, {"s3api", "get-object", "--bucket", "ranges", "--key", "f", "--checksum-mode",
+                                "ENABLED", "--range", "bytes=10-19", tmp_.path() + "/part"});
+  ASSERT_EQ(part.exit_code, 0) << part.err;
+  EXPECT_EQ(part.out.find("\"Checksum"), std::string::npos) << part.out;
+  EXPECT_NE(part.out.find("\"ContentRange\": \"bytes 10-19/100000\""), std::string::npos) << part.out;
+  EXPECT_EQ(ReadFile(tmp_.path() + "/part"), std::string(10, 'r'));
+}
+
+TEST_F(S3SecurityTest, IdleAndSlowConnectionsDoNotStallOtherClients) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://busy"}).exit_code, 0);
+  struct rlimit rl;
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &rl), 0);
+  rl.rlim_cur = std::min<rlim_t>(rl.rlim_max, 4096);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &rl), 0);
+  std::vector<int> idle;
+  for (int i = 0; i < 1000; ++i) {
+    int fd = Connect();
+    ASSERT_GE(fd, 0) << "connection " << i;
+    idle.push_back(fd);
+  }
+  // A slowloris: a header that never ends, a byte at a time.
+  int slow = Connect();
+  ASSERT_GE(slow, 0);
+  std::atomic<bool> stop{false};
+  std::thread loris([&] {
+    std::string head = "GET /busy/ HTTP/1.1\r\nHost: x\r\nX-Slow: ";
+    for (size_t i = 0; !stop && i < 400; ++i) {
+      char c = i < head.size() ? head[i] : 'a';
+      if (::send(slow, &c, 1, MSG_NOSIGNAL) != 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+  // A header beyond the limit is refused with 431.
+  int big = Connect();
+  ASSERT_GE(big, 0);
+  std::string huge = "GET /busy/ HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(64 << 10, 'b') + "\r\n\r\n";
+  (void)::send(big, huge.data(), huge.size(), MSG_NOSIGNAL);
+  char buf[256] = {};
+  ssize_t n = ::recv(big, buf, sizeof(buf) - 1, 0);
+  EXPECT_GT(n, 0);
+  EXPECT_EQ(std::string(buf).rfind("HTTP/1.1 431", 0), 0u) << buf;
+  ::close(big);
+  // Meanwhile a real client is served, each request well within its timeout.
+  WriteFile(tmp_.path() + "/f", "still served");
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 5; ++i) {
+    RunResult put = Aws(admin_, {"--cli-read-timeout", "5", "--cli-connect-timeout", "5", "s3", "cp",
+                                 tmp_.path() + "/f", "s3://busy/f" + std::to_string(i)});
+    EXPECT_EQ(put.exit_code, 0) << put.err;
+  }
+  RunResult get = Aws(admin_, {"--cli-read-timeout", "5", "s3", "cp", "s3://busy/f4", "-"});
+  EXPECT_EQ(get.out, "still served");
+  auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_LT(took, std::chrono::seconds(30)) << "six CLI runs took " << std::chrono::duration_cast<std::chrono::seconds>(took).count() << " s";
+  stop = true;
+  loris.join();
+  ::close(slow);
+  for (int fd : idle) ::close(fd);
+}
+
+TEST_F(S3SecurityTest, VirtualHostedAddressingNamesTheBucketInTheHost) {
+  ASSERT_EQ(Aws(admin_, {"s3", "mb", "s3://vhost-bucket"}).exit_code, 0);
+  // bucket.localhost resolves nowhere here: a private mount namespace gets
+  // an /etc/hosts that says where it is.
+  WriteFile(tmp_.path() + "/hosts", "127.0.0.1 localhost vhost-bucket.localhost\n");
+  WriteFile(tmp_.path() + "/vhost.py", R"(
+import sys, boto3
+from botocore.config import Config
+s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "virtual"}))
+r = s3.put_object(Bucket="vhost-bucket", Key="dir/v.txt", Body=b"virtual")
+assert s3.get_object(Bucket="vhost-bucket", Key="dir/v.txt")["Body"].read() == b"virtual"
+print([o["Key"] for o in s3.list_objects_v2(Bucket="vhost-bucket")["Contents"]])
+)");
+  std::string endpoint = "http://localhost:" + std::to_string(port_);
+  RunResult r = bucketd::testing::Run(
+      {"/usr/bin/unshare", "--mount", "/bin/sh", "-c",
+       "mount --bind " + tmp_.path() + "/hosts /etc/hosts && exec /usr/bin/env python3 " + tmp_.path() + "/vhost.py " + endpoint},
+      "", ClientEnv(admin_, false));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out, "['dir/v.txt']\n");
+  // The Host header named the bucket: the object is where path style finds it.
+  EXPECT_EQ(ReadFile(daemon_->root() + "/buckets/vhost-bucket/dir/v.txt"), "virtual");
+}
+
+TEST_F(S3SecurityTest, TheShippedConfigServesOnPort4566) {
+  ASSERT_EQ(daemon_->Stop(), 0);
+  std::string shipped = ReadFile(std::string(BUCKETD_SOURCE_DIR) + "/etc/bucketd.json");
+  ASSERT_NE(shipped.find("\"Listen\": \"127.0.0.1:4566\""), std::string::npos) << shipped;
+  WriteFile(daemon_->cfg() + "/bucketd.json", shipped);
+  daemon_->Start();
+  ASSERT_TRUE(daemon_->WaitReady()) << daemon_->Log();
+  EXPECT_NE(daemon_->Log().find("AWS API endpoint on http://127.0.0.1:4566"), std::string::npos) << daemon_->Log();
+  std::vector<std::string> env = ClientEnv(admin_, false);
+  env.push_back("AWS_ENDPOINT_URL=http://127.0.0.1:4566");
+  RunResult mb = bucketd::testing::Run({"/usr/bin/env", "aws", "s3", "mb", "s3://shipped"}, "", env);
+  EXPECT_EQ(mb.exit_code, 0) << mb.err;
+}
+
+}  // namespace
+}  // namespace bucketd::testing
