@@ -248,6 +248,12 @@ class ExchangeImpl final : public Exchange {
 
   Status Continue() override {
     if (!request_.expects_continue || continue_sent_ || responded_ || c_.parser->is_done()) return Status::OK();
+    // Body bytes already here: the client stopped waiting (botocore waits
+    // one second); a late 100 would only cross its body (RFC 9110 15.2.1).
+    if (c_.buffer.size() > 0) {
+      continue_sent_ = true;
+      return Status::OK();
+    }
     continue_sent_ = true;
     static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
     return WriteRaw(kContinue);
@@ -281,6 +287,13 @@ class ExchangeImpl final : public Exchange {
 
   Status StartBody(const Response& head, uint64_t length) override {
     if (responded_) return Status::InvalidArgument("an answer was sent already");
+    if (request_.expects_continue && !continue_sent_ && c_.parser->is_done()) {
+      // An empty body the client holds back for our 100: botocore, told
+      // the final answer instead, leaves its pooled connection unusable for
+      // the next request, so the 100 goes first, as if the body were read.
+      continue_sent_ = true;
+      RETURN_IF_ERROR(WriteRaw("HTTP/1.1 100 Continue\r\n\r\n"));
+    }
     responded_ = true;
     bhttp::response<bhttp::empty_body> res{static_cast<bhttp::status>(head.status), 11};
     for (const Header& h : head.headers) res.insert(h.name, h.value);

@@ -80,7 +80,9 @@ using Handler = std::function<void(Exchange&)>;
 struct ServerOptions {
   size_t max_header_bytes = 16 << 10;    // request line + headers; more: 431 and close
   int max_connections = 4096;            // beyond: accepted and closed at once
-  int workers = 16;                      // requests handled at once
+  // Requests handled at once; more wait (an SDK's ten upload threads times
+  // a few clients must not queue past botocore's one-second wait for 100).
+  int workers = 64;
   int64_t header_timeout_ns = 30'000'000'000;  // idle keep-alive or a header that trickles in
   int64_t io_timeout_ns = 60'000'000'000;      // one body read or answer write
   size_t drain_limit_bytes = 1 << 20;    // an unread body up to this is read away to keep the connection

@@ -142,7 +142,7 @@ TEST_F(FakePlaneTest, SealsAfterOneIdleSecondIntoAGzippedCloudTrailFile) {
 TEST_F(FakePlaneTest, SealsAFullFileAtFourMegabytesWithoutWaiting) {
   std::vector<ObjectChange> many;
   for (int i = 0; i < 12000; ++i) {  // ~700 bytes of JSON each: over 4 MiB
-    many.push_back({ChangeKind::kCreated, "data", "bulk/" + std::to_string(i), 1, "\"e\"", 1, 0, "t", ""});
+    many.push_back({ChangeKind::kCreated, "data", "bulk/" + std::to_string(i), 1, "\"e\"", 1, 0, "t", "", ""});
   }
   ASSERT_TRUE(trail_->AppendDurably(many).ok());
   StopPlane();  // as after a restart with a backlog: the plane must look at it

@@ -15,7 +15,7 @@ TrailRecord Sample(ChangeKind kind) {
   r.event_id = "3b5f6c1e-0c8e-4d5e-9a3f-2f0a6a1d9e10";
   r.time_ns = 1795339570123000000LL;  // 2026-11-22T09:26:10.123Z
   r.change = {kind, "creditsafedata", "LOGS_FTP_EXECUTION/LOG_UKLTD_M_20240101.json", 42,
-              "\"0123456789abcdef0123456789abcdef\"", 0, 0, "bucketd/inotify", ""};
+              "\"0123456789abcdef0123456789abcdef\"", 0, 0, "bucketd/inotify", "", ""};
   return r;
 }
 

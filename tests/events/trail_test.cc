@@ -10,9 +10,9 @@ namespace bucketd::events {
 namespace {
 
 ObjectChange Put(const std::string& key, uint64_t size, int64_t mtime = 1) {
-  return {ChangeKind::kCreated, "b", key, size, "\"e\"", mtime, 0, "test", ""};
+  return {ChangeKind::kCreated, "b", key, size, "\"e\"", mtime, 0, "test", "", ""};
 }
-ObjectChange Del(const std::string& key) { return {ChangeKind::kRemoved, "b", key, 0, "", 0, 0, "test", ""}; }
+ObjectChange Del(const std::string& key) { return {ChangeKind::kRemoved, "b", key, 0, "", 0, 0, "test", "", ""}; }
 
 TEST(TrailTest, AppendAssignsIncreasingSequencesAndUpdatesTheIndex) {
   testing::TempDir tmp;

@@ -7,11 +7,11 @@ set -eu
 AWS=$1 EP=$2 B=$3 DATA=$4 WORK=$5
 cli() { "$AWS" --endpoint-url "$EP" --region us-west-2 "$@"; }
 cli s3 mb "s3://$B" >/dev/null
+# One process each way (the CLI starts slowly); every file compared.
+cli s3 cp --only-show-errors --recursive "$DATA" "s3://$B/in"
+cli s3 cp --only-show-errors --recursive "s3://$B/in" "$WORK/back"
 for f in "$DATA"/*; do
-  n=$(basename "$f")
-  cli s3 cp --only-show-errors "$f" "s3://$B/in/$n"
-  cli s3 cp --only-show-errors "s3://$B/in/$n" "$WORK/$n.back"
-  cmp "$f" "$WORK/$n.back"
+  cmp "$f" "$WORK/back/$(basename "$f")"
 done
 cli s3 ls "s3://$B/in/" | grep -c . >"$WORK/listed"
 mkdir -p "$WORK/tree/sub" && echo one >"$WORK/tree/a.txt" && echo two >"$WORK/tree/sub/b.txt"
