@@ -33,14 +33,7 @@ bool ParseAmzDate(const std::string& s, int64_t* ns) {
   return true;
 }
 
-std::string AmzDateOf(int64_t ns) {
-  time_t secs = static_cast<time_t>(ns / 1'000'000'000);
-  struct tm t;
-  gmtime_r(&secs, &t);
-  char buf[20];
-  std::strftime(buf, sizeof(buf), "%Y%m%dT%H%M%SZ", &t);
-  return buf;
-}
+std::string AmzDateOf(int64_t ns) { return FormatUtc(ns, "%Y%m%dT%H%M%SZ"); }
 
 S3Error Error(int status, const char* code, std::string message) { return S3Error::Make(status, code, std::move(message)); }
 

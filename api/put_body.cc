@@ -7,7 +7,9 @@ namespace {
 
 S3Error Bad(int status, const char* code, std::string message) { return S3Error::Make(status, code, std::move(message)); }
 
-std::vector<std::string> SplitList(const std::string& v) {
+}  // namespace
+
+std::vector<std::string> SplitHeaderList(const std::string& v, bool lower) {
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= v.size()) {
@@ -15,15 +17,13 @@ std::vector<std::string> SplitList(const std::string& v) {
     std::string item = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     item.erase(0, item.find_first_not_of(' '));
     item.erase(item.find_last_not_of(' ') + 1);
-    std::transform(item.begin(), item.end(), item.begin(), ::tolower);
+    if (lower) std::transform(item.begin(), item.end(), item.begin(), ::tolower);
     if (!item.empty()) out.push_back(item);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
   return out;
 }
-
-}  // namespace
 
 PutBody::PutBody(http::Exchange& exchange, const Authenticated& auth) : exchange_(exchange), auth_(auth) {}
 
@@ -62,7 +62,7 @@ bool PutBody::Prepare(S3Error* error) {
     }
     md5_ = std::make_unique<Digest>(Digest::Algorithm::kMd5);
   }
-  if (const std::string* t = r.Find("x-amz-trailer")) trailer_names_ = SplitList(*t);
+  if (const std::string* t = r.Find("x-amz-trailer")) trailer_names_ = SplitHeaderList(*t);
   // A checksum in a header, or announced for the trailer.
   std::vector<std::string> names = trailer_names_;
   for (const http::Header& h : r.headers) {
@@ -93,7 +93,7 @@ bool PutBody::Prepare(S3Error* error) {
     return false;
   }
   if (const std::string* ce = r.Find("content-encoding")) {
-    for (const std::string& item : SplitList(*ce)) {
+    for (const std::string& item : SplitHeaderList(*ce)) {
       if (item != "aws-chunked") content_encoding_ += (content_encoding_.empty() ? "" : ",") + item;
     }
   }

@@ -22,6 +22,10 @@
 
 namespace bucketd::api {
 
+// "a, b,c" -> {"a", "b", "c"}: a header's comma-separated items, trimmed,
+// empty ones dropped; lower case when `lower`.
+std::vector<std::string> SplitHeaderList(const std::string& value, bool lower = true);
+
 class PutBody final : public store::ByteSource {
  public:
   PutBody(http::Exchange& exchange, const Authenticated& auth);

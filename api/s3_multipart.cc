@@ -102,6 +102,18 @@ std::vector<PartInfo> Parts(Call& c, const std::string& id) {
   return out;
 }
 
+// An upload's directory and everything in it (Complete, Abort).
+void RemoveUpload(Call& c, const std::string& id) {
+  Fs& fs = c.api.env.fs();
+  std::string dir = UploadDir(c, id);
+  if (auto d = fs.OpenAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY); d.ok()) {
+    if (auto entries = fs.ReadDir(d->get()); entries.ok()) {
+      for (const DirEntry& e : *entries) (void)fs.UnlinkAt(d->get(), e.name, false);
+    }
+  }
+  (void)fs.UnlinkAt(AT_FDCWD, dir, true);
+}
+
 // The parts' bytes in order, as one source for the final put.
 class PartsSource final : public store::ByteSource {
  public:
@@ -269,14 +281,7 @@ void CompleteMultipartUpload(Call& c) {
   PartsSource source(c.api.env.fs(), std::move(paths));
   auto info = c.api.store.PutObject(c.bucket, c.key, source, o);
   if (!info.ok()) return c.FailStore(info.status());
-  Fs& fs = c.api.env.fs();
-  std::string dir = UploadDir(c, u.id);
-  if (auto d = fs.OpenAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY); d.ok()) {
-    if (auto entries = fs.ReadDir(d->get()); entries.ok()) {
-      for (const DirEntry& e : *entries) (void)fs.UnlinkAt(d->get(), e.name, false);
-    }
-  }
-  (void)fs.UnlinkAt(AT_FDCWD, dir, true);
+  RemoveUpload(c, u.id);
   XmlOut x("CompleteMultipartUploadResult");
   const std::string* host = c.Header("host");
   AddText(x.root(), "Location", "http://" + (host ? *host : std::string("localhost")) + "/" + c.bucket + "/" + c.key);
@@ -291,14 +296,7 @@ void AbortMultipartUpload(Call& c) {
   if (!c.Allowed("s3:AbortMultipartUpload", c.ObjectArn()) || !c.Writable()) return;
   Upload u;
   if (!FindUpload(c, &u)) return;
-  Fs& fs = c.api.env.fs();
-  std::string dir = UploadDir(c, u.id);
-  if (auto d = fs.OpenAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY); d.ok()) {
-    if (auto entries = fs.ReadDir(d->get()); entries.ok()) {
-      for (const DirEntry& e : *entries) (void)fs.UnlinkAt(d->get(), e.name, false);
-    }
-  }
-  (void)fs.UnlinkAt(AT_FDCWD, dir, true);
+  RemoveUpload(c, u.id);
   c.Empty(204);
 }
 

@@ -29,16 +29,9 @@ std::string Unquote(const std::string& etag) {
 
 // If-Match / If-None-Match values: "*", or ETags separated by commas.
 bool EtagListMatches(const std::string& list, const std::string& etag) {
-  size_t start = 0;
-  while (start <= list.size()) {
-    size_t comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    item.erase(0, item.find_first_not_of(' '));
-    item.erase(item.find_last_not_of(' ') + 1);
+  for (std::string item : SplitHeaderList(list, false)) {
     if (item.rfind("W/", 0) == 0) item = item.substr(2);
     if (item == "*" || Unquote(item) == Unquote(etag)) return true;
-    if (comma == std::string::npos) break;
-    start = comma + 1;
   }
   return false;
 }

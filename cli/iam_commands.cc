@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "common/file_util.h"
+#include "common/time_format.h"
 #include "iam/iam_store.h"
 #include "iam/policy.h"
 
@@ -20,14 +21,7 @@ namespace {
 using nlohmann::json;
 
 // "2026-12-01T18:41:13+00:00", as `aws iam` prints CreateDate.
-std::string IamDate(int64_t unix_nanos) {
-  time_t secs = static_cast<time_t>(unix_nanos / 1'000'000'000);
-  struct tm t;
-  gmtime_r(&secs, &t);
-  char buf[40];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S+00:00", &t);
-  return buf;
-}
+std::string IamDate(int64_t unix_nanos) { return FormatUtc(unix_nanos, "%Y-%m-%dT%H:%M:%S+00:00"); }
 
 // IAM's error words: "An error occurred (NoSuchEntity) when calling the
 // CreateAccessKey operation: …".

@@ -35,6 +35,15 @@ std::string FormatHttpDate(int64_t unix_nanos) {
   return buf;
 }
 
+std::string FormatUtc(int64_t unix_nanos, const char* format) {
+  time_t secs = static_cast<time_t>(unix_nanos / 1'000'000'000);
+  struct tm t;
+  gmtime_r(&secs, &t);
+  char buf[64];
+  size_t n = std::strftime(buf, sizeof(buf), format, &t);
+  return std::string(buf, n);
+}
+
 Result<int64_t> ParseHttpDate(std::string_view text) {
   std::string s(text);
   for (const char* format : {"%a, %d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT", "%a %b %e %H:%M:%S %Y"}) {

@@ -17,6 +17,10 @@ std::string FormatRfc3339Millis(int64_t unix_nanos);
 // "Sun, 22 Nov 2026 09:26:10 GMT" (RFC 7231), as S3 sends Last-Modified.
 std::string FormatHttpDate(int64_t unix_nanos);
 
+// `unix_nanos` in UTC through strftime's `format` (whole seconds), e.g.
+// "%Y%m%dT%H%M%SZ" for SigV4's X-Amz-Date.
+std::string FormatUtc(int64_t unix_nanos, const char* format);
+
 // An HTTP date (RFC 7231's IMF-fixdate, "Sun, 22 Nov 2026 09:26:10 GMT";
 // also RFC 850 and asctime forms, as HTTP asks servers to accept) as Unix
 // nanoseconds; InvalidArgument otherwise.
