@@ -156,7 +156,6 @@ Result<size_t> AwsChunkedSource::Read(char* out, size_t n) {
           RETURN_IF_ERROR(Fill(2));
           if (signing_) {
             // The final chunk is signed too (its hash: the empty string's).
-            state_ = State::kDataEnd;
             std::string expected = sigv4::Signature(
                 signing_->signing_key, sigv4::ChunkStringToSign(signing_->amz_date, signing_->scope,
                                                                 previous_signature_, chunk_hash_->HexDigest()));
@@ -191,9 +190,6 @@ Result<size_t> AwsChunkedSource::Read(char* out, size_t n) {
         decoded_ += take;
         return take;
       }
-      case State::kDataEnd:
-        state_ = State::kTrailer;
-        break;
       case State::kTrailer: {
         ASSIGN_OR_RETURN(std::string line, Line());
         RETURN_IF_ERROR(TrailerLine(line));

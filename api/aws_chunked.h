@@ -49,7 +49,7 @@ class AwsChunkedSource final : public store::ByteSource {
   const S3Error& error() const { return error_; }
 
  private:
-  enum class State { kSizeLine, kData, kDataEnd, kTrailer, kDone };
+  enum class State { kSizeLine, kData, kTrailer, kDone };
   Status Fail(int status, const char* code, const std::string& message);
   // Ensures `want` bytes are buffered (fewer at end of body).
   Status Fill(size_t want);

@@ -11,6 +11,7 @@
 #include "api/auth.h"
 #include "api/s3_api.h"
 #include "api/s3_error.h"
+#include "api/xml.h"
 #include "http/server.h"
 
 namespace bucketd::api {
@@ -95,6 +96,9 @@ bool PutOptionsFromHeaders(Call& c, store::PutOptions* options);
 // Reads a small XML request body whole (at most `limit` bytes), checking
 // Content-MD5 / x-amz-checksum-*; false after answering an error.
 bool ReadSmallBody(Call& c, size_t limit, std::string* body);
+// ReadSmallBody, parsed, whose root element must be `root`; false after
+// answering MalformedXML.
+bool ReadXmlBody(Call& c, size_t limit, const char* root, pugi::xml_document* doc, pugi::xml_node* node);
 
 }  // namespace bucketd::api
 

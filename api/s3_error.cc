@@ -6,13 +6,11 @@ namespace bucketd::api {
 
 S3Error FromStoreStatus(const Status& s, const std::string& bucket, const std::string& key) {
   S3Error e;
-  e.resource = "/" + bucket + (key.empty() ? "" : "/" + key);
   const std::string& m = s.message();
   switch (s.code()) {
     case StatusCode::kNotFound:
-      if (m.find("bucket") != std::string::npos && m.find("key") == std::string::npos) {
-        e = S3Error::Make(404, "NoSuchBucket", "The specified bucket does not exist");
-      } else if (key.empty()) {
+      // The store names the key when the key is missing, only the bucket when that is.
+      if (key.empty() || m.find("key") == std::string::npos) {
         e = S3Error::Make(404, "NoSuchBucket", "The specified bucket does not exist");
       } else {
         e = S3Error::Make(404, "NoSuchKey", "The specified key does not exist.");

@@ -226,12 +226,9 @@ void CompleteMultipartUpload(Call& c) {
   if (!c.Allowed("s3:PutObject", c.ObjectArn()) || !c.Writable()) return;
   Upload u;
   if (!FindUpload(c, &u)) return;
-  std::string text;
-  if (!ReadSmallBody(c, 4 << 20, &text)) return;
   pugi::xml_document doc;
-  if (Status s = ParseXml(text, &doc); !s.ok()) return c.Fail(S3Error::Make(400, "MalformedXML", s.message()));
-  pugi::xml_node root = doc.child("CompleteMultipartUpload");
-  if (!root) return c.Fail(S3Error::Make(400, "MalformedXML", "expected a <CompleteMultipartUpload> document"));
+  pugi::xml_node root;
+  if (!ReadXmlBody(c, 4 << 20, "CompleteMultipartUpload", &doc, &root)) return;
   std::vector<PartInfo> stored = Parts(c, u.id);
   std::vector<PartInfo> chosen;
   for (pugi::xml_node p : root.children("Part")) {

@@ -129,6 +129,21 @@ bool ReadSmallBody(Call& c, size_t limit, std::string* body) {
   }
 }
 
+bool ReadXmlBody(Call& c, size_t limit, const char* root, pugi::xml_document* doc, pugi::xml_node* node) {
+  std::string body;
+  if (!ReadSmallBody(c, limit, &body)) return false;
+  if (Status s = ParseXml(body, doc); !s.ok()) {
+    c.Fail(S3Error::Make(400, "MalformedXML", s.message()));
+    return false;
+  }
+  *node = doc->child(root);
+  if (!*node) {
+    c.Fail(S3Error::Make(400, "MalformedXML", std::string("expected a <") + root + "> document"));
+    return false;
+  }
+  return true;
+}
+
 void PutObject(Call& c) {
   c.operation = "PutObject";
   if (!c.Allowed("s3:PutObject", c.ObjectArn()) || !c.Writable()) return;
@@ -231,12 +246,9 @@ void DeleteObjects(Call& c) {
                                   "Missing required header for this request: Content-MD5 (or an x-amz-checksum-*)"));
     }
   }
-  std::string body;
-  if (!ReadSmallBody(c, 2 << 20, &body)) return;
   pugi::xml_document doc;
-  if (Status s = ParseXml(body, &doc); !s.ok()) return c.Fail(S3Error::Make(400, "MalformedXML", s.message()));
-  pugi::xml_node del = doc.child("Delete");
-  if (!del) return c.Fail(S3Error::Make(400, "MalformedXML", "expected a <Delete> document"));
+  pugi::xml_node del;
+  if (!ReadXmlBody(c, 2 << 20, "Delete", &doc, &del)) return;
   bool quiet = std::string(del.child_value("Quiet")) == "true";
   std::vector<std::string> keys;
   for (pugi::xml_node o : del.children("Object")) {

@@ -1,5 +1,7 @@
 #include "events/records.h"
 
+#include "common/time_format.h"
+
 #include <pwd.h>
 #include <unistd.h>
 
@@ -91,14 +93,7 @@ std::string NewUuid(Random& random) {
   return FormatUuid(b);
 }
 
-std::string Rfc3339Seconds(int64_t unix_nanos) {
-  time_t secs = static_cast<time_t>(unix_nanos / 1000000000LL);
-  struct tm t;
-  gmtime_r(&secs, &t);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &t);
-  return buf;
-}
+std::string Rfc3339Seconds(int64_t unix_nanos) { return FormatUtc(unix_nanos, "%Y-%m-%dT%H:%M:%SZ"); }
 
 nlohmann::json CloudTrailRecord(const TrailRecord& r, const TrailIdentity& id) {
   const ObjectChange& c = r.change;
@@ -158,6 +153,7 @@ std::vector<nlohmann::json> EventBridgeEvents(const TrailRecord& r, const TrailI
       {"resources", nlohmann::json::array()},
       {"detail", CloudTrailRecord(r, id)},
   };
+  nlohmann::json caller = CallerOf(c);
   nlohmann::json object = {{"key", c.key}, {"sequencer", r.Sequencer()}};
   if (created) {
     object["size"] = c.size;
@@ -166,9 +162,9 @@ std::vector<nlohmann::json> EventBridgeEvents(const TrailRecord& r, const TrailI
   nlohmann::json detail = {{"version", "0"},
                            {"bucket", {{"name", c.bucket}}},
                            {"object", object},
-                           {"request-id", CallerOf(c).value("requestID", r.Sequencer())},
+                           {"request-id", caller.value("requestID", r.Sequencer())},
                            {"requester", id.account},
-                           {"source-ip-address", CallerOf(c).value("sourceIPAddress", "127.0.0.1")},
+                           {"source-ip-address", caller.value("sourceIPAddress", "127.0.0.1")},
                            {"reason", r.EventName()}};
   if (!created) detail["deletion-type"] = "Permanently Deleted";
   nlohmann::json s3_shape = {

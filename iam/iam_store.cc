@@ -95,7 +95,11 @@ Result<IamData> Parse(const std::string& text, const std::string& file) {
   if (j.is_discarded()) {
     return Status::Corruption(file + ": not JSON (run `bucketctl iam list-users` after restoring it from a backup)");
   }
-  return FromJson(j, file);
+  try {
+    return FromJson(j, file);
+  } catch (const json::exception& e) {  // a field of another type than bucketctl writes
+    return Status::Corruption(file + ": " + e.what());
+  }
 }
 
 }  // namespace
