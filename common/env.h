@@ -85,6 +85,8 @@ class Fs {
   virtual Status Fchown(int fd, uid_t uid, gid_t gid) = 0;
 };
 
+inline constexpr int64_t kNanosPerSecond = 1'000'000'000;
+
 // Wall-clock time, injectable.
 class Clock {
  public:

@@ -2,6 +2,8 @@
 #ifndef BUCKETD_COMMON_FILE_UTIL_H_
 #define BUCKETD_COMMON_FILE_UTIL_H_
 
+#include <cstdio>
+#include <memory>
 #include <string>
 
 #include "common/env.h"
@@ -20,6 +22,12 @@ Status MakeDirs(Fs& fs, const std::string& path, mode_t mode = 0755);
 // RUNTIME_DIRECTORY, CONFIGURATION_DIRECTORY are ':'-separated lists), or ""
 // when it is unset.
 std::string SystemdDirectory(const char* variable);
+
+// A stdio stream closed when it goes out of scope.
+struct FileCloser {
+  void operator()(FILE* f) const { std::fclose(f); }
+};
+using UniqueFile = std::unique_ptr<FILE, FileCloser>;
 
 }  // namespace bucketd
 

@@ -2,13 +2,10 @@
 
 #include <algorithm>
 
+#include "common/env.h"
+
 namespace bucketd::runner {
 
-namespace {
-
-constexpr int64_t kSecond = 1'000'000'000;
-
-}  // namespace
 
 Plan::Plan(Clock& clock, PlanOptions options, Random& random)
     : clock_(clock), options_(std::move(options)), random_(random), functions_(std::make_shared<FunctionSet>()) {}
@@ -60,7 +57,7 @@ std::string Plan::PermanentError(const Invocation& v, const Function** fn) const
            "' keeps firing on objects its own chain writes";
   }
   int64_t age = clock_.NowNanos() - v.age_base_ns;
-  if (age > static_cast<int64_t>(v.max_age_seconds) * kSecond) {
+  if (age > static_cast<int64_t>(v.max_age_seconds) * kNanosPerSecond) {
     return "the event is older than the target's MaximumEventAgeInSeconds (" + std::to_string(v.max_age_seconds) +
            " s)" + (v.error.empty() ? "" : "; last error: " + v.error);
   }

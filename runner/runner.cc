@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "common/env.h"
 #include "common/md5.h"
 #include "common/time_format.h"
 #include "runner/builtin_executor.h"
@@ -15,7 +16,6 @@ namespace bucketd::runner {
 namespace {
 
 constexpr int64_t kMs = 1'000'000;
-constexpr int64_t kSecond = 1'000'000'000;
 
 // "<chain id>:<hop>" -> parts; false when malformed.
 bool ParseChain(const std::string& s, std::string* chain, int* hop) {
@@ -263,7 +263,7 @@ void Runner::StartAttempt(int64_t n, const Function& fn, bool held) {
   Executor& ex = ExecutorFor(fn);
   std::string chain = v.chain + ":" + std::to_string(v.hop);
   std::string signed_chain = store_.SignChain(chain);
-  Status s = ex.Start(Attempt{n, v, fn, now, now + static_cast<int64_t>(fn.timeout_seconds) * kSecond,
+  Status s = ex.Start(Attempt{n, v, fn, now, now + static_cast<int64_t>(fn.timeout_seconds) * kNanosPerSecond,
                               std::move(chain), std::move(signed_chain)},
                       held);
   if (s.ok()) {
@@ -316,7 +316,7 @@ void Runner::Stall(const Status& why) {
     options_.log(events::LogLevel::kError, {},
                  "runner: cannot record in " + options_.state_dir + " (" + why.message() +
                      "); starting nothing and spending no attempt until it can, checking every " +
-                     std::to_string(options_.stall_retry_ns / kSecond) + " s");
+                     std::to_string(options_.stall_retry_ns / kNanosPerSecond) + " s");
   }
 }
 
@@ -478,7 +478,7 @@ int64_t Runner::OnTick() {
   CheckStall(now);
   Collect();
   if (now >= next_expiry_ns_) {
-    next_expiry_ns_ = now + 3600 * kSecond;
+    next_expiry_ns_ = now + 3600 * kNanosPerSecond;
     ExpireTraces(now);
   }
   LoadNew();

@@ -5,13 +5,13 @@
 
 #include <algorithm>
 
+#include "common/env.h"
 #include "common/time_format.h"
 
 namespace bucketd::runner {
 
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
 // Idle supervisors are replaced once starts have paused this long: an exec
 // competes for the two cores with the targets just started.
 constexpr int64_t kRefillQuietNs = 20'000'000;
@@ -172,7 +172,7 @@ void SupervisedExecutor::ExpireTraces(
       std::string dir = RunDir(id, a);
       struct stat st;
       if (::stat(dir.c_str(), &st) != 0) continue;
-      int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * kSecond + st.st_mtim.tv_nsec;
+      int64_t mtime = static_cast<int64_t>(st.st_mtim.tv_sec) * kNanosPerSecond + st.st_mtim.tv_nsec;
       if (now - std::max(*finished, mtime) < retention) continue;
       if (ProbeRun(dir) == RunState::kRunning) continue;
       RemoveRunDir(dir);

@@ -21,7 +21,7 @@ using nlohmann::json;
 const std::set<std::string> kNotFeatures = {"REGNUMBER", "ACCOUNTSDATE", "LABEL", "USERDATE", "COMPANY_TYPE_GROUP",
                                             "SECTION"};
 
-struct Split {
+struct HoldoutSplit {
   std::vector<size_t> train, holdout;  // row indexes
   size_t train_companies = 0, holdout_companies = 0;
 };
@@ -29,7 +29,7 @@ struct Split {
 // By company, stratified on "has a positive row", seeded and portable: in
 // each stratum companies are ordered by FNV-1a of "<seed>:split:<REGNUMBER>"
 // and the first round(fraction * n) go to the holdout.
-Split SplitByCompany(const FeatureTable& t, int64_t seed, double fraction) {
+HoldoutSplit SplitByCompany(const FeatureTable& t, int64_t seed, double fraction) {
   std::map<std::string, std::vector<size_t>> rows;
   std::map<std::string, bool> positive;
   for (size_t r = 0; r < t.regnumber.size(); ++r) {
@@ -40,7 +40,7 @@ Split SplitByCompany(const FeatureTable& t, int64_t seed, double fraction) {
   for (const auto& [reg, _] : rows) {
     strata[positive[reg]].emplace_back(Fnv1a64(std::to_string(seed) + ":split:" + reg), reg);
   }
-  Split s;
+  HoldoutSplit s;
   for (auto& stratum : strata) {
     std::sort(stratum.begin(), stratum.end());
     size_t n_holdout = static_cast<size_t>(std::llround(fraction * static_cast<double>(stratum.size())));
@@ -91,7 +91,7 @@ Status TrainStage(runner::StageContext& ctx) {
   if (t.label.empty()) return Status::InvalidArgument(table_key + ": has no LABEL column");
   // The rows' text is not needed here; at a million companies it is a GiB.
   std::vector<std::string>().swap(t.lines);
-  Split split = SplitByCompany(t, seed, fraction);
+  HoldoutSplit split = SplitByCompany(t, seed, fraction);
   std::vector<float> xtr, ytr, xho, yho;
   Take(t, split.train, &xtr, &ytr);
   Take(t, split.holdout, &xho, &yho);

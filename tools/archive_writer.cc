@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/file_util.h"
 #include "tools/rar_writer.h"
 
 namespace bucketd::tools {
@@ -18,9 +19,6 @@ struct ArchiveDeleter {
 };
 struct EntryDeleter {
   void operator()(archive_entry* e) const { archive_entry_free(e); }
-};
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
 };
 
 Status LibarchiveError(archive* a, const std::string& path) {
@@ -50,7 +48,7 @@ Status WriteWithLibarchive(ArchiveFormat format, const std::string& src_path,
   if (archive_write_open_filename(a.get(), dst_path.c_str()) != ARCHIVE_OK) {
     return LibarchiveError(a.get(), dst_path);
   }
-  std::unique_ptr<FILE, FileCloser> src(std::fopen(src_path.c_str(), "rb"));
+  UniqueFile src(std::fopen(src_path.c_str(), "rb"));
   struct stat st;
   if (!src || fstat(fileno(src.get()), &st) != 0) return Status::IOError("cannot read " + src_path);
   std::unique_ptr<archive_entry, EntryDeleter> e(archive_entry_new());

@@ -9,15 +9,13 @@
 #include <memory>
 #include <vector>
 
+#include "common/file_util.h"
+
 namespace bucketd::tools {
 namespace {
 
 using Bytes = std::vector<unsigned char>;
 
-struct FileCloser {
-  void operator()(FILE* f) const { std::fclose(f); }
-};
-using File = std::unique_ptr<FILE, FileCloser>;
 
 void PutLe(Bytes& b, uint64_t v, int n) {
   for (int i = 0; i < n; ++i) b.push_back(static_cast<unsigned char>(v >> (8 * i)));
@@ -152,7 +150,7 @@ Status Errno(const std::string& what, const std::string& path) {
 
 Status WriteStoredRar(RarVersion version, const std::string& src_path,
                       const std::string& entry_name, int64_t mtime, const std::string& dst_path) {
-  File src(std::fopen(src_path.c_str(), "rb"));
+  UniqueFile src(std::fopen(src_path.c_str(), "rb"));
   if (!src) return Errno("cannot read", src_path);
   std::vector<unsigned char> buf(1 << 20);
   uint32_t crc = 0;
@@ -165,7 +163,7 @@ Status WriteStoredRar(RarVersion version, const std::string& src_path,
   if (std::ferror(src.get())) return Errno("cannot read", src_path);
   std::rewind(src.get());
 
-  File dst(std::fopen(dst_path.c_str(), "wb"));
+  UniqueFile dst(std::fopen(dst_path.c_str(), "wb"));
   if (!dst) return Errno("cannot create", dst_path);
   Bytes head = version == RarVersion::kRar4 ? Rar4Headers(entry_name, size, crc, mtime)
                                             : Rar5Headers(entry_name, size, crc, mtime);

@@ -43,7 +43,7 @@ struct CronCase {
   std::vector<std::string> expected;
 };
 
-const CronCase kCases[] = {
+const CronCase kCronCases[] = {
     {"EveryDayAtNoon", "cron(0 12 * * ? *)", "2026-01-01T12:00:00Z",
      {"2026-01-02T12:00:00Z", "2026-01-03T12:00:00Z"}},
     {"StrictlyAfter", "cron(0 12 * * ? *)", "2026-01-01T11:59:59Z", {"2026-01-01T12:00:00Z"}},
@@ -94,7 +94,7 @@ TEST_P(CronTest, NextFirings) {
   EXPECT_EQ(Next(c.expr, c.after, static_cast<int>(std::max<size_t>(c.expected.size(), 1))), c.expected);
 }
 
-INSTANTIATE_TEST_SUITE_P(Aws, CronTest, ::testing::ValuesIn(kCases),
+INSTANTIATE_TEST_SUITE_P(Aws, CronTest, ::testing::ValuesIn(kCronCases),
                          [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ScheduleTest, InvalidExpressionsNameTheFieldAndTheRule) {
