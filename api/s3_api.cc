@@ -1,5 +1,6 @@
 #include "api/s3_api.h"
 
+#include <algorithm>
 #include <cstdio>
 
 #include <nlohmann/json.hpp>
@@ -93,7 +94,7 @@ void S3Api::Handle(http::Exchange& exchange) {
   Impl& api = *impl_;
   uint64_t n = api.requests.fetch_add(1) + 1;
   Call c{api, exchange, exchange.request(), {}, Hex16(api.instance ^ (n * 0x9E3779B97F4A7C15ull)),
-         Hex16(n) + Hex16(api.instance), "", "", {}, ""};
+         Hex16(n) + Hex16(api.instance), "", "", {}, "", "", "", 0};
   try {
     auto target = ParseTarget(c.req.target);
     if (!target.ok()) {
@@ -142,6 +143,11 @@ void S3Api::Handle(http::Exchange& exchange) {
     if (api.options.log_warning) api.options.log_warning("S3 request " + c.request_id + " failed: " + e.what());
     if (!exchange.responded()) c.Fail(S3Error());
   }
+  try {
+    c.RecordCall();
+  } catch (const std::exception& e) {
+    if (api.options.log_warning) api.options.log_warning("S3 request " + c.request_id + ": not recorded: " + e.what());
+  }
 }
 
 std::vector<http::Header> Call::Headers() const {
@@ -153,6 +159,8 @@ std::vector<http::Header> Call::Headers() const {
 
 void Call::Fail(S3Error e) {
   if (ex.responded()) return;
+  error_code = e.code;
+  error_message = e.message;
   http::Response r;
   r.status = e.status;
   r.headers = Headers();
@@ -220,6 +228,10 @@ bool Call::Allowed(const std::string& action, const std::string& resource,
 }
 
 std::string Call::Caller(const std::string& event_name, uint64_t bytes_in) const {
+  return CallerFields(event_name, bytes_in).dump();
+}
+
+nlohmann::json Call::CallerFields(const std::string& event_name, uint64_t bytes_in) const {
   const std::string* ua = req.Find("user-agent");
   nlohmann::json j = {
       {"userIdentity",
@@ -240,7 +252,39 @@ std::string Call::Caller(const std::string& event_name, uint64_t bytes_in) const
         {"bytesTransferredIn", bytes_in},
         {"bytesTransferredOut", 0}}},
   };
-  return j.dump();
+  return j;
+}
+
+void Call::RecordCall() {
+  if (api.options.calls == nullptr || operation.empty() || auth.principal.arn.empty()) return;
+  static constexpr std::string_view kReads[] = {"GetObject", "HeadObject", "ListObjects", "ListObjectsV2",
+                                                "ListObjectVersions", "ListParts", "ListMultipartUploads",
+                                                "GetObjectTagging"};
+  static constexpr std::string_view kWrites[] = {"PutObject", "CopyObject", "DeleteObject", "DeleteObjects",
+                                                 "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
+                                                 "AbortMultipartUpload", "PutObjectTagging", "DeleteObjectTagging"};
+  bool read = std::find(std::begin(kReads), std::end(kReads), operation) != std::end(kReads);
+  bool write = std::find(std::begin(kWrites), std::end(kWrites), operation) != std::end(kWrites);
+  // A write that worked is recorded as the change it made, by the event plane.
+  if (!(read || (write && !error_code.empty()))) return;
+  const std::string* prefix = Query("prefix");
+  std::string arn = key.empty() ? BucketArn() + "/" + (prefix ? *prefix : "") : ObjectArn();
+  if (read && !api.selectors.RecordsReadOf(arn)) return;
+  nlohmann::json fields = CallerFields(operation, 0);
+  fields["readOnly"] = read;
+  fields["additionalEventData"]["bytesTransferredOut"] = bytes_out;
+  if (!error_code.empty()) {
+    fields["errorCode"] = error_code;
+    fields["errorMessage"] = error_message;
+  }
+  if (prefix != nullptr) fields["requestParameters"]["prefix"] = *prefix;
+  events::ObjectChange call;
+  call.kind = events::ChangeKind::kApiCall;
+  call.bucket = bucket;
+  call.key = key;
+  call.user_agent = "bucketd/api";
+  call.caller = fields.dump();
+  api.options.calls->Add(std::move(call));
 }
 
 bool Call::Writable() {

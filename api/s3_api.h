@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "events/api_calls.h"
 #include "events/api_deletes.h"
 #include "http/server.h"
 #include "iam/iam_store.h"
@@ -35,6 +36,11 @@ struct S3ApiOptions {
   // Where multipart uploads keep their parts until completed.
   std::string multipart_dir;
   std::function<void(const std::string&)> log_warning;  // may be empty
+  // Where calls that change no object are recorded (a read the event
+  // selectors ask for, a refused write); null: nowhere.
+  events::ApiCalls* calls = nullptr;
+  // <config-dir>/event-selectors.json (api/event_selectors.h); empty: none.
+  std::string event_selectors_file;
 };
 
 class S3Api {

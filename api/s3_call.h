@@ -8,7 +8,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "api/auth.h"
+#include "api/event_selectors.h"
 #include "api/s3_api.h"
 #include "api/s3_error.h"
 #include "api/xml.h"
@@ -18,12 +21,14 @@ namespace bucketd::api {
 
 struct S3Api::Impl {
   Impl(Env& e, store::Store& s, iam::Directory& d, events::ApiDeletes* del, S3ApiOptions o)
-      : env(e), store(s), directory(d), deletes(del), options(std::move(o)) {}
+      : env(e), store(s), directory(d), deletes(del), options(std::move(o)),
+        selectors(e, options.event_selectors_file, options.log_warning) {}
   Env& env;
   store::Store& store;
   iam::Directory& directory;
   events::ApiDeletes* deletes;
   S3ApiOptions options;
+  SelectorsFile selectors;
   std::atomic<uint64_t> requests{0};
   uint64_t instance = 0;  // random, so request ids differ across restarts
 };
@@ -39,6 +44,8 @@ struct Call {
   std::string key;     // decoded; empty for a bucket request
   Authenticated auth;
   std::string operation;  // "PutObject", for logs and records
+  std::string error_code, error_message;  // of the error answered, if one was
+  uint64_t bytes_out = 0;                 // object bytes sent
 
   const std::string* Header(std::string_view lower_name) const { return req.Find(lower_name); }
   const std::string* Query(std::string_view name) const { return target.Find(name); }
@@ -61,6 +68,11 @@ struct Call {
   std::string BucketArn() const { return "arn:aws:s3:::" + bucket; }
   // The CloudTrail fields of this call, for the records of what it changes.
   std::string Caller(const std::string& event_name, uint64_t bytes_in) const;
+  nlohmann::json CallerFields(const std::string& event_name, uint64_t bytes_in) const;
+  // Records the call itself when it changed no object but belongs in the
+  // trail: a read the event selectors ask for, or a write that failed (its
+  // errorCode, as CloudTrail records a denied PutObject).
+  void RecordCall();
   // Writes are refused on bucketd's own trail bucket.
   bool Writable();
 };

@@ -206,6 +206,7 @@ void GetObject(Call& c, bool head) {
                                               std::to_string(info.size)});
   }
   if (!c.ex.StartBody(r, end - begin).ok() || head) return;
+  c.bytes_out = end - begin;
   constexpr size_t kChunk = 1 << 20;
   std::unique_ptr<char[]> buf(new char[kChunk]);
   Fs& fs = c.api.env.fs();

@@ -1,6 +1,7 @@
 #include "common/file_util.h"
 
 #include <cstdlib>
+#include <utility>
 
 #include <fcntl.h>
 
@@ -33,6 +34,16 @@ Status MakeDirs(Fs& fs, const std::string& path, mode_t mode) {
     }
     if (slash == std::string::npos) return Status::OK();
   }
+}
+
+Result<bool> FileChanged(Fs& fs, const std::string& path, std::optional<FileStat>* seen) {
+  auto st = fs.StatAt(AT_FDCWD, path, false);
+  if (!st.ok() && !st.status().IsNotFound()) return st.status();
+  if (!st.ok()) return std::exchange(*seen, std::nullopt).has_value();
+  bool same = seen->has_value() && (*seen)->ino == st->ino && (*seen)->size == st->size &&
+              (*seen)->mtime_ns == st->mtime_ns;
+  *seen = *st;
+  return !same;
 }
 
 }  // namespace bucketd

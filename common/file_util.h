@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/env.h"
@@ -13,6 +14,12 @@ namespace bucketd {
 // The whole file at `path` (relative to `dir`, which may be AT_FDCWD).
 // NotFound when it does not exist.
 Result<std::string> ReadFileToString(Fs& fs, int dir, const std::string& path);
+
+// Whether the file at `path` is another than `*seen` says (its inode, size
+// or mtime changed, it appeared or went away), updating `*seen`: how a
+// reader of a small configuration file picks up edits without a restart.
+// `*seen` is empty while the file does not exist.
+Result<bool> FileChanged(Fs& fs, const std::string& path, std::optional<FileStat>* seen);
 
 // mkdir -p: every missing directory of `path` (absolute or relative to
 // the working directory) with `mode`; OK when it exists.

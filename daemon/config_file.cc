@@ -1,6 +1,7 @@
 #include "daemon/config_file.h"
 
 #include "common/file_util.h"
+#include "common/json_text.h"
 #include "http/server.h"
 
 #include <fcntl.h>
@@ -15,15 +16,7 @@ Status LoadConfigFile(Env& env, const std::string& config_dir, FileConfig* confi
   std::string path = config_dir + "/bucketd.json";
   auto text = ReadFileToString(env.fs(), AT_FDCWD, path);
   if (!text.ok()) return text.status().IsNotFound() ? Status::OK() : text.status();
-  nlohmann::json j;
-  try {
-    j = nlohmann::json::parse(*text);
-  } catch (const nlohmann::json::parse_error& e) {
-    return Status::InvalidArgument(path + ": invalid JSON at byte " + std::to_string(e.byte) +
-                                   ": " + e.what());
-  } catch (const nlohmann::json::exception& e) {  // e.g. a number out of range
-    return Status::InvalidArgument(path + ": invalid JSON: " + e.what());
-  }
+  ASSIGN_OR_RETURN(nlohmann::json j, ParseJsonText(*text, path));
   auto bad = [&](const std::string& pointer, const std::string& expected) {
     return Status::InvalidArgument(path + ": at " + pointer + ": expected " + expected);
   };

@@ -176,6 +176,8 @@ Status Run(Env& env, const Config& config) {
   auto watcher = events::NewInotifyWatcher();
   events::ApiDeletes api_deletes;
   plane_options.api_deletes = &api_deletes;
+  events::ApiCalls api_calls;
+  plane_options.api_calls = &api_calls;
   events::EventPlane plane(env, *store, *trail, *watcher, plane_options);
   Manager manager({env, config, *trail, *watcher, plane, router, scheduler, runner, plane_options.identity,
                    "s3://" + plane_options.trail_bucket + "/" + plane_options.trail_prefix});
@@ -195,6 +197,8 @@ Status Run(Env& env, const Config& config) {
   api_options.trail_bucket = plane_options.trail_bucket;
   api_options.multipart_dir = config.state_dir + "/multipart";
   api_options.log_warning = [](const std::string& m) { spdlog::warn("{}", m); };
+  api_options.calls = &api_calls;
+  if (!config.config_dir.empty()) api_options.event_selectors_file = config.config_dir + "/event-selectors.json";
   api::S3Api s3(env, *store, directory, &api_deletes, api_options);
   std::unique_ptr<http::Server> api_server;
   if (!api_listen.empty()) {

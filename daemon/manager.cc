@@ -251,15 +251,15 @@ Status Manager::Run(int signal_fd, ControlServer& control) {
       last_status = status;
     }
     std::vector<struct pollfd> p = {{signal_fd, POLLIN, 0}, {plane_.wake_fd(), POLLIN, 0},
-                                    {runner_.wake_fd(), POLLIN, 0}};
+                                    {runner_.wake_fd(), POLLIN, 0}, {plane_.api_wake_fd(), POLLIN, 0}};
     control.AddPollFds(&p);
     int timeout_ms = static_cast<int>(std::min<int64_t>(wait_ns / 1'000'000 + 1, 60'000));
     if (::poll(p.data(), p.size(), timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
-    if (p[1].revents & POLLIN) {
+    if ((p[1].revents & POLLIN) || (p[3].revents & POLLIN)) {
       (void)plane_.ProcessHints();  // failures are logged and retried
       CommitChanges();
     }
-    control.Handle(std::vector<struct pollfd>(p.begin() + 3, p.end()), env_.clock().NowNanos());
+    control.Handle(std::vector<struct pollfd>(p.begin() + 4, p.end()), env_.clock().NowNanos());
     if (!(p[0].revents & POLLIN)) continue;
     ASSIGN_OR_RETURN(int sig, ReadSignal(signal_fd));
     if (sig == SIGCHLD) {

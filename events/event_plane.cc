@@ -282,12 +282,18 @@ void EventPlane::FlushSkipWarnings(int64_t now) {
 
 std::vector<ObjectChange> EventPlane::TakeChanges() {
   // The overlay stays until the outcome is known: hints handled before it
-  // must still see the batch's effect on the index.
+  // must still see the batch's effect on the index. API calls are kept
+  // until then too: no rescan would find them again.
+  calls_taken_.clear();
+  for (const ObjectChange& c : batch_) {
+    if (c.kind == ChangeKind::kApiCall) calls_taken_.push_back(c);
+  }
   return std::exchange(batch_, {});
 }
 
 void EventPlane::NotRecorded(const Status& why) {
   overlay_.clear();
+  if (options_.api_calls != nullptr) options_.api_calls->Requeue(std::exchange(calls_taken_, {}));
   // Nothing was recorded, so the index still says what was recorded; a
   // rescan once appends work again finds these changes (and any later).
   if (!stats_.degraded) {
@@ -302,6 +308,7 @@ void EventPlane::NotRecorded(const Status& why) {
 
 void EventPlane::Recorded(const std::vector<TrailRecord>& records) {
   overlay_.clear();
+  calls_taken_.clear();
   if (records.empty()) return;
   if (stats_.degraded) Log(LogLevel::kInfo, "trail appends work again; resuming");
   stats_.degraded = false;
@@ -401,6 +408,14 @@ Status EventPlane::ProcessHints() {
     return Status::OK();
   }
   for (const auto& h : hints) HandleHint(h);
+  if (options_.api_calls != nullptr) {
+    uint64_t dropped = 0;
+    for (ObjectChange& call : options_.api_calls->Take(&dropped)) batch_.push_back(std::move(call));
+    if (dropped > 0) {
+      Log(LogLevel::kWarning, std::to_string(dropped) + " API call record(s) were dropped while the trail could "
+                              "not append (at most " + std::to_string(ApiCalls::kMaxPending) + " wait)");
+    }
+  }
   if (rescan_needed_) {
     Status s = ReconcileAll();
     if (!s.ok()) {

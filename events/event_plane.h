@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "events/api_calls.h"
 #include "events/api_deletes.h"
 #include "events/records.h"
 #include "events/open_check.h"
@@ -69,6 +70,8 @@ struct EventPlaneOptions {
   std::function<void(LogLevel, const std::string&)> log;  // may be empty
   // Deletes the API endpoint makes (may be null: no endpoint).
   ApiDeletes* api_deletes = nullptr;
+  // Calls the endpoint makes that change no object (may be null).
+  ApiCalls* api_calls = nullptr;
 };
 
 struct EventPlaneStats {
@@ -93,7 +96,11 @@ class EventPlane {
   // TakeChanges).
   Status Start();
   int wake_fd() const { return watcher_.wake_fd(); }
-  // Handles every waiting hint; the changes they reveal join the batch.
+  // Readable while API calls wait to be recorded; -1 (poll skips it) while
+  // appends fail, when they wait in their bounded queue.
+  int api_wake_fd() const { return options_.api_calls && !stats_.degraded ? options_.api_calls->wake_fd() : -1; }
+  // Handles every waiting hint; the changes they reveal join the batch, and
+  // so do the API calls waiting to be recorded.
   Status ProcessHints();
   // The batch of changes found since the last call, in order. The caller
   // appends them (Trail::Append) and then calls exactly one of Recorded or
@@ -149,6 +156,7 @@ class EventPlane {
   const std::string buckets_dir_;
 
   std::vector<ObjectChange> batch_;
+  std::vector<ObjectChange> calls_taken_;              // the kApiCall changes of the batch taken
   std::map<Key, std::optional<IndexEntry>> overlay_;  // the batch's effect on the index
   std::set<Key> open_files_;                           // seen open for writing
   std::map<Key, std::unique_ptr<store::ObjectHash>> hashing_;  // big versions, hashed a step a turn

@@ -128,9 +128,15 @@ nlohmann::json CloudTrailRecord(const TrailRecord& r, const TrailIdentity& id) {
   };
   if (created) rec["responseElements"] = {{"ETag", Unquoted(c.etag)}};
   // A call through the endpoint says who made it, from where, with which
-  // request id; the rest is the change's.
+  // request id; the rest is the change's. A call that changed nothing also
+  // says whether it only read and how it failed.
   nlohmann::json caller = CallerOf(c);
-  for (const char* field : {"userIdentity", "sourceIPAddress", "userAgent", "requestID", "tlsDetails"}) {
+  if (c.kind == ChangeKind::kApiCall) {
+    rec["additionalEventData"]["bytesTransferredIn"] = 0;
+    rec["readOnly"] = caller.value("readOnly", false);
+  }
+  for (const char* field : {"userIdentity", "sourceIPAddress", "userAgent", "requestID", "tlsDetails", "errorCode",
+                            "errorMessage"}) {
     if (caller.contains(field)) rec[field] = caller[field];
   }
   if (caller.contains("additionalEventData")) rec["additionalEventData"].update(caller["additionalEventData"]);
@@ -153,6 +159,7 @@ std::vector<nlohmann::json> EventBridgeEvents(const TrailRecord& r, const TrailI
       {"resources", nlohmann::json::array()},
       {"detail", CloudTrailRecord(r, id)},
   };
+  if (c.kind == ChangeKind::kApiCall) return {trail_shape};
   nlohmann::json caller = CallerOf(c);
   nlohmann::json object = {{"key", c.key}, {"sequencer", r.Sequencer()}};
   if (created) {

@@ -14,7 +14,9 @@
 
 namespace bucketd::events {
 
-enum class ChangeKind { kCreated, kRemoved };
+// kApiCall: an API call that changed no object (a read the event selectors
+// ask for, a refused write); its `caller` says what it was (events/api_calls.h).
+enum class ChangeKind { kCreated, kRemoved, kApiCall };
 
 // One object change, as the watcher or a reconciliation found it.
 struct ObjectChange {
@@ -60,7 +62,7 @@ nlohmann::json CloudTrailRecord(const TrailRecord& r, const TrailIdentity& id);
 
 // The two EventBridge events for a record: the CloudTrail shape ("AWS API
 // Call via CloudTrail", detail = the record) and the S3 shape ("Object
-// Created" / "Object Deleted"). Ids are derived from the record's eventID, so
+// Created" / "Object Deleted"); a kApiCall record has the first only. Ids are derived from the record's eventID, so
 // the same record always yields the same events.
 std::vector<nlohmann::json> EventBridgeEvents(const TrailRecord& r, const TrailIdentity& id);
 

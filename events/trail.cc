@@ -80,12 +80,13 @@ Result<std::vector<TrailRecord>> Trail::Append(Transaction& txn,
         .Bind(12, c.caller);
     RETURN_IF_ERROR(insert.Run());
     r.seq = db.LastInsertRowId();
+    // A kApiCall changed nothing: the index stays as it is.
     if (c.kind == ChangeKind::kCreated) {
       upsert.Reset();
       upsert.Bind(1, c.bucket).Bind(2, c.key).Bind(3, static_cast<int64_t>(c.size))
           .Bind(4, c.mtime_ns).Bind(5, c.etag).Bind(6, r.seq);
       RETURN_IF_ERROR(upsert.Run());
-    } else {
+    } else if (c.kind == ChangeKind::kRemoved) {
       remove.Reset();
       remove.Bind(1, c.bucket).Bind(2, c.key);
       RETURN_IF_ERROR(remove.Run());
@@ -149,7 +150,8 @@ Result<std::vector<TrailRecord>> Trail::ReadRecords(SqliteStatement& q) {
     r.seq = q.ColumnInt(0);
     r.event_id = q.ColumnText(1);
     r.time_ns = q.ColumnInt(2);
-    r.change.kind = q.ColumnInt(3) == 0 ? ChangeKind::kCreated : ChangeKind::kRemoved;
+    int64_t kind = q.ColumnInt(3);
+    r.change.kind = kind == 0 ? ChangeKind::kCreated : kind == 2 ? ChangeKind::kApiCall : ChangeKind::kRemoved;
     r.change.bucket = q.ColumnText(4);
     r.change.key = q.ColumnText(5);
     r.change.size = static_cast<uint64_t>(q.ColumnInt(6));

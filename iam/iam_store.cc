@@ -210,18 +210,13 @@ Directory::Directory(Env& env, std::string config_dir, std::string account)
 
 Status Directory::Refresh() {
   if (config_dir_.empty()) return Status::OK();
-  auto st = env_.fs().StatAt(AT_FDCWD, FilePath(config_dir_), false);
-  if (!st.ok() && st.status().IsNotFound()) {
+  ASSIGN_OR_RETURN(bool changed, FileChanged(env_.fs(), FilePath(config_dir_), &seen_));
+  if (!changed) return last_error_;
+  if (!seen_) {
     data_ = {};
-    seen_.reset();
-    return Status::OK();
-  }
-  if (!st.ok()) return st.status();
-  if (seen_ && seen_->ino == st->ino && seen_->size == st->size && seen_->mtime_ns == st->mtime_ns) {
-    return last_error_;
+    return last_error_ = Status::OK();
   }
   auto loaded = LoadIam(env_, config_dir_);
-  seen_ = *st;
   last_error_ = loaded.status();
   // A damaged file keeps no stale keys working.
   data_ = loaded.ok() ? std::move(*loaded) : IamData{};

@@ -70,6 +70,26 @@ TEST(RecordsTest, EventBridgeEventsInBothShapes) {
   EXPECT_FALSE(del["detail"]["object"].contains("size"));
 }
 
+TEST(RecordsTest, AnApiCallIsOneCloudTrailShapedEventWithItsErrorAndReadOnly) {
+  TrailIdentity id{"123456789012", "eu-west-2"};
+  TrailRecord r = Sample(ChangeKind::kApiCall);
+  r.change.caller = R"({"eventName":"GetObject","readOnly":true,"requestID":"R1","errorCode":"NoSuchKey",
+                        "errorMessage":"The specified key does not exist.",
+                        "additionalEventData":{"bytesTransferredOut":0}})";
+  auto rec = CloudTrailRecord(r, id);
+  EXPECT_EQ(rec["eventName"], "GetObject");
+  EXPECT_EQ(rec["readOnly"], true);
+  EXPECT_EQ(rec["errorCode"], "NoSuchKey");
+  EXPECT_EQ(rec["errorMessage"], "The specified key does not exist.");
+  EXPECT_EQ(rec["requestID"], "R1");
+  EXPECT_EQ(rec["additionalEventData"]["bytesTransferredIn"], 0);
+  EXPECT_TRUE(rec["responseElements"].is_null());
+  auto events = EventBridgeEvents(r, id);
+  ASSERT_EQ(events.size(), 1u) << "no Object Created/Deleted event for a call that changed nothing";
+  EXPECT_EQ(events[0]["detail-type"], "AWS API Call via CloudTrail");
+  EXPECT_EQ(events[0]["detail"]["eventName"], "GetObject");
+}
+
 TEST(RecordsTest, SequencerOrdersEventsOfAKey) {
   TrailRecord a = Sample(ChangeKind::kCreated), b = a;
   b.seq = 27;

@@ -34,6 +34,29 @@ TEST(TrailTest, AppendAssignsIncreasingSequencesAndUpdatesTheIndex) {
   EXPECT_EQ(*(*trail)->LastSeq(), (*b)[1].seq);
 }
 
+TEST(TrailTest, AnApiCallTakesASequenceNumberAndLeavesTheIndexAlone) {
+  testing::TempDir tmp;
+  auto trail = Trail::Open(Env::Default(), tmp.path());
+  ASSERT_TRUE((*trail)->AppendDurably({Put("x", 1)}).ok());
+  ObjectChange read{ChangeKind::kApiCall, "b", "x", 0, "", 0, 0, "bucketd/api", "",
+                    R"({"eventName":"GetObject","readOnly":true})"};
+  ObjectChange denied{ChangeKind::kApiCall, "b", "y", 0, "", 0, 0, "bucketd/api", "",
+                      R"({"eventName":"PutObject","errorCode":"AccessDenied"})"};
+  auto a = (*trail)->AppendDurably({read, denied});
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_EQ(*(*trail)->LastSeq(), (*a)[1].seq);
+  auto x = (*trail)->Lookup("b", "x");
+  ASSERT_TRUE(x.ok() && x->has_value());
+  EXPECT_EQ((*x)->size, 1u);
+  EXPECT_LT((*x)->seq, (*a)[0].seq);
+  EXPECT_FALSE((*trail)->Lookup("b", "y")->has_value());
+  auto found = (*trail)->Find(TrailQuery{});
+  ASSERT_TRUE(found.ok());
+  ASSERT_EQ(found->size(), 3u);
+  EXPECT_EQ((*found)[1].change.kind, ChangeKind::kApiCall);
+  EXPECT_EQ((*found)[2].EventName(), "PutObject");
+}
+
 TEST(TrailTest, ForEachIndexedSelectsAPrefix) {
   testing::TempDir tmp;
   auto trail = Trail::Open(Env::Default(), tmp.path());
