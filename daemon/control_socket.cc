@@ -39,9 +39,8 @@ std::vector<gid_t> PeerGroups(int fd) {
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Open(const std::string& path, Handler handler,
                                                            ControlServerOptions options) {
-  if (sd_listen_fds(0) >= 1 && sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, nullptr, 0) > 0) {
-    int fd = SD_LISTEN_FDS_START;
-    (void)::fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (options.activated_fd >= 0) {
+    int fd = options.activated_fd;
     (void)::fcntl(fd, F_SETFL, O_NONBLOCK);
     return std::unique_ptr<ControlServer>(new ControlServer("(socket activation)", UniqueFd(fd), false,
                                                             std::move(handler), options));

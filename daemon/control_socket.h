@@ -50,14 +50,15 @@ struct ControlServerOptions {
   int64_t idle_ns = 30'000'000'000;                 // no progress this long: dropped
   int64_t request_ns = 10'000'000'000;              // one request line must arrive within this
   size_t high_water_bytes = 256 << 10;              // more of a streamed answer is made below this
+  int activated_fd = -1;  // a listening socket systemd passed (daemon/listen_fds.h); -1: bind `path`
 };
 
 class ControlServer {
  public:
   using Handler = std::function<ControlReply(const nlohmann::json& request)>;
 
-  // Listens on `path` (replacing a stale socket file; mode 0660), or on the
-  // socket systemd passed (LISTEN_FDS) when there is one.
+  // Listens on `path` (replacing a stale socket file; mode 0660), or on
+  // options.activated_fd when systemd passed one.
   static Result<std::unique_ptr<ControlServer>> Open(const std::string& path, Handler handler,
                                                      ControlServerOptions options = {});
   ~ControlServer();

@@ -26,6 +26,7 @@
 #include "iam/iam_store.h"
 #include "daemon/logging.h"
 #include "daemon/control_verbs.h"
+#include "daemon/listen_fds.h"
 #include "daemon/manager.h"
 #include "daemon/signals_linux.h"
 #include "daemon/test_hooks.h"
@@ -132,6 +133,8 @@ void RaiseOpenFileLimit() {
 
 Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(UniqueFd signals, OpenSignalFd());
+  // Before anything can start a child: the sockets leave the environment.
+  ASSIGN_OR_RETURN(ListenFds activated, TakeListenFds());
   FileConfig file_config;
   events::EventPlaneOptions& plane_options = file_config.plane;
   if (!config.config_dir.empty()) {
@@ -183,6 +186,7 @@ Status Run(Env& env, const Config& config) {
                    "s3://" + plane_options.trail_bucket + "/" + plane_options.trail_prefix});
   RETURN_IF_ERROR(manager.Start());
   ControlServerOptions control_options;
+  control_options.activated_fd = activated.control;
   if (const char* ms = std::getenv("BUCKETD_TEST_CONTROL_IDLE_MS"); ms != nullptr && std::getenv("BUCKETD_TEST_HOOKS")) {
     // Test hook: a test of idle and slow clients need not wait 30 s.
     control_options.idle_ns = control_options.request_ns = std::atoll(ms) * 1'000'000;
@@ -201,11 +205,16 @@ Status Run(Env& env, const Config& config) {
   if (!config.config_dir.empty()) api_options.event_selectors_file = config.config_dir + "/event-selectors.json";
   api::S3Api s3(env, *store, directory, &api_deletes, api_options);
   std::unique_ptr<http::Server> api_server;
-  if (!api_listen.empty()) {
+  auto handle = [&s3](http::Exchange& ex) { s3.Handle(ex); };
+  if (activated.api >= 0) {
     RaiseOpenFileLimit();
-    ASSIGN_OR_RETURN(api_server, http::Server::Listen(api_listen, [&s3](http::Exchange& ex) { s3.Handle(ex); }));
-    spdlog::info("AWS API endpoint on http://{}", api_server->address());
+    if (!api_listen.empty()) spdlog::info("the endpoint's socket comes from systemd; not listening on {}", api_listen);
+    ASSIGN_OR_RETURN(api_server, http::Server::Adopt(activated.api, handle));
+  } else if (!api_listen.empty()) {
+    RaiseOpenFileLimit();
+    ASSIGN_OR_RETURN(api_server, http::Server::Listen(api_listen, handle));
   }
+  if (api_server) spdlog::info("AWS API endpoint on http://{}", api_server->address());
   ASSIGN_OR_RETURN(auto control, ControlServer::Open(
                                      config.socket,
                                      [&](const nlohmann::json& request) { return HandleControlRequest(manager, request); },
