@@ -30,7 +30,12 @@ Status LoadConfigFile(Env& env, const std::string& config_dir, FileConfig* confi
     const auto& a = j["Api"];
     if (!a.is_object()) return bad("/Api", "an object");
     for (const auto& [name, value] : a.items()) {
-      if (name != "Listen") return bad("/Api/" + name, "only \"Listen\"");
+      if (name == "Tls") {
+        if (!value.is_boolean()) return bad("/Api/Tls", "true or false");
+        config->api_tls = value.get<bool>();
+        continue;
+      }
+      if (name != "Listen") return bad("/Api/" + name, "\"Listen\" or \"Tls\"");
       if (!value.is_string() || !http::ParseListenAddress(value.get<std::string>()).ok()) {
         return bad("/Api/Listen", "\"ADDR:PORT\", such as \"127.0.0.1:4566\"");
       }

@@ -24,6 +24,7 @@ struct FileConfig {
   bool schedules_persistent = true;  // run a firing missed while down once at start
   runner::RunnerOptions runner;
   std::string api_listen;  // the AWS API endpoint's "ADDR:PORT"; empty: none
+  bool api_tls = false;    // Api.Tls: https, with api.crt and api.key from $CREDENTIALS_DIRECTORY
 };
 
 // Fills `config` from the file. InvalidArgument names the file, the

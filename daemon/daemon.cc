@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <ctime>
 
@@ -129,6 +130,28 @@ void RaiseOpenFileLimit() {
   }
 }
 
+// The endpoint's certificate and key: systemd credentials (LoadCredential=
+// api.crt:… and api.key:… in the unit), never a path in a config file. A key
+// others may read is refused, as sshd refuses one.
+Status ReadTlsCredentials(Env& env, http::ServerOptions* options) {
+  std::string dir = SystemdDirectory("CREDENTIALS_DIRECTORY");
+  if (dir.empty()) {
+    return Status::InvalidArgument("the endpoint's TLS (--api-tls, Api.Tls) takes api.crt and api.key from "
+                                   "$CREDENTIALS_DIRECTORY, which is not set (LoadCredential=api.crt:/etc/ssl/… and "
+                                   "LoadCredential=api.key:… in the unit)");
+  }
+  auto key_stat = env.fs().StatAt(AT_FDCWD, dir + "/api.key", true);
+  if (key_stat.ok() && (key_stat->mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(key_stat->mode & 0777));
+    return Status::PermissionDenied(dir + "/api.key: the TLS key may be read by others (mode " + mode +
+                                    "); chmod 600 it");
+  }
+  ASSIGN_OR_RETURN(options->tls_certificate_pem, ReadFileToString(env.fs(), AT_FDCWD, dir + "/api.crt"));
+  ASSIGN_OR_RETURN(options->tls_key_pem, ReadFileToString(env.fs(), AT_FDCWD, dir + "/api.key"));
+  return Status::OK();
+}
+
 }  // namespace
 
 Status Run(Env& env, const Config& config) {
@@ -206,15 +229,21 @@ Status Run(Env& env, const Config& config) {
   api::S3Api s3(env, *store, directory, &api_deletes, api_options);
   std::unique_ptr<http::Server> api_server;
   auto handle = [&s3](http::Exchange& ex) { s3.Handle(ex); };
+  http::ServerOptions server_options;
+  if (config.api_tls || file_config.api_tls) {
+    RETURN_IF_ERROR(ReadTlsCredentials(env, &server_options));
+  }
   if (activated.api >= 0) {
     RaiseOpenFileLimit();
     if (!api_listen.empty()) spdlog::info("the endpoint's socket comes from systemd; not listening on {}", api_listen);
-    ASSIGN_OR_RETURN(api_server, http::Server::Adopt(activated.api, handle));
+    ASSIGN_OR_RETURN(api_server, http::Server::Adopt(activated.api, handle, server_options));
   } else if (!api_listen.empty()) {
     RaiseOpenFileLimit();
-    ASSIGN_OR_RETURN(api_server, http::Server::Listen(api_listen, handle));
+    ASSIGN_OR_RETURN(api_server, http::Server::Listen(api_listen, handle, server_options));
   }
-  if (api_server) spdlog::info("AWS API endpoint on http://{}", api_server->address());
+  if (api_server) {
+    spdlog::info("AWS API endpoint on {}://{}", api_server->tls() ? "https" : "http", api_server->address());
+  }
   ASSIGN_OR_RETURN(auto control, ControlServer::Open(
                                      config.socket,
                                      [&](const nlohmann::json& request) { return HandleControlRequest(manager, request); },

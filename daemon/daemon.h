@@ -23,6 +23,7 @@ struct Config {
   std::string supervisor;  // resolved: bucketd-supervisor beside bucketd or in ../lib/bucketd
   std::string socket;      // resolved: flag, else $RUNTIME_DIRECTORY/control.sock, else <state>/control.sock
   std::string api_listen;  // --api-listen ADDR:PORT; else bucketd.json's Api.Listen; else no endpoint
+  bool api_tls = false;    // --api-tls, or bucketd.json's Api.Tls
 };
 
 // Fills the defaults that depend on the environment. InvalidArgument names

@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   app.add_option("--api-listen", config.api_listen,
                  "serve the AWS API (S3) endpoint on ADDR:PORT, e.g. 127.0.0.1:4566 (default: bucketd.json's "
                  "Api.Listen, else none)");
+  app.add_flag("--api-tls", config.api_tls,
+               "serve the endpoint over https, with api.crt and api.key from $CREDENTIALS_DIRECTORY "
+               "(default: bucketd.json's Api.Tls)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

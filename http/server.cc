@@ -17,6 +17,7 @@
 #include <thread>
 
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -36,10 +37,21 @@ int64_t MonotonicNanos() {
 class ServerImpl;
 
 struct Connection {
-  Connection(ServerImpl& s, tcp::socket sock) : server(s), socket(std::move(sock)), timer(socket.get_executor()) {}
+  Connection(ServerImpl& s, tcp::socket sock, asio::ssl::context* tls_context)
+      : server(s), socket(std::move(sock)), timer(socket.get_executor()) {
+    if (tls_context != nullptr) tls.emplace(std::move(socket), *tls_context);
+  }
   ~Connection();
+  // The TCP socket, under TLS or not.
+  tcp::socket& tcp_socket() { return tls ? tls->next_layer() : socket; }
+  // Calls f with the stream the HTTP bytes travel on.
+  template <class F>
+  auto WithStream(F&& f) {
+    return tls ? f(*tls) : f(socket);
+  }
   ServerImpl& server;
-  tcp::socket socket;
+  tcp::socket socket;  // moved into `tls` when the endpoint serves https
+  std::optional<asio::ssl::stream<tcp::socket>> tls;
   asio::steady_timer timer;  // the header's deadline (I/O thread only)
   beast::flat_buffer buffer;
   std::optional<bhttp::request_parser<bhttp::buffer_body>> parser;
@@ -60,6 +72,21 @@ class ServerImpl final : public Server {
 
   Status Start(tcp::acceptor::native_handle_type adopted, const tcp::endpoint& endpoint) {
     beast::error_code ec;
+    if (!options_.tls_certificate_pem.empty()) {
+      tls_context_.emplace(asio::ssl::context::tls_server);
+      tls_context_->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                                asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                                asio::ssl::context::no_tlsv1_1 | asio::ssl::context::single_dh_use);
+      const std::string& cert = options_.tls_certificate_pem;
+      const std::string& key = options_.tls_key_pem;
+      tls_context_->use_certificate_chain(asio::buffer(cert.data(), cert.size()), ec);
+      if (ec) return Status::InvalidArgument("the TLS certificate: " + ec.message() + " (expected PEM)");
+      tls_context_->use_private_key(asio::buffer(key.data(), key.size()), asio::ssl::context::pem, ec);
+      if (ec) return Status::InvalidArgument("the TLS key: " + ec.message() + " (expected a PEM private key)");
+      if (SSL_CTX_check_private_key(tls_context_->native_handle()) != 1) {
+        return Status::InvalidArgument("the TLS key does not belong to the certificate");
+      }
+    }
     if (adopted >= 0) {
       sockaddr_storage ss{};
       socklen_t len = sizeof(ss);
@@ -93,6 +120,7 @@ class ServerImpl final : public Server {
     return a + ":" + std::to_string(bound_.port());
   }
   uint16_t port() const override { return bound_.port(); }
+  bool tls() const override { return tls_context_.has_value(); }
 
   void ConnectionGone() { connections_.fetch_sub(1); }
   // A kept-alive connection goes back to waiting for its next request.
@@ -107,7 +135,7 @@ class ServerImpl final : public Server {
       std::lock_guard<std::mutex> lock(mu_);
       stopping_ = true;
       // Workers blocked on a client are let go.
-      for (Connection* c : active_) ::shutdown(c->socket.native_handle(), SHUT_RDWR);
+      for (Connection* c : active_) ::shutdown(c->tcp_socket().native_handle(), SHUT_RDWR);
     }
     cv_.notify_all();
     for (auto& t : workers_) t.join();
@@ -126,14 +154,18 @@ class ServerImpl final : public Server {
           socket.close(ignored);
         } else {
           connections_.fetch_add(1);
-          auto c = std::make_shared<Connection>(*this, std::move(socket));
           beast::error_code ignored;
-          auto remote = c->socket.remote_endpoint(ignored);
+          auto remote = socket.remote_endpoint(ignored);
+          socket.set_option(tcp::no_delay(true), ignored);
+          auto c = std::make_shared<Connection>(*this, std::move(socket), tls_context_ ? &*tls_context_ : nullptr);
           c->remote_ip = remote.address().is_v4() || !remote.address().to_v6().is_v4_mapped()
                              ? remote.address().to_string()
                              : remote.address().to_v6().to_v4().to_string();
-          c->socket.set_option(tcp::no_delay(true), ignored);
-          ReadHeader(std::move(c));
+          if (c->tls) {
+            Handshake(std::move(c));
+          } else {
+            ReadHeader(std::move(c));
+          }
         }
       } else {
         // EMFILE and the like: pause a little rather than spin.
@@ -143,38 +175,61 @@ class ServerImpl final : public Server {
     });
   }
 
+  // The TLS handshake, on the I/O thread under the header's deadline (a
+  // client that never finishes it costs a socket, not a thread).
+  void Handshake(ConnectionPtr c) {
+    int generation = ++c->header_generation;
+    c->reading_header = true;
+    WatchHeaderDeadline(c, generation);
+    c->tls->async_handshake(asio::ssl::stream_base::server, [this, c](beast::error_code ec) {
+      c->reading_header = false;
+      c->timer.cancel();
+      if (!ec) ReadHeader(c);
+    });
+  }
+
+  void WatchHeaderDeadline(const ConnectionPtr& c, int generation) {
+    c->timer.expires_after(std::chrono::nanoseconds(options_.header_timeout_ns));
+    c->timer.async_wait([c, generation](beast::error_code ec) {
+      if (ec || !c->reading_header || c->header_generation != generation) return;
+      beast::error_code ignored;
+      c->tcp_socket().close(ignored);  // idle too long, or a header that trickles in
+    });
+  }
+
   void ReadHeader(ConnectionPtr c) {
     c->parser.emplace();
     c->parser->header_limit(static_cast<uint32_t>(options_.max_header_bytes));
     c->parser->body_limit(std::numeric_limits<std::uint64_t>::max());
     int generation = ++c->header_generation;
     c->reading_header = true;
-    c->timer.expires_after(std::chrono::nanoseconds(options_.header_timeout_ns));
-    c->timer.async_wait([c, generation](beast::error_code ec) {
-      if (ec || !c->reading_header || c->header_generation != generation) return;
-      beast::error_code ignored;
-      c->socket.close(ignored);  // idle too long, or a header that trickles in
+    WatchHeaderDeadline(c, generation);
+    c->WithStream([&](auto& stream) {
+      bhttp::async_read_header(stream, c->buffer, *c->parser,
+                               [this, c](beast::error_code ec, size_t) { OnHeader(c, ec); });
     });
-    bhttp::async_read_header(c->socket, c->buffer, *c->parser, [this, c](beast::error_code ec, size_t) {
-      c->reading_header = false;
-      c->timer.cancel();
-      if (!ec) {
-        Enqueue(c);
-        return;
-      }
-      const char* answer = nullptr;
-      if (ec == bhttp::error::header_limit) {
-        answer = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      } else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
-                 ec != bhttp::error::partial_message) {
-        answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      }
-      if (answer == nullptr) return;  // closed, timed out
-      asio::async_write(c->socket, asio::buffer(answer, std::strlen(answer)),
-                        [c](beast::error_code, size_t) {
-                          beast::error_code ignored;
-                          c->socket.shutdown(tcp::socket::shutdown_both, ignored);
-                        });
+  }
+
+  void OnHeader(const ConnectionPtr& c, beast::error_code ec) {
+    c->reading_header = false;
+    c->timer.cancel();
+    if (!ec) {
+      Enqueue(c);
+      return;
+    }
+    const char* answer = nullptr;
+    if (ec == bhttp::error::header_limit) {
+      answer = "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    } else if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category() && ec != bhttp::error::end_of_stream &&
+               ec != bhttp::error::partial_message) {
+      answer = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    }
+    if (answer == nullptr) return;  // closed, timed out
+    c->WithStream([&](auto& stream) {
+      asio::async_write(stream, asio::buffer(answer, std::strlen(answer)), [c](beast::error_code, size_t) {
+        beast::error_code ignored;
+        c->tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
+      });
     });
   }
 
@@ -196,7 +251,7 @@ class ServerImpl final : public Server {
         std::lock_guard<std::mutex> lock(mu_);
         for (Connection* c : active_) {
           int64_t d = c->deadline_ns.load();
-          if (d != 0 && d < now) ::shutdown(c->socket.native_handle(), SHUT_RDWR);
+          if (d != 0 && d < now) ::shutdown(c->tcp_socket().native_handle(), SHUT_RDWR);
         }
       }
       Reap();
@@ -212,6 +267,7 @@ class ServerImpl final : public Server {
   std::atomic<int> connections_{0};
   asio::io_context ioc_;
   tcp::acceptor acceptor_;
+  std::optional<asio::ssl::context> tls_context_;  // https when set
   asio::steady_timer reaper_;
   tcp::endpoint bound_;
   std::mutex mu_;
@@ -268,7 +324,7 @@ class ExchangeImpl final : public Exchange {
       p.get().body().size = n;
       beast::error_code ec;
       Arm();
-      bhttp::read_some(c_.socket, c_.buffer, p, ec);
+      c_.WithStream([&](auto& stream) { bhttp::read_some(stream, c_.buffer, p, ec); });
       Disarm();
       if (ec == bhttp::error::need_buffer) ec = {};
       if (ec) {
@@ -304,7 +360,7 @@ class ExchangeImpl final : public Exchange {
     bhttp::response_serializer<bhttp::empty_body> sr{res};
     beast::error_code ec;
     Arm();
-    bhttp::write_header(c_.socket, sr, ec);
+    c_.WithStream([&](auto& stream) { bhttp::write_header(stream, sr, ec); });
     Disarm();
     if (ec) {
       broken_ = true;
@@ -355,7 +411,7 @@ class ExchangeImpl final : public Exchange {
   Status WriteRaw(std::string_view data) {
     beast::error_code ec;
     Arm();
-    asio::write(c_.socket, asio::buffer(data.data(), data.size()), ec);
+    c_.WithStream([&](auto& stream) { asio::write(stream, asio::buffer(data.data(), data.size()), ec); });
     Disarm();
     if (ec) {
       broken_ = true;
@@ -405,7 +461,7 @@ void ServerImpl::WorkerLoop() {
       Resume(std::move(c));
     } else {
       beast::error_code ignored;
-      c->socket.shutdown(tcp::socket::shutdown_both, ignored);
+      c->tcp_socket().shutdown(tcp::socket::shutdown_both, ignored);
     }
   }
 }

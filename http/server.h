@@ -86,6 +86,10 @@ struct ServerOptions {
   int64_t header_timeout_ns = 30'000'000'000;  // idle keep-alive or a header that trickles in
   int64_t io_timeout_ns = 60'000'000'000;      // one body read or answer write
   size_t drain_limit_bytes = 1 << 20;    // an unread body up to this is read away to keep the connection
+  // https when set: the certificate chain and its private key, PEM text
+  // (read by the caller from its credentials; the server opens no file).
+  std::string tls_certificate_pem;
+  std::string tls_key_pem;
 };
 
 class Server {
@@ -99,6 +103,7 @@ class Server {
   // "ADDR:PORT" actually bound.
   virtual std::string address() const = 0;
   virtual uint16_t port() const = 0;
+  virtual bool tls() const = 0;
 };
 
 // "ADDR:PORT" -> (addr, port); InvalidArgument naming what was expected.

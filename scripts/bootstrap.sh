@@ -35,6 +35,7 @@ PACKAGES=(
   awscli python3-boto3 s3cmd rclone  # tests: the S3 endpoint's real clients (Debian's versions)
   nodejs                # tests: the JavaScript SDK (@aws-sdk/client-s3, from npm; this nodejs brings npm)
   curl                  # tests: presigned URLs fetched as a browser would
+  openssl               # tests: a self-signed certificate for the https endpoint
 )
 
 # npm packages the tests run (tests/integration/s3/package.json): installed

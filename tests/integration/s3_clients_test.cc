@@ -58,6 +58,45 @@ TEST_F(S3ClientsTest, NewerBoto3WithDefaultCrc32ChecksumsRoundTrips) {
   EXPECT_NE(head.out.find("\"ChecksumCRC32\""), std::string::npos) << head.out;
 }
 
+// https with a certificate and key from $CREDENTIALS_DIRECTORY (bucketd in
+// the foreground, as under systemd's LoadCredential=). Over TLS boto3 sends
+// every upload as STREAMING-UNSIGNED-PAYLOAD-TRAILER with a CRC32 trailer.
+TEST_F(S3ClientsTest, NewerBoto3OverHttpsSendsUnsignedPayloadTrailers) {
+  std::string creds = tmp_.path() + "/creds";
+  ::mkdir(creds.c_str(), 0700);
+  RunResult cert = bucketd::testing::Run({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                          "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                                          "-keyout", creds + "/api.key", "-out", creds + "/api.crt"});
+  ASSERT_EQ(cert.exit_code, 0) << cert.err;
+  ASSERT_EQ(::chmod((creds + "/api.key").c_str(), 0644), 0);
+  ASSERT_EQ(daemon_->Stop(), 0);
+  // A key others may read is refused, naming it.
+  RunResult refused = bucketd::testing::Run({BinDir() + "/bucketd", "--root", daemon_->root(), "--config-dir",
+                                             daemon_->cfg(), "--api-listen", "127.0.0.1:0", "--api-tls"},
+                                            "", {"CREDENTIALS_DIRECTORY=" + creds});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find(creds + "/api.key: the TLS key may be read by others (mode 644)"), std::string::npos)
+      << refused.err;
+  ASSERT_EQ(::chmod((creds + "/api.key").c_str(), 0600), 0);
+  StartDaemon("--api-tls", "CREDENTIALS_DIRECTORY=" + creds);
+  ASSERT_EQ(endpoint_.rfind("https://127.0.0.1:", 0), 0u) << endpoint_;
+  std::string data = MakeData(24ull << 20);
+  std::vector<std::string> env = ClientEnv(admin_);
+  env.push_back("AWS_CA_BUNDLE=" + creds + "/api.crt");
+  CheckJsonClient({PathPython(), "python3", S3TestScript("boto3_roundtrip.py"), endpoint_, "tls-boto3", data}, "tls-boto3",
+                  env);
+  RunResult head = bucketd::testing::Run({PathPython(), "aws", "s3api", "head-object", "--bucket", "tls-boto3", "--key",
+                                          "in/c-5mib", "--checksum-mode", "ENABLED"},
+                                         "", env);
+  ASSERT_EQ(head.exit_code, 0) << head.err;
+  EXPECT_NE(head.out.find("\"ChecksumCRC32\""), std::string::npos) << head.out;
+  // Plain http on the https port is no request.
+  RunResult plain = bucketd::testing::Run({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                           "http://" + host_port_ + "/"});
+  EXPECT_NE(plain.out, "200") << plain.out;
+  EXPECT_NE(daemon_->Log().find("AWS API endpoint on https://"), std::string::npos);
+}
+
 TEST_F(S3ClientsTest, AwsCliV1OnThePathWithOnlyAwsEndpointUrl) {
   std::string data = MakeData();
   std::string work = tmp_.path() + "/work";

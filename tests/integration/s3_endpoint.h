@@ -33,14 +33,15 @@ class S3EndpointTest : public ::testing::Test {
     StartDaemon();
   }
 
-  void StartDaemon() {
-    daemon_->Start("--config-dir " + daemon_->cfg() + " --api-listen 127.0.0.1:0");
+  // `flags` are added to bucketd's; `env` ("K=V …") to its environment.
+  void StartDaemon(const std::string& flags = "", const std::string& env = "") {
+    daemon_->Start("--config-dir " + daemon_->cfg() + " --api-listen 127.0.0.1:0 " + flags, env);
     ASSERT_TRUE(daemon_->WaitReady()) << daemon_->Log();
     std::string log = daemon_->Log();
-    size_t at = log.rfind("AWS API endpoint on http://");
+    size_t at = log.rfind("AWS API endpoint on ");
     ASSERT_NE(at, std::string::npos) << log;
-    host_port_ = log.substr(at + 27, log.find('\n', at) - at - 27);
-    endpoint_ = "http://" + host_port_;
+    endpoint_ = log.substr(at + 20, log.find('\n', at) - at - 20);
+    host_port_ = endpoint_.substr(endpoint_.find("://") + 3);
     port_ = std::stoi(host_port_.substr(host_port_.rfind(':') + 1));
   }
 
