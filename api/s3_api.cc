@@ -208,7 +208,7 @@ bool Call::Permits(const std::string& action, const std::string& resource,
   r.context["aws:username"] = auth.principal.user_name;
   r.context["aws:userid"] = auth.principal.user_id;
   r.context["aws:PrincipalArn"] = auth.principal.arn;
-  r.context["aws:SecureTransport"] = "false";
+  r.context["aws:SecureTransport"] = req.tls ? "true" : "false";
   std::vector<const nlohmann::json*> policies;
   for (const auto& p : auth.principal.policies) policies.push_back(&p);
   return iam::Evaluate(policies, r) == iam::Decision::kAllow;
@@ -252,6 +252,12 @@ nlohmann::json Call::CallerFields(const std::string& event_name, uint64_t bytes_
         {"bytesTransferredIn", bytes_in},
         {"bytesTransferredOut", 0}}},
   };
+  if (req.tls) {
+    const std::string* host = req.Find("host");
+    j["tlsDetails"] = {{"tlsVersion", req.tls_version},
+                       {"cipherSuite", req.tls_cipher},
+                       {"clientProvidedHostHeader", host != nullptr ? host->substr(0, 256) : ""}};
+  }
   return j;
 }
 

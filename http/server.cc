@@ -293,6 +293,11 @@ class ExchangeImpl final : public Exchange {
       request_.headers.push_back({std::move(name), std::string(f.value())});
     }
     request_.remote_ip = c.remote_ip;
+    request_.tls = c.tls.has_value();
+    if (c.tls) {
+      request_.tls_version = SSL_get_version(c.tls->native_handle());
+      request_.tls_cipher = SSL_CIPHER_get_name(SSL_get_current_cipher(c.tls->native_handle()));
+    }
     request_.chunked = c.parser->chunked();
     if (auto n = c.parser->content_length()) request_.content_length = *n;
     if (const std::string* e = request_.Find("expect")) {

@@ -41,6 +41,8 @@ struct Request {
   std::string target;  // the request-target as sent ("/bucket/key?query")
   std::vector<Header> headers;
   std::string remote_ip;
+  bool tls = false;  // came over https
+  std::string tls_version, tls_cipher;  // "TLSv1.3", "TLS_AES_256_GCM_SHA384"
   bool expects_continue = false;
   bool chunked = false;                     // Transfer-Encoding: chunked (decoded by the server)
   std::optional<uint64_t> content_length;   // when sent

@@ -95,6 +95,11 @@ TEST_F(S3ClientsTest, NewerBoto3OverHttpsSendsUnsignedPayloadTrailers) {
                                            "http://" + host_port_ + "/"});
   EXPECT_NE(plain.out, "200") << plain.out;
   EXPECT_NE(daemon_->Log().find("AWS API endpoint on https://"), std::string::npos);
+  // The records say how the call came, as CloudTrail's tlsDetails do.
+  for (const auto& rec : Records("tls-boto3", 0)) {
+    EXPECT_EQ(rec["tlsDetails"]["tlsVersion"].get<std::string>().rfind("TLSv1.", 0), 0u) << rec.dump();
+    EXPECT_EQ(rec["tlsDetails"]["clientProvidedHostHeader"], host_port_) << rec.dump();
+  }
 }
 
 TEST_F(S3ClientsTest, AwsCliV1OnThePathWithOnlyAwsEndpointUrl) {
