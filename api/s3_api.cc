@@ -42,6 +42,7 @@ void Dispatch(Call& c) {
   }
   if (c.key.empty()) {
     if (m == "PUT" && c.target.query.empty()) return CreateBucket(c);
+    if (m == "PUT" && c.Has("notification")) return PutBucketNotificationConfiguration(c);
     if (m == "DELETE" && c.target.query.empty()) return DeleteBucket(c);
     if (m == "HEAD") return HeadBucket(c);
     if (m == "POST" && c.Has("delete")) return DeleteObjects(c);
@@ -49,6 +50,7 @@ void Dispatch(Call& c) {
       if (c.Has("location")) return GetBucketLocation(c);
       if (c.Has("versioning")) return GetBucketVersioning(c);
       if (c.Has("versions")) return ListObjectVersions(c);
+      if (c.Has("notification")) return GetBucketNotificationConfiguration(c);
       if (c.Has("uploads")) return ListMultipartUploads(c);
       bool v2 = c.Query("list-type") != nullptr && *c.Query("list-type") == "2";
       static constexpr const char* kListParams[] = {"list-type", "prefix", "delimiter", "marker", "max-keys",

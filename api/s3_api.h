@@ -41,6 +41,14 @@ struct S3ApiOptions {
   events::ApiCalls* calls = nullptr;
   // <config-dir>/event-selectors.json (api/event_selectors.h); empty: none.
   std::string event_selectors_file;
+  // Bucket notification configurations put through the API
+  // (rules::NotificationsDir); empty: PutBucketNotificationConfiguration is
+  // not served.
+  std::string notifications_dir;
+  // <config-dir>/rules.d: a bucket it configures is read-only through the API.
+  std::string config_rules_dir;
+  // Called after a notification configuration changed (the daemon reloads its rules).
+  std::function<void()> rules_changed;
 };
 
 class S3Api {

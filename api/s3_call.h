@@ -94,6 +94,10 @@ void DeleteObject(Call& c);
 void DeleteObjects(Call& c);
 void CopyObject(Call& c);
 
+// Bucket notification configurations (s3_notifications.cc).
+void PutBucketNotificationConfiguration(Call& c);
+void GetBucketNotificationConfiguration(Call& c);
+
 // Multipart uploads (s3_multipart.cc).
 void CreateMultipartUpload(Call& c);
 void UploadPart(Call& c);

@@ -90,31 +90,50 @@ void PrintRules(const std::vector<rules::Rule>& list, bool json) {
   }
 }
 
+// The directories bucketd loads rules from: <config-dir>/rules.d, and the
+// notification configurations in the state directory (when one is known).
+Result<std::vector<std::string>> DaemonRuleDirs(Context& ctx) {
+  ASSIGN_OR_RETURN(std::string config, ctx.ConfigDir());
+  std::vector<std::string> dirs = {config + "/rules.d"};
+  if (auto state = ctx.StateDir(); state.ok()) dirs.push_back(rules::NotificationsDir(*state));
+  return dirs;
+}
+
 }  // namespace
 
 std::vector<Command> RulesCommands() {
   std::vector<Command> cmds;
-  cmds.push_back({"validate", "check every rule file in a directory (rules.d) and list the rules",
+  cmds.push_back({"validate",
+                  "check every rule file in a directory (default: <config-dir>/rules.d and the bucket notification "
+                  "configurations put through the API) and list the rules",
                   [](CLI::App* app) {
                     auto dir = std::make_shared<std::string>();
-                    app->add_option("dir", *dir, "a rules.d directory")->required();
+                    app->add_option("dir", *dir, "a rules.d directory");
                     return [dir](Context& ctx) {
-                      auto rules = rules::LoadRulesDir(ctx.env(), *dir);
+                      std::vector<std::string> dirs = {*dir};
+                      if (dir->empty()) {
+                        auto found = DaemonRuleDirs(ctx);
+                        if (!found.ok()) return Context::Fail(found.status());
+                        dirs = *found;
+                      }
+                      auto rules = rules::LoadRulesDirs(ctx.env(), dirs);
                       if (!rules.ok()) return Usage(rules.status());
                       for (const auto& r : *rules) {
                         for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
                       }
-                      std::printf("%zu rule(s) valid in %s\n", rules->size(), dir->c_str());
+                      std::string where;
+                      for (const auto& d : dirs) where += (where.empty() ? "" : " and ") + d;
+                      std::printf("%zu rule(s) valid in %s\n", rules->size(), where.c_str());
                       return 0;
                     };
                   }});
-  cmds.push_back({"list", "the rules in <config-dir>/rules.d", [](CLI::App* app) {
+  cmds.push_back({"list", "the rules in <config-dir>/rules.d and those put through the API", [](CLI::App* app) {
                     auto json = std::make_shared<bool>(false);
                     app->add_flag("--json", *json, "machine-readable output");
                     return [json](Context& ctx) {
-                      auto dir = ctx.ConfigDir();
-                      if (!dir.ok()) return Context::Fail(dir.status());
-                      auto rules = rules::LoadRulesDir(ctx.env(), *dir + "/rules.d");
+                      auto dirs = DaemonRuleDirs(ctx);
+                      if (!dirs.ok()) return Context::Fail(dirs.status());
+                      auto rules = rules::LoadRulesDirs(ctx.env(), *dirs);
                       if (!rules.ok()) return Context::Fail(rules.status());
                       PrintRules(*rules, *json);
                       return 0;

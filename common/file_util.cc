@@ -46,4 +46,23 @@ Result<bool> FileChanged(Fs& fs, const std::string& path, std::optional<FileStat
   return !same;
 }
 
+Status WriteFileAtomically(Fs& fs, const std::string& dir, const std::string& name, std::string_view data,
+                           mode_t mode, const std::function<Status(int fd)>& prepare) {
+  std::string file = dir + "/" + name;
+  std::string tmp = file + ".tmp";
+  (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
+  auto fd = fs.OpenAt(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (!fd.ok()) return Status(fd.status().code(), file + ": " + fd.status().message());
+  Status s = fs.WriteAll(fd->get(), data);
+  if (s.ok() && prepare) s = prepare(fd->get());
+  if (s.ok()) s = fs.Fsync(fd->get());
+  if (s.ok()) s = fs.RenameAt(AT_FDCWD, tmp, AT_FDCWD, file, false);
+  if (!s.ok()) {
+    (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
+    return Status(s.code(), file + ": " + s.message());
+  }
+  ASSIGN_OR_RETURN(UniqueFd d, fs.OpenAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY));
+  return fs.Fsync(d.get());
+}
+
 }  // namespace bucketd

@@ -3,6 +3,7 @@
 #define BUCKETD_COMMON_FILE_UTIL_H_
 
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -20,6 +21,12 @@ Result<std::string> ReadFileToString(Fs& fs, int dir, const std::string& path);
 // reader of a small configuration file picks up edits without a restart.
 // `*seen` is empty while the file does not exist.
 Result<bool> FileChanged(Fs& fs, const std::string& path, std::optional<FileStat>* seen);
+
+// Replaces `dir`/`name` with `data` so that a reader sees the old file or the
+// new one, never a part (a temp file, fsync, rename, fsync of the
+// directory). `prepare` may set the temp file's owner before the rename.
+Status WriteFileAtomically(Fs& fs, const std::string& dir, const std::string& name, std::string_view data,
+                           mode_t mode, const std::function<Status(int fd)>& prepare = {});
 
 // mkdir -p: every missing directory of `path` (absolute or relative to
 // the working directory) with `mode`; OK when it exists.

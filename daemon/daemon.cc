@@ -35,6 +35,7 @@
 #include "events/trail.h"
 #include "events/watcher.h"
 #include "rules/router.h"
+#include "rules/rule.h"
 #include "rules/scheduler.h"
 #include "runner/invocation_json.h"
 #include "runner/runner.h"
@@ -226,6 +227,11 @@ Status Run(Env& env, const Config& config) {
   api_options.log_warning = [](const std::string& m) { spdlog::warn("{}", m); };
   api_options.calls = &api_calls;
   if (!config.config_dir.empty()) api_options.event_selectors_file = config.config_dir + "/event-selectors.json";
+  api_options.notifications_dir = rules::NotificationsDir(config.state_dir);
+  api_options.config_rules_dir = config.rules_dir;
+  // A configuration put through the API takes effect as a reload does (the
+  // main loop reads SIGHUP from its signalfd).
+  api_options.rules_changed = [] { ::kill(::getpid(), SIGHUP); };
   api::S3Api s3(env, *store, directory, &api_deletes, api_options);
   std::unique_ptr<http::Server> api_server;
   auto handle = [&s3](http::Exchange& ex) { s3.Handle(ex); };

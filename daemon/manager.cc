@@ -94,9 +94,10 @@ Status Manager::LoadConfig() {
   std::vector<rules::Rule> list;
   auto functions = std::make_shared<runner::FunctionSet>();
   RETURN_IF_ERROR(CheckConfigPermissions(config_.config_dir, {config_.rules_dir, config_.functions_dir}));
-  if (!config_.rules_dir.empty()) {
-    ASSIGN_OR_RETURN(list, rules::LoadRulesDir(env_, config_.rules_dir));
-  }
+  // The rule files, and the notification configurations put through the API.
+  std::vector<std::string> rule_dirs = {rules::NotificationsDir(config_.state_dir)};
+  if (!config_.rules_dir.empty()) rule_dirs.insert(rule_dirs.begin(), config_.rules_dir);
+  ASSIGN_OR_RETURN(list, rules::LoadRulesDirs(env_, rule_dirs));
   if (!config_.functions_dir.empty()) {
     ASSIGN_OR_RETURN(*functions, runner::LoadFunctionsDir(env_, config_.functions_dir, runner_.builtins().Names()));
   }

@@ -153,27 +153,17 @@ Status UpdateIam(Env& env, const std::string& config_dir, const std::function<St
   RETURN_IF_ERROR(fs.Lock(lock.get(), true, true).status());
   ASSIGN_OR_RETURN(IamData data, LoadIam(env, config_dir));
   RETURN_IF_ERROR(change(data));
-  std::string file = FilePath(config_dir);
-  std::string tmp = file + ".tmp";
-  (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
-  ASSIGN_OR_RETURN(UniqueFd fd, fs.OpenAt(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0600));
-  Status s = fs.WriteAll(fd.get(), ToJson(data).dump(2) + "\n");
-  if (s.ok() && ::geteuid() == 0) {
-    // bucketd runs as its own user and must read what root wrote.
-    struct passwd pw, *found = nullptr;
-    char pwbuf[4096];
-    if (getpwnam_r("bucketd", &pw, pwbuf, sizeof(pwbuf), &found) == 0 && found != nullptr) {
-      s = fs.Fchown(fd.get(), pw.pw_uid, pw.pw_gid);
-    }
-  }
-  if (s.ok()) s = fs.Fsync(fd.get());
-  if (s.ok()) s = fs.RenameAt(AT_FDCWD, tmp, AT_FDCWD, file, false);
-  if (!s.ok()) {
-    (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
-    return Status(s.code(), file + ": " + s.message());
-  }
-  ASSIGN_OR_RETURN(UniqueFd dir, fs.OpenAt(AT_FDCWD, config_dir, O_RDONLY | O_DIRECTORY));
-  return fs.Fsync(dir.get());
+  return WriteFileAtomically(fs, config_dir, kIamFile, ToJson(data).dump(2) + "\n", 0600,
+                             [&](int fd) {
+                               if (::geteuid() != 0) return Status::OK();
+                               // bucketd runs as its own user and must read what root wrote.
+                               struct passwd pw, *found = nullptr;
+                               char pwbuf[4096];
+                               if (getpwnam_r("bucketd", &pw, pwbuf, sizeof(pwbuf), &found) != 0 || found == nullptr) {
+                                 return Status::OK();
+                               }
+                               return fs.Fchown(fd, pw.pw_uid, pw.pw_gid);
+                             });
 }
 
 Status ValidateUserName(std::string_view name) {

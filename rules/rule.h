@@ -69,6 +69,14 @@ Result<std::vector<Rule>> ParseRuleFile(std::string_view text, const std::string
 // Every *.json in `dir`, in name order; a rule name used twice is an error.
 // Time zones named by ScheduleExpressionTimezone are loaded here.
 Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir);
+// Several directories as one (a rule name is unique across all); a missing
+// one has no rules. The daemon's are <config-dir>/rules.d and the bucket
+// notification configurations the API stored in <state-dir>/notifications.
+Result<std::vector<Rule>> LoadRulesDirs(Env& env, const std::vector<std::string>& dirs);
+
+// Where the API endpoint keeps bucket notification configurations, one
+// "<bucket>.json" each (the S3 notification shape rule files accept).
+std::string NotificationsDir(const std::string& state_dir);
 
 // The input a target receives for `event` (AWS: Input, InputPath,
 // InputTransformer, else the whole event). `rule_arn` feeds

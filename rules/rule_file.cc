@@ -276,6 +276,8 @@ class RuleParser : public JsonFields {
 
 }  // namespace
 
+std::string NotificationsDir(const std::string& state_dir) { return state_dir + "/notifications"; }
+
 std::string LambdaFunctionName(const std::string& arn) {
   // arn:aws:lambda:<region>:<account>:function:<Name>[:qualifier]
   std::vector<std::string> parts;
@@ -294,34 +296,38 @@ Result<std::vector<Rule>> ParseRuleFile(std::string_view text, const std::string
   return RuleParser(source).File(text);
 }
 
-Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir) {
+Result<std::vector<Rule>> LoadRulesDir(Env& env, const std::string& dir) { return LoadRulesDirs(env, {dir}); }
+
+Result<std::vector<Rule>> LoadRulesDirs(Env& env, const std::vector<std::string>& dirs) {
   Fs& fs = env.fs();
-  auto dfd = fs.OpenAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
-  if (!dfd.ok()) {
-    if (dfd.status().IsNotFound()) return std::vector<Rule>();  // no rules.d: no rules
-    return dfd.status();
-  }
-  ASSIGN_OR_RETURN(auto names, JsonFileNames(fs, dfd->get()));
   std::vector<Rule> all;
   std::map<std::string, std::string> seen;
-  for (const auto& n : names) {
-    std::string path = dir + "/" + n;
-    ASSIGN_OR_RETURN(std::string text, ReadConfigFile(fs, dfd->get(), n, path));
-    ASSIGN_OR_RETURN(auto rules, ParseRuleFile(text, path));
-    for (auto& r : rules) {
-      if (!r.schedule_timezone.empty()) {
-        auto zone = TimeZone::Load(env, r.schedule_timezone);
-        if (!zone.ok()) {
-          return Status::InvalidArgument(path + ": rule '" + r.name + "': /ScheduleExpressionTimezone: " +
-                                         zone.status().message());
+  for (const std::string& dir : dirs) {
+    auto dfd = fs.OpenAt(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
+    if (!dfd.ok()) {
+      if (dfd.status().IsNotFound()) continue;  // no rules.d: no rules
+      return dfd.status();
+    }
+    ASSIGN_OR_RETURN(auto names, JsonFileNames(fs, dfd->get()));
+    for (const auto& n : names) {
+      std::string path = dir + "/" + n;
+      ASSIGN_OR_RETURN(std::string text, ReadConfigFile(fs, dfd->get(), n, path));
+      ASSIGN_OR_RETURN(auto rules, ParseRuleFile(text, path));
+      for (auto& r : rules) {
+        if (!r.schedule_timezone.empty()) {
+          auto zone = TimeZone::Load(env, r.schedule_timezone);
+          if (!zone.ok()) {
+            return Status::InvalidArgument(path + ": rule '" + r.name + "': /ScheduleExpressionTimezone: " +
+                                           zone.status().message());
+          }
+          r.schedule->zone = std::make_shared<const TimeZone>(std::move(zone).value());
         }
-        r.schedule->zone = std::make_shared<const TimeZone>(std::move(zone).value());
+        auto [it, fresh] = seen.emplace(r.name, path);
+        if (!fresh) {
+          return Status::InvalidArgument(path + ": rule name '" + r.name + "' is already used in " + it->second);
+        }
+        all.push_back(std::move(r));
       }
-      auto [it, fresh] = seen.emplace(r.name, path);
-      if (!fresh) {
-        return Status::InvalidArgument(path + ": rule name '" + r.name + "' is already used in " + it->second);
-      }
-      all.push_back(std::move(r));
     }
   }
   return all;
