@@ -66,6 +66,9 @@ void Dispatch(Call& c) {
     }
   } else {
     if (m == "PUT" && c.Has("partNumber") && c.Has("uploadId")) return UploadPart(c);
+    if (m == "PUT" && c.Has("tagging")) return PutObjectTagging(c);
+    if (m == "GET" && c.Has("tagging")) return GetObjectTagging(c);
+    if (m == "DELETE" && c.Has("tagging")) return DeleteObjectTagging(c);
     if (m == "PUT" && c.Header("x-amz-copy-source") != nullptr && !c.Has("tagging")) return CopyObject(c);
     if (m == "PUT" && !c.Has("tagging") && !c.Has("acl") && !c.Has("retention")) return PutObject(c);
     if ((m == "GET" || m == "HEAD") && c.Has("uploadId")) return ListParts(c);
@@ -273,8 +276,10 @@ void Call::RecordCall() {
                                                  "AbortMultipartUpload", "PutObjectTagging", "DeleteObjectTagging"};
   bool read = std::find(std::begin(kReads), std::end(kReads), operation) != std::end(kReads);
   bool write = std::find(std::begin(kWrites), std::end(kWrites), operation) != std::end(kWrites);
-  // A write that worked is recorded as the change it made, by the event plane.
-  if (!(read || (write && !error_code.empty()))) return;
+  // A write that worked is recorded as the change it made, by the event
+  // plane; tagging changes no version, so its call is the record.
+  bool tagging = operation == "PutObjectTagging" || operation == "DeleteObjectTagging";
+  if (!(read || (write && (!error_code.empty() || tagging)))) return;
   const std::string* prefix = Query("prefix");
   std::string arn = key.empty() ? BucketArn() + "/" + (prefix ? *prefix : "") : ObjectArn();
   if (read && !api.selectors.RecordsReadOf(arn)) return;

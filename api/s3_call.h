@@ -94,6 +94,13 @@ void DeleteObject(Call& c);
 void DeleteObjects(Call& c);
 void CopyObject(Call& c);
 
+// Object tagging (s3_tagging.cc). TagsFromHeader reads x-amz-tagging (and
+// checks s3:PutObjectTagging); false after answering an error.
+void PutObjectTagging(Call& c);
+void GetObjectTagging(Call& c);
+void DeleteObjectTagging(Call& c);
+bool TagsFromHeader(Call& c, std::map<std::string, std::string>* tags);
+
 // Bucket notification configurations (s3_notifications.cc).
 void PutBucketNotificationConfiguration(Call& c);
 void GetBucketNotificationConfiguration(Call& c);

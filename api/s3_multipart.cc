@@ -160,6 +160,7 @@ void CreateMultipartUpload(Call& c) {
                {"content_type", o.content_type},
                {"meta", o.user_metadata},
                {"headers", o.headers},
+               {"tags", o.tags},
                {"initiator", c.auth.principal.arn},
                {"user", c.auth.principal.user_name}};
   if (s.ok()) s = WriteFileDurably(fs, dir, "upload.json", meta.dump());
@@ -274,6 +275,7 @@ void CompleteMultipartUpload(Call& c) {
   o.content_type = u.meta.value("content_type", "");
   o.user_metadata = u.meta.value("meta", std::map<std::string, std::string>());
   o.headers = u.meta.value("headers", std::map<std::string, std::string>());
+  o.tags = u.meta.value("tags", std::map<std::string, std::string>());
   o.caller = c.Caller("CompleteMultipartUpload", total);
   PartsSource source(c.api.env.fs(), std::move(paths));
   auto info = c.api.store.PutObject(c.bucket, c.key, source, o);

@@ -69,6 +69,7 @@ std::vector<http::Header> ObjectHeaders(const Call& c, const store::ObjectInfo& 
                                  {"Accept-Ranges", "bytes"},
                                  {"Content-Type", info.content_type}};
   for (const auto& [name, value] : info.user_metadata) h.push_back({"x-amz-meta-" + name, value});
+  if (!info.tags.empty()) h.push_back({"x-amz-tagging-count", std::to_string(info.tags.size())});
   for (const auto& [name, value] : info.headers) {
     bool stored = std::find_if(std::begin(kStoredHeaders), std::end(kStoredHeaders),
                                [&](const char* s) { return name == s; }) != std::end(kStoredHeaders);
@@ -102,7 +103,7 @@ bool PutOptionsFromHeaders(Call& c, store::PutOptions* o) {
     o->if_none_match = true;
   }
   if (const std::string* im = c.Header("if-match")) o->if_match = *im;
-  return true;
+  return TagsFromHeader(c, &o->tags);
 }
 
 bool ReadSmallBody(Call& c, size_t limit, std::string* body) {
@@ -333,6 +334,11 @@ void CopyObject(Call& c) {
   options.directive = directive != nullptr && *directive == "REPLACE" ? store::MetadataDirective::kReplace
                                                                       : store::MetadataDirective::kCopy;
   if (!PutOptionsFromHeaders(c, &options.put)) return;
+  const std::string* tagging = c.Header("x-amz-tagging-directive");
+  if (tagging != nullptr && *tagging != "COPY" && *tagging != "REPLACE") {
+    return c.Fail(S3Error::Make(400, "InvalidArgument", "Unknown tagging directive."));
+  }
+  options.copy_tags = tagging == nullptr || *tagging == "COPY";
   if (options.directive == store::MetadataDirective::kCopy) {
     options.put.content_type.clear();
     options.put.user_metadata.clear();

@@ -22,6 +22,7 @@ nlohmann::json Unsealed(const StoredMeta& m) {
   // Only when set, so that records written before they existed keep their seal.
   if (!m.headers.empty()) j["headers"] = m.headers;
   if (!m.caller.empty()) j["caller"] = m.caller;
+  if (!m.tags.empty()) j["tags"] = m.tags;
   return j;
 }
 
@@ -62,6 +63,7 @@ Result<StoredMeta> DecodeMeta(std::string_view text, const FileStat& file, std::
     m.folder = j.value("folder", false);
     m.headers = j.value("headers", std::map<std::string, std::string>());
     m.caller = j.value("caller", std::string());
+    m.tags = j.value("tags", std::map<std::string, std::string>());
   } catch (const nlohmann::json::exception& e) {
     return Status::Corruption(std::string("metadata attribute: ") + e.what());
   }

@@ -41,6 +41,7 @@ struct StoredMeta {
   std::map<std::string, std::string> headers;
   // Who wrote this version through the API (a JSON object, ObjectInfo::caller).
   std::string caller;
+  std::map<std::string, std::string> tags;  // S3 object tags
   bool folder = false;
 };
 

@@ -38,6 +38,7 @@ ObjectInfo MakeObjectInfo(const std::string& key, const FileStat& st, const Stor
   info.user_metadata = meta.user_metadata;
   info.headers = meta.headers;
   info.caller = meta.caller;
+  info.tags = meta.tags;
   return info;
 }
 

@@ -192,6 +192,7 @@ Result<ObjectInfo> StoreImpl::PutFolder(int bucket_fd, const std::string& key,
   meta.user_metadata = options.user_metadata;
   meta.headers = options.headers;
   meta.caller = options.caller;
+  meta.tags = options.tags;
   meta.mtime_ns = st.mtime_ns;
   RETURN_IF_ERROR(fs_.SetXattr(dir.get(), kMetaXattr, EncodeMeta(meta, st, meta_key_)));
   RETURN_IF_ERROR(fs_.Fsync(dir.get()));
@@ -212,7 +213,8 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   PutOptions options = in_options;
   RETURN_IF_ERROR(ValidateUserMetadata(&options.user_metadata));
   if (meta_key_.empty() && (!options.content_type.empty() || !options.user_metadata.empty() ||
-                            !options.headers.empty() || !options.caller.empty() || !options.etag.empty())) {
+                            !options.headers.empty() || !options.caller.empty() || !options.etag.empty() ||
+                            !options.tags.empty())) {
     // Unsealed, the metadata would be ignored by every reader: refuse
     // rather than lose it without a word.
     return Status::PermissionDenied("key '" + key + "': setting Content-Type or x-amz-meta-* needs the store's "
@@ -254,6 +256,7 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   meta.headers = options.headers;
   if (options.late_headers) meta.headers.insert(options.late_headers->begin(), options.late_headers->end());
   meta.caller = options.caller;
+  meta.tags = options.tags;
   RETURN_IF_ERROR(fs_.SetXattr(tmp.get(), kMetaXattr, EncodeMeta(meta, st, meta_key_)));
   RETURN_IF_ERROR(fs_.Fsync(tmp.get()));
   std::string temp_name = NewTempName();
@@ -301,6 +304,7 @@ Result<ObjectInfo> StoreImpl::CopyObject(const std::string& src_bucket, const st
     put.user_metadata = src.meta.user_metadata;
     put.headers = src.meta.headers;
   }
+  if (options.copy_tags) put.tags = src.meta.tags;
   if (src.meta.folder) return PutObjectFromString(dst_bucket, dst_key, "", put);
   FdSource source(fs_, src.fd.get());
   // The source's ETag was checked against its size and mtime when it was
@@ -327,6 +331,24 @@ void StoreImpl::PruneEmptyDirs(int bucket_fd, std::string dir) {
     (void)fs_.Fsync(parent->get());
     dir = up;
   }
+}
+
+Status StoreImpl::SetObjectTags(const std::string& bucket, const std::string& key,
+                                const std::map<std::string, std::string>& tags) {
+  if (meta_key_.empty()) {
+    return Status::PermissionDenied("key '" + key + "': tags need the store's metadata key '" + root_ + "/" +
+                                    kMetaKeyFile + "', which this user cannot read");
+  }
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(bucket));
+  ASSIGN_OR_RETURN(OpenedObject obj, OpenObject(bfd.get(), bucket, key));
+  // The record is sealed to the file state its ETag was computed for.
+  ASSIGN_OR_RETURN(FileStat now, fs_.Stat(obj.fd.get()));
+  if (!obj.meta.folder && (now.size != obj.meta.size || now.mtime_ns != obj.meta.mtime_ns)) {
+    return Status::Unavailable("'" + key + "' changed while its tags were set; set them again");
+  }
+  obj.meta.tags = tags;
+  RETURN_IF_ERROR(fs_.SetXattr(obj.fd.get(), kMetaXattr, EncodeMeta(obj.meta, now, meta_key_)));
+  return fs_.Fsync(obj.fd.get());
 }
 
 Status StoreImpl::DeleteObject(const std::string& bucket, const std::string& key) {

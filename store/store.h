@@ -64,6 +64,7 @@ struct ObjectInfo {
   // Kept in the sealed metadata, so the record the event plane makes of the
   // version carries it, even after a crash between the write and the record.
   std::string caller;
+  std::map<std::string, std::string> tags;  // S3 object tags (PutObjectTagging, x-amz-tagging)
 };
 
 struct BucketInfo {
@@ -104,6 +105,7 @@ struct PutOptions {
   std::map<std::string, std::string> user_metadata;
   std::map<std::string, std::string> headers;  // ObjectInfo::headers
   std::string caller;                          // ObjectInfo::caller
+  std::map<std::string, std::string> tags;     // ObjectInfo::tags
   // Headers known only once the source is read to its end (checksums sent
   // in an aws-chunked trailer): merged into `headers` when the version is sealed.
   const std::map<std::string, std::string>* late_headers = nullptr;
@@ -144,6 +146,7 @@ enum class MetadataDirective { kCopy, kReplace };
 
 struct CopyOptions {
   MetadataDirective directive = MetadataDirective::kCopy;
+  bool copy_tags = true;  // x-amz-tagging-directive COPY (else put.tags)
   PutOptions put;  // conditions apply to the destination; metadata used for kReplace
 };
 
@@ -272,6 +275,11 @@ class Store {
   virtual Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
                                         const std::string& dst_bucket, const std::string& dst_key,
                                         const CopyOptions& options = {}) = 0;
+  // Replaces the tags of the object's current version, keeping its bytes,
+  // ETag and mtime (no new version: the trail records no change). NotFound
+  // for no such key; Unavailable when the file changed meanwhile.
+  virtual Status SetObjectTags(const std::string& bucket, const std::string& key,
+                               const std::map<std::string, std::string>& tags) = 0;
   // Deleting a key that does not exist succeeds, as in S3.
   virtual Status DeleteObject(const std::string& bucket, const std::string& key) = 0;
   // Returns the per-key failures (empty when all were deleted).

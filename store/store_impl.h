@@ -46,6 +46,8 @@ class StoreImpl final : public Store {
   Result<ObjectInfo> CopyObject(const std::string& src_bucket, const std::string& src_key,
                                 const std::string& dst_bucket, const std::string& dst_key,
                                 const CopyOptions& options) override;
+  Status SetObjectTags(const std::string& bucket, const std::string& key,
+                       const std::map<std::string, std::string>& tags) override;
   Status DeleteObject(const std::string& bucket, const std::string& key) override;
   Result<std::vector<DeleteError>> DeleteObjects(const std::string& bucket,
                                                  const std::vector<std::string>& keys) override;

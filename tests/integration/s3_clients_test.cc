@@ -5,12 +5,17 @@
 // exactly one trail record naming the user and key that made it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "tests/integration/s3_endpoint.h"
 
 namespace bucketd::testing {
 namespace {
 
 const std::vector<std::string> kKeys = {"in/a-empty", "in/b-one", "in/c-5mib", "in/d-big"};
+// What cli_roundtrip.sh reads back of its tags: cond's two (in key order),
+// tagged's from x-amz-tagging, then cond's count after DeleteObjectTagging.
+const char kTagsSeen[] = "stage\traw\nteam\trisk\na\t1\nb\tx y\n0\n";
 
 // The machine's newer python3 (pyenv, boto3 1.43) is the one on the PATH.
 std::string PathPython() { return "/usr/bin/env"; }
@@ -36,6 +41,24 @@ class S3ClientsTest : public S3EndpointTest {
       EXPECT_EQ(rec["userIdentity"]["accessKeyId"], admin_.id);
     }
     EXPECT_EQ(deletes, 1);
+  }
+
+  // The tagging calls are in the trail as calls (they make no new version).
+  void ExpectTaggingRecords(const std::string& bucket) {
+    auto records = Records(bucket, [](const std::vector<nlohmann::json>& r) {
+      return std::count_if(r.begin(), r.end(), [](const nlohmann::json& j) {
+               return j["eventName"].get<std::string>().ends_with("ObjectTagging");
+             }) >= 2;
+    });
+    std::vector<std::string> names;
+    for (const auto& rec : records) {
+      std::string name = rec["eventName"];
+      if (!name.ends_with("ObjectTagging")) continue;
+      names.push_back(name + " " + rec["requestParameters"]["key"].get<std::string>());
+      EXPECT_EQ(rec["readOnly"], false) << rec.dump();
+      EXPECT_EQ(rec["userIdentity"]["userName"], admin_.user) << rec.dump();
+    }
+    EXPECT_EQ(names, (std::vector<std::string>{"PutObjectTagging cond", "DeleteObjectTagging cond"}));
   }
 };
 
@@ -111,8 +134,10 @@ TEST_F(S3ClientsTest, AwsCliV1OnThePathWithOnlyAwsEndpointUrl) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
   // cond and cond-copy: each its one "null" version.
   EXPECT_EQ(ReadFile(work + "/versions"), "null\tnull\n");
+  EXPECT_EQ(ReadFile(work + "/tags"), kTagsSeen);
+  ExpectTaggingRecords("cli-v1");
   ExpectOneWriteRecordEach("cli-v1", {"in/a-empty", "in/b-one", "in/c-5mib", "in/d-big", "tree/a.txt", "tree/sub/b.txt",
-                                      "cond"},
+                                      "cond", "tagged"},
                            admin_);
 }
 
@@ -123,7 +148,9 @@ TEST_F(S3ClientsTest, DebianAwsCliV2WithEndpointUrlFlag) {
   RunResult r = bucketd::testing::Run({S3TestScript("cli_roundtrip.sh"), "/usr/bin/aws", endpoint_, "cli-v2", data, work}, "",
                     ClientEnv(admin_, false));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err << daemon_->Log();
-  ExpectOneWriteRecordEach("cli-v2", {"in/a-empty", "in/b-one", "in/c-5mib", "in/d-big", "cond"}, admin_);
+  EXPECT_EQ(ReadFile(work + "/tags"), kTagsSeen);
+  ExpectTaggingRecords("cli-v2");
+  ExpectOneWriteRecordEach("cli-v2", {"in/a-empty", "in/b-one", "in/c-5mib", "in/d-big", "cond", "tagged"}, admin_);
 }
 
 TEST_F(S3ClientsTest, S3cmdRoundTrips) {

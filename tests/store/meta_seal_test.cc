@@ -47,6 +47,27 @@ TEST_F(StoreTest, ASealedRecordSurvivesAReopenAndAnEditedOneIsRecomputedWhole) {
   EXPECT_EQ(nlohmann::json::parse(MetaOf(BucketDir() + "/t.csv"))["etag"], QuotedMd5("a,b\n"));
 }
 
+TEST_F(StoreTest, TagsChangeUnderTheSealWithoutANewVersionAndANewPutHasOnlyItsOwn) {
+  PutOptions o;
+  o.tags = {{"team", "risk"}};
+  ASSERT_TRUE(Put("t.csv", "a,b\n", o).ok());
+  struct stat before;
+  ASSERT_EQ(::stat((BucketDir() + "/t.csv").c_str(), &before), 0);
+  ASSERT_TRUE(store_->SetObjectTags("bkt", "t.csv", {{"stage", "raw"}, {"team", "ops"}}).ok());
+  Reopen();
+  auto head = store_->HeadObject("bkt", "t.csv");
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->tags, (std::map<std::string, std::string>{{"stage", "raw"}, {"team", "ops"}}));
+  EXPECT_EQ(head->etag, QuotedMd5("a,b\n"));
+  struct stat after;
+  ASSERT_EQ(::stat((BucketDir() + "/t.csv").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino) << "the same version";
+  EXPECT_EQ(after.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+  ASSERT_TRUE(Put("t.csv", "c,d\n").ok());
+  EXPECT_TRUE(store_->HeadObject("bkt", "t.csv")->tags.empty());
+  EXPECT_TRUE(store_->SetObjectTags("bkt", "missing", {{"a", "b"}}).IsNotFound());
+}
+
 TEST_F(StoreTest, ARecordWithFieldsOfTheWrongTypeIsIgnoredNotAnException) {
   ASSERT_TRUE(Put("t.csv", "a,b\n").ok());
   for (const char* forged : {R"({"v":"2"})", R"({"v":2,"size":"x"})", R"({"v":2,"size":4,"mtime_ns":1,"etag":"e","meta":{"k":1}})",

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Round trip through bucketd's S3 endpoint with an aws CLI: mb, cp (multipart
 # above 8 MiB), ls, cp back, cmp, sync, rm, presign; s3api for a conditional
-# put, a range, a copy and ListObjectVersions.
+# put, a range, a copy, tagging and ListObjectVersions.
 # Usage: cli_roundtrip.sh AWS ENDPOINT BUCKET DATA_DIR WORK_DIR
 set -eu
 AWS=$1 EP=$2 B=$3 DATA=$4 WORK=$5
@@ -34,6 +34,13 @@ cli s3api get-object --bucket "$B" --key cond --range bytes=1-2 "$WORK/range" >/
 cli s3api copy-object --bucket "$B" --key cond-copy --copy-source "$B/cond" >/dev/null
 cli s3api list-object-versions --bucket "$B" --prefix cond --query 'Versions[].VersionId' --output text >"$WORK/versions"
 cli s3 rm --only-show-errors "s3://$B/cond-copy"
+# Tags: set on an object, given at put, read back, removed.
+cli s3api put-object-tagging --bucket "$B" --key cond --tagging 'TagSet=[{Key=team,Value=risk},{Key=stage,Value=raw}]'
+cli s3api put-object --bucket "$B" --key tagged --body "$WORK/tree/a.txt" --tagging 'a=1&b=x%20y' >/dev/null
+{ cli s3api get-object-tagging --bucket "$B" --key cond --query 'TagSet[].[Key,Value]' --output text
+  cli s3api get-object-tagging --bucket "$B" --key tagged --query 'TagSet[].[Key,Value]' --output text; } >"$WORK/tags"
+cli s3api delete-object-tagging --bucket "$B" --key cond
+cli s3api get-object-tagging --bucket "$B" --key cond --query 'length(TagSet)' --output text >>"$WORK/tags"
 url=$(cli s3 presign "s3://$B/cond" --expires-in 300)
 curl -sf "$url" | cmp - "$WORK/tree/a.txt"
 echo ok
