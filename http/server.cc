@@ -320,13 +320,16 @@ class ExchangeImpl final : public Exchange {
     return WriteRaw(kContinue);
   }
 
+  // Fills `buf` (or reaches the body's end): a caller that writes what it
+  // reads then writes in big pieces, not one per TCP segment.
   Result<size_t> ReadBody(char* buf, size_t n) override {
     auto& p = *c_.parser;
     if (p.is_done() || n == 0) return size_t{0};
     RETURN_IF_ERROR(Continue());
-    for (;;) {
-      p.get().body().data = buf;
-      p.get().body().size = n;
+    size_t got = 0;
+    while (got < n && !p.is_done()) {
+      p.get().body().data = buf + got;
+      p.get().body().size = n - got;
       beast::error_code ec;
       Arm();
       c_.WithStream([&](auto& stream) { bhttp::read_some(stream, c_.buffer, p, ec); });
@@ -336,9 +339,9 @@ class ExchangeImpl final : public Exchange {
         broken_ = true;
         return Status::IOError("reading the request body: " + ec.message());
       }
-      size_t got = n - p.get().body().size;
-      if (got > 0 || p.is_done()) return got;
+      got = n - p.get().body().size;
     }
+    return got;
   }
 
   Status Respond(const Response& head, std::string_view body) override {

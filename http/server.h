@@ -64,7 +64,7 @@ class Exchange {
   // Sends "100 Continue" when the client asked for it and it was not sent
   // yet. ReadBody sends it too, before the first read.
   virtual Status Continue() = 0;
-  // Reads up to n body bytes; 0 at the end. An error when the client broke
+  // Reads n body bytes (fewer only at its end); 0 at the end. An error when the client broke
   // the framing, closed, or sent nothing within the deadline.
   virtual Result<size_t> ReadBody(char* buf, size_t n) = 0;
   // A whole answer with Content-Length = body.size().

@@ -36,6 +36,7 @@ PACKAGES=(
   nodejs                # tests: the JavaScript SDK (@aws-sdk/client-s3, from npm; this nodejs brings npm)
   curl                  # tests: presigned URLs fetched as a browser would
   openssl               # tests: a self-signed certificate for the https endpoint
+  libcurl4-openssl-dev nginx-light  # bench/s3_bench: a SigV4 client (libcurl's own signer), nginx as the static-file peer
 )
 
 # npm packages the tests run (tests/integration/s3/package.json): installed
