@@ -272,7 +272,7 @@ void Call::RecordCall() {
                                                 "ListObjectVersions", "ListParts", "ListMultipartUploads",
                                                 "GetObjectTagging"};
   static constexpr std::string_view kWrites[] = {"PutObject", "CopyObject", "DeleteObject", "DeleteObjects",
-                                                 "CreateMultipartUpload", "UploadPart", "CompleteMultipartUpload",
+                                                 "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "CompleteMultipartUpload",
                                                  "AbortMultipartUpload", "PutObjectTagging", "DeleteObjectTagging"};
   bool read = std::find(std::begin(kReads), std::end(kReads), operation) != std::end(kReads);
   bool write = std::find(std::begin(kWrites), std::end(kWrites), operation) != std::end(kWrites);

@@ -113,6 +113,12 @@ void AbortMultipartUpload(Call& c);
 void ListParts(Call& c);
 void ListMultipartUploads(Call& c);
 
+// The source x-amz-copy-source names (CopyObject, UploadPartCopy), which the
+// caller may read; false after answering an error.
+bool CopySourceOf(Call& c, std::string* src_bucket, std::string* src_key);
+// x-amz-copy-source-if-* on the source; false after answering PreconditionFailed.
+bool CopySourceConditionsHold(Call& c, const store::ObjectInfo& source);
+
 // The stored-object metadata a put takes from the request's headers
 // (Content-Type, x-amz-meta-*, Cache-Control, …); false after answering an error.
 bool PutOptionsFromHeaders(Call& c, store::PutOptions* options);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -172,6 +173,108 @@ void CreateMultipartUpload(Call& c) {
   c.Xml(200, x.str());
 }
 
+namespace {
+
+// Streams `source` into the upload's part `number` (a temp file, fsync,
+// rename, then its part-NNNNN.json) and gives its ETag; false after answering
+// an error, a failure of the source as `source_error` says.
+bool WritePart(Call& c, const Upload& u, int number, store::ByteSource& source, std::string* etag,
+               const std::function<S3Error(const Status&)>& source_error) {
+  Fs& fs = c.api.env.fs();
+  std::string dir = UploadDir(c, u.id), name = PartName(number);
+  std::string tmp = dir + "/" + name + ".tmp";
+  auto fd = fs.OpenAt(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
+  if (!fd.ok()) {
+    c.FailStore(Status::IOError(fd.status().message()));
+    return false;
+  }
+  Md5 md5;
+  uint64_t size = 0;
+  std::unique_ptr<char[]> buf(new char[1 << 20]);
+  for (;;) {
+    auto n = source.Read(buf.get(), 1 << 20);
+    if (!n.ok()) {
+      (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
+      c.Fail(source_error(n.status()));
+      return false;
+    }
+    if (*n == 0) break;
+    md5.Update(std::string_view(buf.get(), *n));
+    size += *n;
+    if (Status w = fs.WriteAll(fd->get(), std::string_view(buf.get(), *n)); !w.ok()) {
+      (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
+      c.FailStore(Status::IOError(w.message()));
+      return false;
+    }
+  }
+  *etag = "\"" + md5.HexDigest() + "\"";
+  Status s = fs.Fsync(fd->get());
+  if (s.ok()) s = fs.RenameAt(AT_FDCWD, tmp, AT_FDCWD, dir + "/" + name, false);
+  json info = {{"number", number}, {"etag", *etag}, {"size", size}, {"modified_ns", c.api.env.clock().NowNanos()}};
+  if (s.ok()) s = WriteFileDurably(fs, dir, name + ".json", info.dump());
+  if (!s.ok()) {
+    c.FailStore(Status::IOError(s.message()));
+    return false;
+  }
+  return true;
+}
+
+// A byte range of an open object, for UploadPartCopy.
+class RangeSource final : public store::ByteSource {
+ public:
+  RangeSource(Fs& fs, int fd, uint64_t begin, uint64_t end) : fs_(fs), fd_(fd), off_(begin), end_(end) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    if (off_ >= end_) return size_t{0};
+    ASSIGN_OR_RETURN(size_t got, fs_.PRead(fd_, buf, static_cast<size_t>(std::min<uint64_t>(n, end_ - off_)), off_));
+    if (got == 0) return Status::Unavailable("the copy source got shorter while it was copied; copy it again");
+    off_ += got;
+    return got;
+  }
+
+ private:
+  Fs& fs_;
+  int fd_;
+  uint64_t off_, end_;
+};
+
+// UploadPart with x-amz-copy-source (and x-amz-copy-source-range): the
+// part's bytes come from an object bucketd has.
+void UploadPartCopy(Call& c, int number) {
+  c.operation = "UploadPartCopy";
+  std::string src_bucket, src_key;
+  if (!CopySourceOf(c, &src_bucket, &src_key)) return;
+  Upload u;
+  if (!FindUpload(c, &u)) return;
+  auto reader = c.api.store.OpenObjectForRead(src_bucket, src_key);
+  if (!reader.ok()) return c.Fail(FromStoreStatus(reader.status(), src_bucket, src_key));
+  if (!CopySourceConditionsHold(c, reader->info)) return;
+  uint64_t begin = 0, end = reader->info.size;
+  if (const std::string* range = c.Header("x-amz-copy-source-range")) {
+    auto r = store::ByteRange::Parse(*range);
+    // S3 takes only "bytes=first-last" here, inside the object.
+    if (!r.ok() || !r->first || !r->last || *r->last >= reader->info.size || *r->first > *r->last) {
+      return c.Fail(S3Error::Make(400, "InvalidArgument",
+                                  "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+                                  "first and last are the zero-based offsets of the first and last bytes to copy, "
+                                  "within the source's " + std::to_string(reader->info.size) + " bytes"));
+    }
+    begin = *r->first;
+    end = *r->last + 1;
+  }
+  RangeSource source(c.api.env.fs(), reader->fd.get(), begin, end);
+  std::string etag;
+  if (!WritePart(c, u, number, source, &etag,
+                 [&](const Status& s) { return FromStoreStatus(s, src_bucket, src_key); })) {
+    return;
+  }
+  XmlOut x("CopyPartResult");
+  AddText(x.root(), "ETag", etag);
+  AddText(x.root(), "LastModified", FormatRfc3339Millis(c.api.env.clock().NowNanos()));
+  c.Xml(200, x.str());
+}
+
+}  // namespace
+
 void UploadPart(Call& c) {
   c.operation = "UploadPart";
   if (!c.Allowed("s3:PutObject", c.ObjectArn()) || !c.Writable()) return;
@@ -183,40 +286,18 @@ void UploadPart(Call& c) {
   if (number < 1 || number > kMaxParts) {
     return c.Fail(S3Error::Make(400, "InvalidArgument", "Part number must be an integer between 1 and 10000, inclusive"));
   }
-  if (c.Header("x-amz-copy-source") != nullptr) {
-    return c.Fail(S3Error::Make(501, "NotImplemented", "UploadPartCopy is not supported yet (docs/api.md)"));
-  }
+  if (c.Header("x-amz-copy-source") != nullptr) return UploadPartCopy(c, number);
   Upload u;
   if (!FindUpload(c, &u)) return;
   PutBody body(c.ex, c.auth);
   S3Error e;
   if (!body.Prepare(&e)) return c.Fail(std::move(e));
-  Fs& fs = c.api.env.fs();
-  std::string dir = UploadDir(c, u.id), name = PartName(number);
-  std::string tmp = dir + "/" + name + ".tmp";
-  auto fd = fs.OpenAt(AT_FDCWD, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0600);
-  if (!fd.ok()) return c.FailStore(Status::IOError(fd.status().message()));
-  Md5 md5;
-  std::unique_ptr<char[]> buf(new char[1 << 20]);
-  for (;;) {
-    auto n = body.Read(buf.get(), 1 << 20);
-    if (!n.ok()) {
-      (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
-      return c.Fail(body.error() ? *body.error() : S3Error::Make(400, "IncompleteBody", n.status().message()));
-    }
-    if (*n == 0) break;
-    md5.Update(std::string_view(buf.get(), *n));
-    if (Status w = fs.WriteAll(fd->get(), std::string_view(buf.get(), *n)); !w.ok()) {
-      (void)fs.UnlinkAt(AT_FDCWD, tmp, false);
-      return c.FailStore(Status::IOError(w.message()));
-    }
+  std::string etag;
+  if (!WritePart(c, u, number, body, &etag, [&](const Status& s) {
+        return body.error() ? *body.error() : S3Error::Make(400, "IncompleteBody", s.message());
+      })) {
+    return;
   }
-  std::string etag = "\"" + md5.HexDigest() + "\"";
-  Status s = fs.Fsync(fd->get());
-  if (s.ok()) s = fs.RenameAt(AT_FDCWD, tmp, AT_FDCWD, dir + "/" + name, false);
-  json info = {{"number", number}, {"etag", etag}, {"size", body.bytes()}, {"modified_ns", c.api.env.clock().NowNanos()}};
-  if (s.ok()) s = WriteFileDurably(fs, dir, name + ".json", info.dump());
-  if (!s.ok()) return c.FailStore(Status::IOError(s.message()));
   std::vector<http::Header> h = {{"ETag", etag}};
   for (const auto& [k, v] : body.checksums()) h.push_back({k, v});
   c.Empty(200, std::move(h));

@@ -294,38 +294,56 @@ void DeleteObjects(Call& c) {
   c.Xml(200, x.str());
 }
 
-void CopyObject(Call& c) {
-  c.operation = "CopyObject";
+bool CopySourceOf(Call& c, std::string* src_bucket, std::string* src_key) {
   std::string source = *c.Header("x-amz-copy-source");
+  auto fail = [&](S3Error e) {
+    c.Fail(std::move(e));
+    return false;
+  };
   if (size_t q = source.find('?'); q != std::string::npos) {
     std::string version = source.substr(q + 1);
     source.resize(q);
     if (version != "versionId=null") {
-      return c.Fail(S3Error::Make(400, "InvalidArgument", "bucketd keeps no versions: only versionId=null exists"));
+      return fail(S3Error::Make(400, "InvalidArgument", "bucketd keeps no versions: only versionId=null exists"));
     }
   }
   auto decoded = sigv4::UriDecode(source);
-  if (!decoded.ok()) return c.Fail(S3Error::Make(400, "InvalidArgument", "Invalid copy source encoding"));
+  if (!decoded.ok() || decoded->empty()) return fail(S3Error::Make(400, "InvalidArgument", "Invalid copy source encoding"));
   std::string src = decoded->front() == '/' ? decoded->substr(1) : *decoded;
   size_t slash = src.find('/');
   if (slash == std::string::npos || slash == 0 || slash + 1 == src.size()) {
-    return c.Fail(S3Error::Make(400, "InvalidArgument", "Copy Source must mention the source bucket and key: "
-                                                        "sourcebucket/sourcekey"));
+    return fail(S3Error::Make(400, "InvalidArgument", "Copy Source must mention the source bucket and key: "
+                                                      "sourcebucket/sourcekey"));
   }
-  std::string src_bucket = src.substr(0, slash), src_key = src.substr(slash + 1);
-  if (Status v = store::ValidateKey(src_key); !v.ok()) return c.Fail(S3Error::Make(400, "InvalidArgument", v.message()));
-  if (!c.Permits("s3:GetObject", "arn:aws:s3:::" + src_bucket + "/" + src_key)) {
-    return c.Fail(S3Error::Make(403, "AccessDenied", "Access Denied"));
+  *src_bucket = src.substr(0, slash);
+  *src_key = src.substr(slash + 1);
+  if (Status v = store::ValidateBucketName(*src_bucket); !v.ok()) {
+    return fail(S3Error::Make(404, "NoSuchBucket", "The specified bucket does not exist"));
   }
+  if (Status v = store::ValidateKey(*src_key); !v.ok()) return fail(S3Error::Make(400, "InvalidArgument", v.message()));
+  if (!c.Permits("s3:GetObject", "arn:aws:s3:::" + *src_bucket + "/" + *src_key)) {
+    return fail(S3Error::Make(403, "AccessDenied", "Access Denied"));
+  }
+  return true;
+}
+
+bool CopySourceConditionsHold(Call& c, const store::ObjectInfo& source) {
+  if (Conditions(c, source, "x-amz-copy-source-") == 0) return true;
+  c.Fail(S3Error::Make(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"));
+  return false;
+}
+
+void CopyObject(Call& c) {
+  c.operation = "CopyObject";
+  std::string src_bucket, src_key;
+  if (!CopySourceOf(c, &src_bucket, &src_key)) return;
   if (!c.Allowed("s3:PutObject", c.ObjectArn()) || !c.Writable()) return;
   auto head = c.api.store.HeadObject(src_bucket, src_key);
   if (!head.ok()) {
     S3Error e = FromStoreStatus(head.status(), src_bucket, src_key);
     return c.Fail(std::move(e));
   }
-  if (Conditions(c, *head, "x-amz-copy-source-") != 0) {
-    return c.Fail(S3Error::Make(412, "PreconditionFailed", "At least one of the pre-conditions you specified did not hold"));
-  }
+  if (!CopySourceConditionsHold(c, *head)) return;
   store::CopyOptions options;
   const std::string* directive = c.Header("x-amz-metadata-directive");
   if (directive != nullptr && *directive != "COPY" && *directive != "REPLACE") {

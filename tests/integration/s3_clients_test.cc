@@ -67,6 +67,7 @@ TEST_F(S3ClientsTest, DebianBoto3RoundTripsEverySizeWithOneRecordPerWrite) {
   // botocore 1.29 predates AWS_ENDPOINT_URL: the script passes endpoint_url.
   CheckJsonClient({"/usr/bin/python3", S3TestScript("boto3_roundtrip.py"), endpoint_, "deb-boto3", data},
                   "deb-boto3", ClientEnv(admin_, false));
+  ExpectOneWriteRecordEach("deb-boto3", {"mp/copied"}, admin_);
 }
 
 TEST_F(S3ClientsTest, NewerBoto3WithDefaultCrc32ChecksumsRoundTrips) {

@@ -1,6 +1,7 @@
 """Round trip through bucketd's S3 endpoint with boto3 (whichever boto3 the
 interpreter has): create a bucket, upload every file of DATA_DIR (upload_file:
-multipart above 8 MiB), download and compare, HEAD, list, delete one object.
+multipart above 8 MiB), download and compare, HEAD, assemble an object from
+UploadPartCopy parts (mp/copied), list, delete one object.
 Prints one JSON object: {"requests": {key: request id of its write}, ...}.
 Usage: boto3_roundtrip.py ENDPOINT BUCKET DATA_DIR"""
 import hashlib
@@ -9,7 +10,7 @@ import os
 import sys
 
 import boto3
-import botocore
+import botocore.exceptions
 from botocore.config import Config
 
 
@@ -42,6 +43,24 @@ def main():
         if got != data:
             sys.exit("%s: %d bytes back, %d sent, or different bytes" % (key, len(got), len(data)))
         assert head["ContentLength"] == len(data)
+    # UploadPartCopy: a part from a range of one object, a part from a whole other.
+    five = s3.get_object(Bucket=bucket, Key="in/c-5mib")["Body"].read()
+    one = s3.get_object(Bucket=bucket, Key="in/b-one")["Body"].read()
+    mp = s3.create_multipart_upload(Bucket=bucket, Key="mp/copied")
+    p1 = s3.upload_part_copy(Bucket=bucket, Key="mp/copied", UploadId=mp["UploadId"], PartNumber=1,
+                             CopySource={"Bucket": bucket, "Key": "in/c-5mib"}, CopySourceRange="bytes=0-%d" % (len(five) - 1))
+    p2 = s3.upload_part_copy(Bucket=bucket, Key="mp/copied", UploadId=mp["UploadId"], PartNumber=2,
+                             CopySource={"Bucket": bucket, "Key": "in/b-one"})
+    assert p1["CopyPartResult"]["ETag"] == '"%s"' % hashlib.md5(five).hexdigest(), p1
+    s3.complete_multipart_upload(Bucket=bucket, Key="mp/copied", UploadId=mp["UploadId"], MultipartUpload={"Parts": [
+        {"PartNumber": 1, "ETag": p1["CopyPartResult"]["ETag"]}, {"PartNumber": 2, "ETag": p2["CopyPartResult"]["ETag"]}]})
+    assert s3.get_object(Bucket=bucket, Key="mp/copied")["Body"].read() == five + one
+    try:
+        s3.upload_part_copy(Bucket=bucket, Key="mp/copied", UploadId="0" * 32, PartNumber=1,
+                            CopySource={"Bucket": bucket, "Key": "in/b-one"}, CopySourceRange="bytes=0-5")
+        sys.exit("a range past the source's end was copied")
+    except botocore.exceptions.ClientError as e:
+        assert e.response["Error"]["Code"] in ("InvalidArgument", "NoSuchUpload"), e.response
     listed = s3.list_objects_v2(Bucket=bucket, Prefix="in/")
     keys = [o["Key"] for o in listed.get("Contents", [])]
     assert keys == sorted(requests), (keys, sorted(requests))
