@@ -1,6 +1,6 @@
 // Round trip through bucketd's S3 endpoint with the JavaScript SDK v3
 // (@aws-sdk/client-s3): it sends every upload aws-chunked with a CRC32
-// trailer, even over plain http. Usage: node node_roundtrip.mjs ENDPOINT BUCKET DATA_DIR
+// trailer, even over plain http, and a CRC64NVME when asked. Usage: node node_roundtrip.mjs ENDPOINT BUCKET DATA_DIR
 import {
   S3Client, CreateBucketCommand, PutObjectCommand, GetObjectCommand, HeadObjectCommand,
   ListObjectsV2Command, DeleteObjectsCommand, CreateMultipartUploadCommand, UploadPartCommand,
@@ -37,6 +37,18 @@ for (const name of fs.readdirSync(dataDir).sort()) {
   if (!back.equals(data)) throw new Error(`${key}: ${back.length} bytes back, ${data.length} sent, or other bytes`);
   const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
   if (head.ContentLength !== data.length) throw new Error(`${key}: HEAD says ${head.ContentLength}`);
+}
+// CRC64NVME: this SDK computes it in JavaScript (no CRT), as a trailer; the
+// value bucketd stored comes back and the SDK checks it against the bytes.
+{
+  const data = Buffer.from("123456789");
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "crc64/check", Body: data, ChecksumAlgorithm: "CRC64NVME" }));
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: "crc64/check", ChecksumMode: "ENABLED" }));
+  await got.Body.transformToByteArray();
+  // 0xAE8B14860A799888, the algorithm's check value, in base64.
+  if (got.ChecksumCRC64NVME !== Buffer.from("ae8b14860a799888", "hex").toString("base64")) {
+    throw new Error("CRC64NVME: " + got.ChecksumCRC64NVME);
+  }
 }
 const listed = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: "in/" }));
 const keys = (listed.Contents || []).map((o) => o.Key);
