@@ -18,6 +18,17 @@ inline void Check(bool ok, const std::string& what) {
   }
 }
 
+// A shell command's standard output; stops the bench when it fails.
+inline std::string Output(const std::string& cmd) {
+  std::string out;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  Check(p != nullptr, "popen " + cmd);
+  char buf[4096];
+  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
+  Check(::pclose(p) == 0, "failed: " + cmd + (out.empty() ? "" : ": " + out));
+  return out;
+}
+
 }  // namespace bucketd::bench
 
 #endif  // BUCKETD_BENCH_BENCH_CHECK_H_

@@ -33,15 +33,7 @@ using Clock = std::chrono::steady_clock;
 
 double Since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Check(p != nullptr, "popen " + cmd);
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  Check(::pclose(p) == 0, "failed: " + cmd);
-  return out;
-}
+using bucketd::bench::Output;
 
 std::string BinDir() {
   char self[4096];

@@ -40,15 +40,6 @@ using Steady = std::chrono::steady_clock;
 
 double Since(Steady::time_point t) { return std::chrono::duration<double>(Steady::now() - t).count(); }
 
-std::string Output(const std::string& cmd) {
-  std::string out;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  Check(p != nullptr, "popen " + cmd);
-  char buf[4096];
-  for (size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  Check(::pclose(p) == 0, cmd + " failed: " + out);
-  return out;
-}
 
 int FreePort() {
   int fd = ::socket(AF_INET, SOCK_STREAM, 0);

@@ -33,6 +33,11 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
   EXPECT_EQ(sd.Systemctl({"is-enabled", "bucketd"}).out, "enabled\n");
   ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return sd.Systemctl({"is-active", "bucketd"}).out == "active\n"; }))
       << sd.Journalctl({"-u", "bucketd"}).out;
+  // The shipped /etc/bucketd/bucketd.json serves the endpoint on 127.0.0.1:4566
+  // (anonymous requests are refused, as S3 refuses them).
+  EXPECT_EQ(sd.Inside({"dpkg-query", "-W", "-f=${Conffiles}", "bucketd"}).out.find("/etc/bucketd/bucketd.json"), 1u);
+  EXPECT_EQ(sd.Inside({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:4566/"}).out, "403")
+      << sd.Journalctl({"-u", "bucketd"}).out;
 
   // A rule and an exec function in /etc/bucketd, then a reload.
   // Installed where the hardened unit can see it: its PrivateTmp hides a
