@@ -254,21 +254,31 @@ Result<Target> ParseTarget(const std::string& target) {
     return Status::InvalidArgument("the request-target '" + target.substr(0, 200) + "' does not start with '/'");
   }
   if (q == std::string::npos) return t;
-  std::string_view rest = std::string_view(target).substr(q + 1);
+  ASSIGN_OR_RETURN(t.query, ParseQuery(std::string_view(target).substr(q + 1), false));
+  return t;
+}
+
+Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view rest, bool plus_is_space) {
+  std::vector<std::pair<std::string, std::string>> out;
+  auto decode = [&](std::string_view s) {
+    std::string text(s);
+    if (plus_is_space) std::replace(text.begin(), text.end(), '+', ' ');
+    return sigv4::UriDecode(text);
+  };
   while (!rest.empty()) {
     size_t amp = rest.find('&');
     std::string_view part = rest.substr(0, amp);
     rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
     if (part.empty()) continue;
     size_t eq = part.find('=');
-    ASSIGN_OR_RETURN(std::string name, sigv4::UriDecode(part.substr(0, eq)));
+    ASSIGN_OR_RETURN(std::string name, decode(part.substr(0, eq)));
     std::string value;
     if (eq != std::string_view::npos) {
-      ASSIGN_OR_RETURN(value, sigv4::UriDecode(part.substr(eq + 1)));
+      ASSIGN_OR_RETURN(value, decode(part.substr(eq + 1)));
     }
-    t.query.emplace_back(std::move(name), std::move(value));
+    out.emplace_back(std::move(name), std::move(value));
   }
-  return t;
+  return out;
 }
 
 bool Authenticate(const http::Request& request, const Target& target, const std::string& host_bucket,

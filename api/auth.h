@@ -47,6 +47,9 @@ struct Target {
 };
 // InvalidArgument for a malformed escape.
 Result<Target> ParseTarget(const std::string& target);
+// "a=1&b=x%20y" as decoded (name, value) pairs; `plus_is_space` for
+// form-encoded text (x-amz-tagging), not for a request's query.
+Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view text, bool plus_is_space);
 
 // Fills `out`, or `error` and returns false. `host_bucket`: the bucket a
 // virtual-hosted request names in its Host (signature version 2 signs it).

@@ -84,13 +84,15 @@ bool SelectorsFile::RecordsReadOf(const std::string& object_arn) {
   if (path_.empty()) return false;
   auto changed = FileChanged(env_.fs(), path_, &seen_);
   if (changed.ok() && *changed) {
-    selectors_ = {};
-    auto text = seen_ ? ReadFileToString(env_.fs(), AT_FDCWD, path_) : Result<std::string>(std::string("[]"));
-    auto parsed = text.ok() ? ParseEventSelectors(*text, path_) : Result<EventSelectors>(text.status());
-    if (parsed.ok()) {
-      selectors_ = std::move(*parsed);
-    } else if (log_warning_) {
-      log_warning_("event selectors not in force, no read is recorded: " + parsed.status().message());
+    selectors_ = {};  // gone, or until it parses
+    if (seen_) {
+      auto text = ReadFileToString(env_.fs(), AT_FDCWD, path_);
+      auto parsed = text.ok() ? ParseEventSelectors(*text, path_) : Result<EventSelectors>(text.status());
+      if (parsed.ok()) {
+        selectors_ = std::move(*parsed);
+      } else if (log_warning_) {
+        log_warning_("event selectors not in force, no read is recorded: " + parsed.status().message());
+      }
     }
   }
   return selectors_.RecordsReadOf(object_arn);

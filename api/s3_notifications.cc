@@ -84,7 +84,8 @@ void ToXml(const json& j, pugi::xml_node root) {
       for (const json& e : cfg.value("Events", json::array())) AddText(n, "Event", e.get<std::string>());
       if (cfg.contains("Filter")) {
         pugi::xml_node key = n.append_child("Filter").append_child("S3Key");
-        for (const json& r : cfg["Filter"]["Key"]["FilterRules"]) {
+        json rules = cfg["Filter"].value("Key", json::object()).value("FilterRules", json::array());
+        for (const json& r : rules) {
           pugi::xml_node rule = key.append_child("FilterRule");
           AddText(rule, "Name", r.value("Name", ""));
           AddText(rule, "Value", r.value("Value", ""));
@@ -143,7 +144,10 @@ void GetBucketNotificationConfiguration(Call& c) {
     auto text = ReadFileToString(c.api.env.fs(), AT_FDCWD, path);
     if (!text.ok() && !text.status().IsNotFound()) return c.FailStore(text.status());
     if (text.ok()) {
-      auto j = ParseJsonText(*text, path);
+      // A file edited by hand since it was put is rendered only when the
+      // loader would take it.
+      Status valid = rules::ParseRuleFile(*text, path).status();
+      auto j = valid.ok() ? ParseJsonText(*text, path) : Result<json>(valid);
       if (!j.ok()) return c.FailStore(j.status());
       ToXml(*j, x.root());
     }

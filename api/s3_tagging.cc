@@ -3,12 +3,8 @@
 // CopyObject. Tags live in the object's sealed metadata: a new version has
 // the tags its writer gave, and changing them makes no new version (so no
 // trail record of a change; the call itself is recorded, as CloudTrail does).
-#include <algorithm>
-
-#include <nlohmann/json.hpp>
-
+#include "api/auth.h"
 #include "api/s3_call.h"
-#include "sigv4/sigv4.h"
 
 namespace bucketd::api {
 namespace {
@@ -36,22 +32,9 @@ bool TagsFromHeader(Call& c, std::map<std::string, std::string>* tags) {
   const std::string* header = c.Header("x-amz-tagging");
   if (header == nullptr) return true;
   if (!c.Allowed("s3:PutObjectTagging", c.ObjectArn())) return false;
-  std::vector<std::pair<std::string, std::string>> list;
-  size_t start = 0;
-  while (start < header->size()) {
-    size_t amp = header->find('&', start);
-    std::string pair = header->substr(start, amp == std::string::npos ? std::string::npos : amp - start);
-    start = amp == std::string::npos ? header->size() : amp + 1;
-    if (pair.empty()) continue;
-    size_t eq = pair.find('=');
-    std::string k = pair.substr(0, eq), v = eq == std::string::npos ? "" : pair.substr(eq + 1);
-    std::replace(k.begin(), k.end(), '+', ' ');
-    std::replace(v.begin(), v.end(), '+', ' ');
-    auto dk = sigv4::UriDecode(k), dv = sigv4::UriDecode(v);
-    if (!dk.ok() || !dv.ok()) return InvalidTag(c, "x-amz-tagging: expected URL-encoded key=value pairs joined by &");
-    list.emplace_back(*dk, *dv);
-  }
-  return ValidTags(c, list, tags);
+  auto list = ParseQuery(*header, true);
+  if (!list.ok()) return InvalidTag(c, "x-amz-tagging: expected URL-encoded key=value pairs joined by &");
+  return ValidTags(c, *list, tags);
 }
 
 void PutObjectTagging(Call& c) {

@@ -329,9 +329,10 @@ int main(int argc, char** argv) {
 
   // ListObjectsV2 over list_keys keys: dropped into bucketd's tree (and
   // listed once, so ETags are cached), PUT into moto.
+  ::mkdir((dir + "/root/buckets/bench/list").c_str(), 0755);
+  for (int d = 0; d < 100; ++d) ::mkdir((dir + "/root/buckets/bench/list/" + std::to_string(d)).c_str(), 0755);
   for (int i = 0; i < list_keys; ++i) {
     std::string d = dir + "/root/buckets/bench/list/" + std::to_string(i % 100);
-    if (i < 100) ::mkdir((dir + "/root/buckets/bench/list").c_str(), 0755), ::mkdir(d.c_str(), 0755);
     FILE* k = std::fopen((d + "/" + std::to_string(i)).c_str(), "w");
     Check(k != nullptr, "drop a list key");
     std::fclose(k);
