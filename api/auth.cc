@@ -103,7 +103,7 @@ bool Verify(const http::Request& request, const Target& target, iam::Directory& 
     return false;
   }
   std::string to_sign = sigv4::StringToSign(amz_date, auth.scope, *canonical);
-  std::string key = sigv4::SigningKey(found->second, auth.scope);
+  std::string key = sigv4::CachedSigningKey(found->second, auth.scope);
   std::string expected = sigv4::Signature(key, to_sign);
   if (!ConstantTimeEquals(expected, auth.signature)) {
     *error = Error(403, "SignatureDoesNotMatch",

@@ -77,17 +77,17 @@ Result<EventSelectors> ParseEventSelectors(const std::string& text, const std::s
 }
 
 SelectorsFile::SelectorsFile(Env& env, std::string path, std::function<void(const std::string&)> log_warning)
-    : env_(env), path_(std::move(path)), log_warning_(std::move(log_warning)) {}
+    : env_(env), log_warning_(std::move(log_warning)), watch_(std::move(path)) {}
 
 bool SelectorsFile::RecordsReadOf(const std::string& object_arn) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (path_.empty()) return false;
-  auto changed = FileChanged(env_.fs(), path_, &seen_);
+  if (watch_.path().empty()) return false;
+  auto changed = watch_.Changed(env_.fs(), env_.clock().NowNanos());
   if (changed.ok() && *changed) {
     selectors_ = {};  // gone, or until it parses
-    if (seen_) {
-      auto text = ReadFileToString(env_.fs(), AT_FDCWD, path_);
-      auto parsed = text.ok() ? ParseEventSelectors(*text, path_) : Result<EventSelectors>(text.status());
+    if (watch_.exists()) {
+      auto text = ReadFileToString(env_.fs(), AT_FDCWD, watch_.path());
+      auto parsed = text.ok() ? ParseEventSelectors(*text, watch_.path()) : Result<EventSelectors>(text.status());
       if (parsed.ok()) {
         selectors_ = std::move(*parsed);
       } else if (log_warning_) {

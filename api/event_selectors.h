@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/env.h"
+#include "common/file_util.h"
 #include "common/status.h"
 
 namespace bucketd::api {
@@ -45,10 +46,9 @@ class SelectorsFile {
 
  private:
   Env& env_;
-  const std::string path_;
   std::function<void(const std::string&)> log_warning_;
   std::mutex mu_;
-  std::optional<FileStat> seen_;
+  FileWatch watch_;
   EventSelectors selectors_;
 };
 

@@ -215,7 +215,7 @@ bool Call::Permits(const std::string& action, const std::string& resource,
   r.context["aws:PrincipalArn"] = auth.principal.arn;
   r.context["aws:SecureTransport"] = req.tls ? "true" : "false";
   std::vector<const nlohmann::json*> policies;
-  for (const auto& p : auth.principal.policies) policies.push_back(&p);
+  for (const auto& p : auth.principal.policies) policies.push_back(p.get());
   return iam::Evaluate(policies, r) == iam::Decision::kAllow;
 }
 

@@ -208,11 +208,12 @@ void GetObject(Call& c, bool head) {
   }
   if (!c.ex.StartBody(r, end - begin).ok() || head) return;
   c.bytes_out = end - begin;
-  constexpr size_t kChunk = 1 << 20;
-  std::unique_ptr<char[]> buf(new char[kChunk]);
+  // Sized to the answer: a small object costs no megabyte allocation.
+  const size_t chunk = static_cast<size_t>(std::min<uint64_t>(1 << 20, end - begin));
+  std::unique_ptr<char[]> buf(new char[chunk]);
   Fs& fs = c.api.env.fs();
   for (uint64_t off = begin; off < end;) {
-    auto n = fs.PRead(reader->fd.get(), buf.get(), static_cast<size_t>(std::min<uint64_t>(kChunk, end - off)), off);
+    auto n = fs.PRead(reader->fd.get(), buf.get(), static_cast<size_t>(std::min<uint64_t>(chunk, end - off)), off);
     // The answer's length is promised: a short file can only end the
     // connection (the client sees a truncated body, never wrong bytes).
     if (!n.ok() || *n == 0) return;

@@ -46,6 +46,14 @@ Result<bool> FileChanged(Fs& fs, const std::string& path, std::optional<FileStat
   return !same;
 }
 
+Result<bool> FileWatch::Changed(Fs& fs, int64_t now_ns, bool force) {
+  // A clock set back counts as due.
+  bool due = force || !looked_at_ns_ || now_ns < *looked_at_ns_ || now_ns - *looked_at_ns_ >= kRecheckNanos;
+  if (!due) return false;
+  looked_at_ns_ = now_ns;
+  return FileChanged(fs, path_, &seen_);
+}
+
 Status WriteFileAtomically(Fs& fs, const std::string& dir, const std::string& name, std::string_view data,
                            mode_t mode, const std::function<Status(int fd)>& prepare) {
   std::string file = dir + "/" + name;

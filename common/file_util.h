@@ -22,6 +22,25 @@ Result<std::string> ReadFileToString(Fs& fs, int dir, const std::string& path);
 // `*seen` is empty while the file does not exist.
 Result<bool> FileChanged(Fs& fs, const std::string& path, std::optional<FileStat>* seen);
 
+// FileChanged for a file consulted on every request: the file is looked at
+// when `force` is set or kRecheckNanos have passed since the last look
+// (false in between), so a burst of requests costs one stat a tenth of a
+// second instead of one each. Not thread-safe: its owner locks.
+class FileWatch {
+ public:
+  static constexpr int64_t kRecheckNanos = 100'000'000;
+  explicit FileWatch(std::string path) : path_(std::move(path)) {}
+  Result<bool> Changed(Fs& fs, int64_t now_ns, bool force = false);
+  // Whether the file existed at the last look.
+  bool exists() const { return seen_.has_value(); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::optional<FileStat> seen_;
+  std::optional<int64_t> looked_at_ns_;
+};
+
 // Replaces `dir`/`name` with `data` so that a reader sees the old file or the
 // new one, never a part (a temp file, fsync, rename, fsync of the
 // directory). `prepare` may set the temp file's owner before the rename.

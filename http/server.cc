@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -365,15 +366,25 @@ class ExchangeImpl final : public Exchange {
     keep_alive_ = !head.close && c_.parser->keep_alive();
     res.keep_alive(keep_alive_);
     body_left_ = request_.method == "HEAD" ? 0 : length;
+    // The header waits for the body's first piece, so that a small answer
+    // leaves in one write (one segment) rather than two.
     bhttp::response_serializer<bhttp::empty_body> sr{res};
+    sr.split(true);
     beast::error_code ec;
-    Arm();
-    c_.WithStream([&](auto& stream) { bhttp::write_header(stream, sr, ec); });
-    Disarm();
+    pending_header_.clear();
+    while (!ec && !sr.is_header_done()) {
+      sr.next(ec, [&](beast::error_code&, const auto& buffers) {
+        for (const auto b : beast::buffers_range_ref(buffers)) {
+          pending_header_.append(static_cast<const char*>(b.data()), b.size());
+        }
+        sr.consume(beast::buffer_bytes(buffers));
+      });
+    }
     if (ec) {
       broken_ = true;
-      return Status::IOError("writing the answer: " + ec.message());
+      return Status::InvalidArgument("serializing the answer's header: " + ec.message());
     }
+    if (body_left_ == 0) return FlushHeader();
     return Status::OK();
   }
 
@@ -395,6 +406,9 @@ class ExchangeImpl final : public Exchange {
       (void)Respond(r, "");
       return false;
     }
+    // A handler that announced a body and gave up: the client sees the
+    // header and a short body, then the close.
+    if (!broken_) (void)FlushHeader();
     if (broken_ || body_left_ != 0 || !keep_alive_) return false;
     auto& p = *c_.parser;
     if (p.is_done()) return true;
@@ -416,17 +430,22 @@ class ExchangeImpl final : public Exchange {
   void Arm() { c_.deadline_ns.store(MonotonicNanos() + options_.io_timeout_ns); }
   void Disarm() { c_.deadline_ns.store(0); }
 
+  // Writes `data` after the header still waiting, in one gathered write.
   Status WriteRaw(std::string_view data) {
     beast::error_code ec;
     Arm();
-    c_.WithStream([&](auto& stream) { asio::write(stream, asio::buffer(data.data(), data.size()), ec); });
+    std::array<asio::const_buffer, 2> pieces{asio::buffer(pending_header_), asio::buffer(data.data(), data.size())};
+    c_.WithStream([&](auto& stream) { asio::write(stream, pieces, ec); });
     Disarm();
+    pending_header_.clear();
     if (ec) {
       broken_ = true;
       return Status::IOError("writing the answer: " + ec.message());
     }
     return Status::OK();
   }
+
+  Status FlushHeader() { return pending_header_.empty() ? Status::OK() : WriteRaw(""); }
 
   Connection& c_;
   const ServerOptions& options_;
@@ -436,6 +455,7 @@ class ExchangeImpl final : public Exchange {
   bool keep_alive_ = false;
   bool broken_ = false;
   uint64_t body_left_ = 0;
+  std::string pending_header_;  // serialized, not yet sent
 };
 
 void ServerImpl::WorkerLoop() {

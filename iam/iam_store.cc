@@ -196,39 +196,44 @@ std::string NewSecretAccessKey() {
 }
 
 Directory::Directory(Env& env, std::string config_dir, std::string account)
-    : env_(env), config_dir_(std::move(config_dir)), account_(std::move(account)) {}
+    : env_(env), config_dir_(std::move(config_dir)), account_(std::move(account)), watch_(FilePath(config_dir_)) {}
 
-Status Directory::Refresh() {
+Status Directory::Refresh(bool force) {
   if (config_dir_.empty()) return Status::OK();
-  ASSIGN_OR_RETURN(bool changed, FileChanged(env_.fs(), FilePath(config_dir_), &seen_));
+  ASSIGN_OR_RETURN(bool changed, watch_.Changed(env_.fs(), env_.clock().NowNanos(), force));
   if (!changed) return last_error_;
-  if (!seen_) {
-    data_ = {};
-    return last_error_ = Status::OK();
-  }
+  active_keys_.clear();
+  if (!watch_.exists()) return last_error_ = Status::OK();
   auto loaded = LoadIam(env_, config_dir_);
   last_error_ = loaded.status();
   // A damaged file keeps no stale keys working.
-  data_ = loaded.ok() ? std::move(*loaded) : IamData{};
+  if (!loaded.ok()) return last_error_;
+  for (const auto& [name, u] : loaded->users) {
+    std::vector<std::shared_ptr<const json>> policies;
+    for (const std::string& arn : u.attached) {
+      if (const json* m = ManagedPolicy(arn)) policies.push_back(std::make_shared<const json>(*m));
+    }
+    for (const auto& [pname, doc] : u.inline_policies) policies.push_back(std::make_shared<const json>(doc));
+    for (const AccessKey& k : u.keys) {
+      if (k.status != "Active") continue;
+      active_keys_[k.id] = Entry{Principal{u.name, u.id, UserArn(account_, u), account_, k.id, policies}, k.secret};
+    }
+  }
   return last_error_;
 }
 
 Result<std::pair<Principal, std::string>> Directory::Lookup(std::string_view access_key_id) {
   std::lock_guard<std::mutex> lock(mu_);
-  RETURN_IF_ERROR(Refresh());
-  for (const auto& [name, u] : data_.users) {
-    for (const AccessKey& k : u.keys) {
-      if (k.id != access_key_id) continue;
-      if (k.status != "Active") break;
-      Principal p{u.name, u.id, UserArn(account_, u), account_, k.id, {}};
-      for (const std::string& arn : u.attached) {
-        if (const json* m = ManagedPolicy(arn)) p.policies.push_back(*m);
-      }
-      for (const auto& [pname, doc] : u.inline_policies) p.policies.push_back(doc);
-      return std::make_pair(std::move(p), k.secret);
-    }
+  RETURN_IF_ERROR(Refresh(false));
+  auto it = active_keys_.find(access_key_id);
+  if (it == active_keys_.end()) {
+    RETURN_IF_ERROR(Refresh(true));
+    it = active_keys_.find(access_key_id);
   }
-  return Status::NotFound("The AWS Access Key Id you provided does not exist in our records.");
+  if (it == active_keys_.end()) {
+    return Status::NotFound("The AWS Access Key Id you provided does not exist in our records.");
+  }
+  return std::make_pair(it->second.principal, it->second.secret);
 }
 
 }  // namespace bucketd::iam

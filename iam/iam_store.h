@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/env.h"
+#include "common/file_util.h"
 #include "common/status.h"
 
 namespace bucketd::iam {
@@ -82,12 +83,16 @@ struct Principal {
   std::string arn;
   std::string account;
   std::string access_key_id;
-  std::vector<nlohmann::json> policies;  // attached managed ones and inline ones
+  // Attached managed ones and inline ones; shared with the Directory's
+  // snapshot, so a request copies pointers, not documents.
+  std::vector<std::shared_ptr<const nlohmann::json>> policies;
 };
 
 // The endpoint's view of the store: looks keys up, re-reading the file when
-// it changed (its inode, size or mtime), so `bucketctl iam` changes apply to
-// the next request. Thread-safe.
+// it changed (its inode, size or mtime). The file is looked at at most every
+// FileWatch::kRecheckNanos, and always before a key is called unknown: a new
+// key works at its first request, a deleted or deactivated one stops within
+// 100 ms. Thread-safe.
 class Directory {
  public:
   Directory(Env& env, std::string config_dir, std::string account);
@@ -96,13 +101,17 @@ class Directory {
   Result<std::pair<Principal, std::string>> Lookup(std::string_view access_key_id);
 
  private:
-  Status Refresh();
+  struct Entry {
+    Principal principal;
+    std::string secret;
+  };
+  Status Refresh(bool force);
   Env& env_;
   const std::string config_dir_;
   const std::string account_;
   std::mutex mu_;
-  std::optional<FileStat> seen_;
-  IamData data_;
+  FileWatch watch_;
+  std::map<std::string, Entry, std::less<>> active_keys_;
   Status last_error_;
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 #include <map>
+#include <mutex>
+#include <unordered_map>
 
 #include "common/md5.h"
 
@@ -119,6 +121,21 @@ std::string SigningKey(std::string_view secret_access_key, const Scope& scope) {
   k = HmacSha256(k, scope.region);
   k = HmacSha256(k, scope.service);
   return HmacSha256(k, "aws4_request");
+}
+
+std::string CachedSigningKey(std::string_view secret_access_key, const Scope& scope) {
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::string> keys;
+  std::string id = std::string(secret_access_key) + "\n" + scope.ToString();
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    if (auto it = keys.find(id); it != keys.end()) return it->second;
+  }
+  std::string key = SigningKey(secret_access_key, scope);
+  std::lock_guard<std::mutex> lock(mu);
+  if (keys.size() >= 4096) keys.clear();  // yesterday's scopes and old keys go with the rest
+  keys.emplace(std::move(id), key);
+  return key;
 }
 
 std::string Signature(std::string_view signing_key, std::string_view string_to_sign) {

@@ -53,6 +53,10 @@ Result<std::string> CanonicalRequest(const Request& request, const std::vector<s
 std::string StringToSign(std::string_view amz_date, const Scope& scope, std::string_view canonical_request);
 // HMAC chain "AWS4"+secret → date → region → service → "aws4_request".
 std::string SigningKey(std::string_view secret_access_key, const Scope& scope);
+// SigningKey, remembered per secret and scope (a scope changes once a day):
+// a server verifying every request would otherwise pay four HMACs each.
+// Thread-safe; holds at most a few thousand keys, in memory only.
+std::string CachedSigningKey(std::string_view secret_access_key, const Scope& scope);
 // Lower-case hex HMAC-SHA256 of the string to sign under the signing key.
 std::string Signature(std::string_view signing_key, std::string_view string_to_sign);
 

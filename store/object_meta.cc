@@ -78,6 +78,20 @@ Result<StoredMeta> DecodeMeta(std::string_view text, const FileStat& file, std::
   return m;
 }
 
+Result<StoredMeta> VerifiedMetaCache::Decode(std::string_view text, const FileStat& file, std::string_view key) {
+  std::string id = std::to_string(file.ino) + "/" + std::to_string(file.btime_ns) + "/";
+  id.append(text);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = verified_.find(id); it != verified_.end()) return it->second;
+  }
+  ASSIGN_OR_RETURN(StoredMeta meta, DecodeMeta(text, file, key));
+  std::lock_guard<std::mutex> lock(mu_);
+  if (verified_.size() >= kMaxEntries) verified_.clear();  // cheaper than an LRU, and rare
+  verified_.emplace(std::move(id), meta);
+  return meta;
+}
+
 Status ValidateUserMetadata(std::map<std::string, std::string>* md) {
   std::map<std::string, std::string> out;
   size_t total = 0;

@@ -17,8 +17,10 @@
 
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/env.h"
 #include "common/status.h"
@@ -51,6 +53,21 @@ std::string EncodeMeta(const StoredMeta& meta, const FileStat& file, std::string
 // Corruption (naming what is wrong) for anything but a version-2 record whose
 // seal matches `key` and `file`.
 Result<StoredMeta> DecodeMeta(std::string_view text, const FileStat& file, std::string_view key);
+
+// DecodeMeta that remembers what it verified: the same record text on the
+// same file (inode and birth time, what the seal covers) decodes to the same
+// metadata, so a record read again costs a hash lookup instead of a JSON
+// parse and an HMAC (most of a small GET's store time). Refusals are not
+// kept. Thread-safe; bounded.
+class VerifiedMetaCache {
+ public:
+  static constexpr size_t kMaxEntries = 16384;
+  Result<StoredMeta> Decode(std::string_view text, const FileStat& file, std::string_view key);
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, StoredMeta> verified_;
+};
 
 // S3 limits user metadata to 2 KB (names + values); names are lower-cased,
 // must be non-empty HTTP token characters. InvalidArgument otherwise.

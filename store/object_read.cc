@@ -46,7 +46,7 @@ StoredMeta StoreImpl::CachedMeta(int fd, const FileStat& st, bool* valid) {
   *valid = false;
   auto cached = fs_.GetXattr(fd, kMetaXattr);
   if (!cached.ok()) return {};
-  auto decoded = DecodeMeta(*cached, st, meta_key_);
+  auto decoded = meta_cache_.Decode(*cached, st, meta_key_);
   // One bucketd did not write (an uploader's forgery, an older version) is
   // ignored whole, as if the file had none.
   if (!decoded.ok()) return {};
@@ -194,7 +194,7 @@ Result<StoreImpl::OpenedObject> StoreImpl::OpenObject(int bucket_fd, const std::
   obj.stat = *st;
   if (folder) {
     auto raw = fs_.GetXattr(obj.fd.get(), kMetaXattr);
-    auto meta = raw.ok() ? DecodeMeta(*raw, obj.stat, meta_key_) : Result<StoredMeta>(raw.status());
+    auto meta = raw.ok() ? meta_cache_.Decode(*raw, obj.stat, meta_key_) : Result<StoredMeta>(raw.status());
     if (!meta.ok() || !meta->folder) return KeyError(Status::NotFound(""), bucket, key);
     obj.meta = std::move(meta).value();
     return obj;

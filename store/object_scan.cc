@@ -19,7 +19,7 @@ bool StoreImpl::IsFolderMarker(int dir_fd) {
   if (!raw.ok()) return false;
   auto st = fs_.Stat(dir_fd);
   if (!st.ok()) return false;
-  auto meta = DecodeMeta(*raw, *st, meta_key_);
+  auto meta = meta_cache_.Decode(*raw, *st, meta_key_);
   return meta.ok() && meta->folder;
 }
 

@@ -174,7 +174,7 @@ Result<ObjectInfo> StoreImpl::PutFolder(int bucket_fd, const std::string& key,
   ASSIGN_OR_RETURN(UniqueFd dir, OpenDirForWrite(bucket_fd, StripSlash(key), key));
   ASSIGN_OR_RETURN(FileStat st, fs_.Stat(dir.get()));
   auto raw = fs_.GetXattr(dir.get(), kMetaXattr);
-  auto old = raw.ok() ? DecodeMeta(*raw, st, meta_key_) : Result<StoredMeta>(raw.status());
+  auto old = raw.ok() ? meta_cache_.Decode(*raw, st, meta_key_) : Result<StoredMeta>(raw.status());
   bool exists = old.ok() && old->folder;
   if (options.if_none_match && exists) {
     return Status::PreconditionFailed("key '" + key + "' already exists (If-None-Match: *)");

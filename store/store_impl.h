@@ -120,6 +120,7 @@ class StoreImpl final : public Store {
   UniqueFd buckets_fd_;
   UniqueFd staging_fd_;
   const std::string meta_key_;  // "" when this user may not read it (store/meta_key.h)
+  VerifiedMetaCache meta_cache_;
   std::atomic<uint64_t> temp_counter_{0};
 };
 

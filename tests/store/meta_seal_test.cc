@@ -47,6 +47,23 @@ TEST_F(StoreTest, ASealedRecordSurvivesAReopenAndAnEditedOneIsRecomputedWhole) {
   EXPECT_EQ(nlohmann::json::parse(MetaOf(BucketDir() + "/t.csv"))["etag"], QuotedMd5("a,b\n"));
 }
 
+// The store remembers the records it verified; one copied onto another file
+// (another inode) is still not trusted, even while the original is remembered.
+TEST_F(StoreTest, ARememberedRecordCopiedOntoAnotherFileIsNotTrusted) {
+  PutOptions o;
+  o.content_type = "text/csv";
+  ASSERT_TRUE(Put("a.csv", "a,b\n", o).ok());
+  ASSERT_TRUE(Put("b.csv", "a,b\n").ok());
+  auto a = store_->HeadObject("bkt", "a.csv");  // verified, and remembered
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->content_type, "text/csv");
+  SetMeta(BucketDir() + "/b.csv", MetaOf(BucketDir() + "/a.csv"));
+  auto b = store_->HeadObject("bkt", "b.csv");
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->content_type, "binary/octet-stream");
+  EXPECT_EQ(store_->HeadObject("bkt", "a.csv")->content_type, "text/csv");
+}
+
 TEST_F(StoreTest, TagsChangeUnderTheSealWithoutANewVersionAndANewPutHasOnlyItsOwn) {
   PutOptions o;
   o.tags = {{"team", "risk"}};
