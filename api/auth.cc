@@ -49,10 +49,36 @@ bool ValidPayloadHash(const std::string& v) {
   return true;
 }
 
+// The principal and secret of `key_id`: a long-term key, or temporary
+// credentials and their session token.
+bool FindKey(const http::Request& request, const Target& target, iam::Directory& directory, const std::string& key_id,
+             int64_t now_ns, std::pair<iam::Principal, std::string>* found, S3Error* error) {
+  const std::string* token = request.Find("x-amz-security-token");
+  if (token == nullptr) token = target.Find("X-Amz-Security-Token");
+  if (token == nullptr) token = target.Find("x-amz-security-token");
+  auto r = token != nullptr ? directory.LookupSession(key_id, *token, now_ns) : directory.Lookup(key_id);
+  if (r.ok()) {
+    *found = std::move(r).value();
+    return true;
+  }
+  const Status& s = r.status();
+  if (s.IsNotFound()) {
+    *error = Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+    error->extra = {{"AWSAccessKeyId", key_id}};
+  } else if (s.code() == StatusCode::kInvalidArgument) {
+    *error = Error(400, "InvalidToken", s.message());
+  } else if (s.code() == StatusCode::kPreconditionFailed) {
+    *error = Error(400, "ExpiredToken", s.message());
+  } else {
+    *error = Error(500, "InternalError", "The IAM store cannot be read; see bucketd's log.");
+  }
+  return false;
+}
+
 // The checks both forms share, once the parts are known.
 bool Verify(const http::Request& request, const Target& target, iam::Directory& directory, int64_t now_ns,
             const sigv4::Authorization& auth, const std::string& amz_date, const std::string& payload_hash,
-            bool presigned, Authenticated* out, S3Error* error) {
+            bool presigned, const std::string& service, Authenticated* out, S3Error* error) {
   int64_t signed_at = 0;
   if (!ParseAmzDate(amz_date, &signed_at)) {
     *error = Error(403, "AccessDenied",
@@ -66,10 +92,10 @@ bool Verify(const http::Request& request, const Target& target, iam::Directory& 
                        "\". This date is not the same as X-Amz-Date: \"" + amz_date.substr(0, 8) + "\".");
     return false;
   }
-  if (auth.scope.service != "s3") {
+  if (auth.scope.service != service) {
     *error = Error(400, presigned ? "AuthorizationQueryParametersError" : "AuthorizationHeaderMalformed",
                    "The authorization header is malformed; incorrect service \"" + auth.scope.service +
-                       "\". This endpoint belongs to \"s3\".");
+                       "\". This endpoint belongs to \"" + service + "\".");
     return false;
   }
   if (!presigned && (signed_at - now_ns > kMaxSkewNs || now_ns - signed_at > kMaxSkewNs)) {
@@ -82,16 +108,8 @@ bool Verify(const http::Request& request, const Target& target, iam::Directory& 
                    "The authorization header is malformed; the host header must be signed (SignedHeaders).");
     return false;
   }
-  auto found = directory.Lookup(auth.access_key_id);
-  if (!found.ok()) {
-    if (found.status().IsNotFound()) {
-      *error = Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
-      error->extra = {{"AWSAccessKeyId", auth.access_key_id}};
-    } else {
-      *error = Error(500, "InternalError", "The IAM store cannot be read; see bucketd's log.");
-    }
-    return false;
-  }
+  std::pair<iam::Principal, std::string> found;
+  if (!FindKey(request, target, directory, auth.access_key_id, now_ns, &found, error)) return false;
   sigv4::Request r{request.method, target.path, {}, {}};
   for (const auto& [name, value] : target.query) {
     if (!(presigned && name == "X-Amz-Signature")) r.query.emplace_back(name, value);
@@ -103,7 +121,7 @@ bool Verify(const http::Request& request, const Target& target, iam::Directory& 
     return false;
   }
   std::string to_sign = sigv4::StringToSign(amz_date, auth.scope, *canonical);
-  std::string key = sigv4::CachedSigningKey(found->second, auth.scope);
+  std::string key = sigv4::CachedSigningKey(found.second, auth.scope);
   std::string expected = sigv4::Signature(key, to_sign);
   if (!ConstantTimeEquals(expected, auth.signature)) {
     *error = Error(403, "SignatureDoesNotMatch",
@@ -138,7 +156,7 @@ bool Verify(const http::Request& request, const Target& target, iam::Directory& 
       return false;
     }
   }
-  out->principal = std::move(found->first);
+  out->principal = std::move(found.first);
   out->method = presigned ? "QueryString" : "AuthHeader";
   out->content_sha256 = payload_hash;
   out->signing_key = std::move(key);
@@ -165,11 +183,17 @@ std::string V2StringToSign(const http::Request& request, const Target& target, c
     return v != nullptr ? *v : std::string();
   };
   std::map<std::string, std::string> amz;
-  for (const http::Header& h : request.headers) {
-    if (h.name.rfind("x-amz-", 0) == 0) {
-      std::string& v = amz[h.name];
-      v += (v.empty() ? "" : ",") + h.value;
-    }
+  auto add = [&](std::string name, const std::string& value) {
+    for (char& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    if (name.rfind("x-amz-", 0) != 0) return;
+    std::string& v = amz[name];
+    v += (v.empty() ? "" : ",") + value;
+  };
+  for (const http::Header& h : request.headers) add(h.name, h.value);
+  // A presigned URL carries the x-amz-* headers it was signed with in its
+  // query (botocore moves the session token there).
+  if (request.Find("authorization") == nullptr) {
+    for (const auto& [name, value] : target.query) add(name, value);
   }
   std::string out = request.method + "\n" + header("content-md5") + "\n" + header("content-type") + "\n" +
                     (amz.count("x-amz-date") ? "" : date_or_expires) + "\n";
@@ -215,22 +239,17 @@ bool VerifyV2(const http::Request& request, const Target& target, const std::str
       return false;
     }
   }
-  auto found = directory.Lookup(key_id);
-  if (!found.ok()) {
-    *error = found.status().IsNotFound()
-                 ? Error(403, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.")
-                 : Error(500, "InternalError", "The IAM store cannot be read; see bucketd's log.");
-    return false;
-  }
+  std::pair<iam::Principal, std::string> found;
+  if (!FindKey(request, target, directory, key_id, now_ns, &found, error)) return false;
   std::string to_sign = V2StringToSign(request, target, host_bucket, date_or_expires);
-  if (!ConstantTimeEquals(Base64Encode(HmacSha1(found->second, to_sign)), signature)) {
+  if (!ConstantTimeEquals(Base64Encode(HmacSha1(found.second, to_sign)), signature)) {
     *error = Error(403, "SignatureDoesNotMatch",
                    "The request signature we calculated does not match the signature you provided. Check your key "
                    "and signing method.");
     error->extra = {{"AWSAccessKeyId", key_id}, {"StringToSign", to_sign}, {"SignatureProvided", signature}};
     return false;
   }
-  out->principal = std::move(found->first);
+  out->principal = std::move(found.first);
   out->method = presigned ? "QueryString" : "AuthHeader";
   out->content_sha256 = sigv4::kUnsignedPayload;
   out->signature_version = "SigV2";
@@ -281,8 +300,28 @@ Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_
   return out;
 }
 
+std::string SignedService(const http::Request& request, const Target& target) {
+  const std::string* header = request.Find("authorization");
+  const std::string* credential = target.Find("X-Amz-Credential");
+  std::string scope;
+  if (header != nullptr && header->rfind(sigv4::kAlgorithm, 0) == 0) {
+    size_t at = header->find("Credential=");
+    if (at == std::string::npos) return "";
+    scope = header->substr(at + 11, header->find_first_of(", ", at) - at - 11);
+  } else if (header == nullptr && credential != nullptr) {
+    scope = *credential;
+  } else {
+    return "";
+  }
+  // KEY/DATE/REGION/SERVICE/aws4_request
+  size_t end = scope.rfind('/');
+  size_t begin = end == std::string::npos || end == 0 ? std::string::npos : scope.rfind('/', end - 1);
+  return begin == std::string::npos ? "" : scope.substr(begin + 1, end - begin - 1);
+}
+
 bool Authenticate(const http::Request& request, const Target& target, const std::string& host_bucket,
-                  iam::Directory& directory, int64_t now_ns, Authenticated* out, S3Error* error) {
+                  iam::Directory& directory, int64_t now_ns, Authenticated* out, S3Error* error,
+                  const AuthExpectation& expect) {
   const std::string* header = request.Find("authorization");
   if (header != nullptr) {
     if (header->rfind("AWS ", 0) == 0) {
@@ -303,7 +342,7 @@ bool Authenticate(const http::Request& request, const Target& target, const std:
     }
     const std::string* date = request.Find("x-amz-date");
     std::string amz_date = date != nullptr ? *date : "";
-    const std::string* hash = request.Find("x-amz-content-sha256");
+    const std::string* hash = !expect.body_sha256.empty() ? &expect.body_sha256 : request.Find("x-amz-content-sha256");
     if (hash == nullptr) {
       *error = Error(400, "InvalidRequest", "Missing required header for this request: x-amz-content-sha256");
       return false;
@@ -315,7 +354,7 @@ bool Authenticate(const http::Request& request, const Target& target, const std:
                      "sha256 value.");
       return false;
     }
-    return Verify(request, target, directory, now_ns, *auth, amz_date, *hash, false, out, error);
+    return Verify(request, target, directory, now_ns, *auth, amz_date, *hash, false, expect.service, out, error);
   }
   if (const std::string* algorithm = target.Find("X-Amz-Algorithm")) {
     if (*algorithm != sigv4::kAlgorithm) {
@@ -341,7 +380,7 @@ bool Authenticate(const http::Request& request, const Target& target, const std:
     }
     const std::string* hash = target.Find("X-Amz-Content-Sha256");
     return Verify(request, target, directory, now_ns, *auth, *date, hash ? *hash : sigv4::kUnsignedPayload, true,
-                  out, error);
+                  expect.service, out, error);
   }
   if (const std::string* key = target.Find("AWSAccessKeyId")) {
     const std::string* signature = target.Find("Signature");

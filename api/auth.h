@@ -51,10 +51,25 @@ Result<Target> ParseTarget(const std::string& target);
 // form-encoded text (x-amz-tagging), not for a request's query.
 Result<std::vector<std::pair<std::string, std::string>>> ParseQuery(std::string_view text, bool plus_is_space);
 
+// What a request is checked as: the SigV4 service its credential scope must
+// name, and, for the services that sign their body's hash without sending
+// it in x-amz-content-sha256 (STS, and SQS, SNS… later), that hash.
+struct AuthExpectation {
+  std::string service = "s3";
+  std::string body_sha256;  // hex; empty: the request's x-amz-content-sha256
+};
+
+// The service a signed request names in its credential scope ("s3", "sts");
+// empty when it names none (unsigned, SigV2, or malformed: Authenticate says).
+std::string SignedService(const http::Request& request, const Target& target);
+
 // Fills `out`, or `error` and returns false. `host_bucket`: the bucket a
 // virtual-hosted request names in its Host (signature version 2 signs it).
+// Temporary credentials (an "ASIA…" key) carry their session token in
+// x-amz-security-token, or X-Amz-Security-Token in a presigned query.
 bool Authenticate(const http::Request& request, const Target& target, const std::string& host_bucket,
-                  iam::Directory& directory, int64_t now_ns, Authenticated* out, S3Error* error);
+                  iam::Directory& directory, int64_t now_ns, Authenticated* out, S3Error* error,
+                  const AuthExpectation& expect = {});
 
 }  // namespace bucketd::api
 

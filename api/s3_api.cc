@@ -119,6 +119,7 @@ void S3Api::Handle(http::Exchange& exchange) {
     } else {
       c.key = rest;
     }
+    if (SignedService(c.req, c.target) == "sts") return HandleSts(c);
     S3Error error;
     if (!Authenticate(c.req, c.target, host_bucket, api.directory, api.env.clock().NowNanos(), &c.auth, &error)) {
       if (api.options.log_warning && error.code != "AccessDenied") {
@@ -176,8 +177,8 @@ void Call::Fail(S3Error e) {
     (void)ex.StartBody(r, 0);
     return;
   }
-  r.headers.push_back({"Content-Type", "application/xml"});
-  (void)ex.Respond(r, ErrorDocument(e, request_id));
+  r.headers.push_back({"Content-Type", sts ? "text/xml" : "application/xml"});
+  (void)ex.Respond(r, sts ? StsErrorDocument(e, request_id) : ErrorDocument(e, request_id));
 }
 
 void Call::FailStore(const Status& s) {
@@ -257,6 +258,12 @@ nlohmann::json Call::CallerFields(const std::string& event_name, uint64_t bytes_
         {"bytesTransferredIn", bytes_in},
         {"bytesTransferredOut", 0}}},
   };
+  if (auth.principal.session_issued_ns != 0) {
+    j["userIdentity"]["sessionContext"] = {
+        {"attributes",
+         {{"creationDate", FormatUtc(auth.principal.session_issued_ns, "%Y-%m-%dT%H:%M:%SZ")},
+          {"mfaAuthenticated", "false"}}}};
+  }
   if (req.tls) {
     const std::string* host = req.Find("host");
     j["tlsDetails"] = {{"tlsVersion", req.tls_version},

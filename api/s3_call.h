@@ -46,6 +46,7 @@ struct Call {
   std::string operation;  // "PutObject", for logs and records
   std::string error_code, error_message;  // of the error answered, if one was
   uint64_t bytes_out = 0;                 // object bytes sent
+  bool sts = false;                       // an STS call: its errors in STS's XML
 
   const std::string* Header(std::string_view lower_name) const { return req.Find(lower_name); }
   const std::string* Query(std::string_view name) const { return target.Find(name); }
@@ -104,6 +105,12 @@ bool TagsFromHeader(Call& c, std::map<std::string, std::string>* tags);
 // Bucket notification configurations (s3_notifications.cc).
 void PutBucketNotificationConfiguration(Call& c);
 void GetBucketNotificationConfiguration(Call& c);
+
+// STS on the same endpoint (sts.cc): GetSessionToken and
+// GetCallerIdentity, for requests whose credential scope names "sts".
+void HandleSts(Call& c);
+// STS's <ErrorResponse> for `e`.
+std::string StsErrorDocument(const S3Error& e, const std::string& request_id);
 
 // Multipart uploads (s3_multipart.cc).
 void CreateMultipartUpload(Call& c);

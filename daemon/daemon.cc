@@ -219,6 +219,7 @@ Status Run(Env& env, const Config& config) {
   // reaches the trail through the event plane like any other change.
   std::string api_listen = config.api_listen.empty() ? file_config.api_listen : config.api_listen;
   iam::Directory directory(env, config.config_dir, plane_options.identity.account);
+  directory.set_session_key(store->DerivedKey("sts"));
   api::S3ApiOptions api_options;
   api_options.region = plane_options.identity.region;
   api_options.account = plane_options.identity.account;

@@ -11,6 +11,7 @@
 #include "common/file_util.h"
 #include "common/time_format.h"
 #include "iam/policy.h"
+#include "iam/session_token.h"
 
 namespace bucketd::iam {
 namespace {
@@ -234,6 +235,18 @@ Result<std::pair<Principal, std::string>> Directory::Lookup(std::string_view acc
     return Status::NotFound("The AWS Access Key Id you provided does not exist in our records.");
   }
   return std::make_pair(it->second.principal, it->second.secret);
+}
+
+Result<std::pair<Principal, std::string>> Directory::LookupSession(std::string_view access_key_id,
+                                                                   std::string_view token, int64_t now_ns) {
+  ASSIGN_OR_RETURN(SessionClaims claims, VerifySession(session_key_, access_key_id, token, now_ns));
+  ASSIGN_OR_RETURN(auto parent, Lookup(claims.parent_key_id));
+  if (parent.first.user_name != claims.user_name) {
+    return Status::NotFound("The AWS Access Key Id you provided does not exist in our records.");
+  }
+  parent.first.access_key_id = claims.access_key_id;
+  parent.first.session_issued_ns = claims.issued_ns;
+  return std::make_pair(std::move(parent.first), SessionSecret(session_key_, token));
 }
 
 }  // namespace bucketd::iam

@@ -86,6 +86,9 @@ struct Principal {
   // Attached managed ones and inline ones; shared with the Directory's
   // snapshot, so a request copies pointers, not documents.
   std::vector<std::shared_ptr<const nlohmann::json>> policies;
+  // Temporary credentials (iam/session_token.h): when they were issued; 0
+  // for a long-term key.
+  int64_t session_issued_ns = 0;
 };
 
 // The endpoint's view of the store: looks keys up, re-reading the file when
@@ -99,6 +102,16 @@ class Directory {
   // The principal and secret of an active key; NotFound for an unknown or
   // inactive one (S3 InvalidAccessKeyId).
   Result<std::pair<Principal, std::string>> Lookup(std::string_view access_key_id);
+  // The key session tokens are made and verified with (iam/session_token.h);
+  // without one, every token is refused. Set before the first request.
+  void set_session_key(std::string key) { session_key_ = std::move(key); }
+  const std::string& session_key() const { return session_key_; }
+  // The principal and secret of temporary credentials: the token verified
+  // and the long-term key it was made with still active. InvalidArgument
+  // (S3 InvalidToken), PreconditionFailed (ExpiredToken), NotFound (the
+  // long-term key is gone: InvalidAccessKeyId).
+  Result<std::pair<Principal, std::string>> LookupSession(std::string_view access_key_id, std::string_view token,
+                                                          int64_t now_ns);
 
  private:
   struct Entry {
@@ -113,6 +126,7 @@ class Directory {
   FileWatch watch_;
   std::map<std::string, Entry, std::less<>> active_keys_;
   Status last_error_;
+  std::string session_key_;
 };
 
 }  // namespace bucketd::iam

@@ -252,6 +252,9 @@ class Store {
   // trusts no stored metadata and may set none (store/meta_key.h).
   virtual bool has_meta_key() const = 0;
   virtual Result<std::string> VerifyChain(std::string_view signed_chain) const = 0;
+  // A key for another of bucketd's own proofs (session tokens: "sts"),
+  // derived from the metadata key and the purpose; "" without the key.
+  virtual std::string DerivedKey(std::string_view purpose) const = 0;
 
   virtual Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
                                        ByteSource& data, const PutOptions& options = {}) = 0;

@@ -30,6 +30,7 @@ class StoreImpl final : public Store {
   std::string SignChain(std::string_view chain) const override;
   bool has_meta_key() const override { return !meta_key_.empty(); }
   Result<std::string> VerifyChain(std::string_view signed_chain) const override;
+  std::string DerivedKey(std::string_view purpose) const override;
   Result<ObjectInfo> PutObject(const std::string& bucket, const std::string& key,
                                ByteSource& data, const PutOptions& options) override;
   Result<ObjectInfo> PutObjectFromFile(const std::string& bucket, const std::string& key,

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/md5.h"
 #include "store/store_impl.h"
 
 namespace bucketd::store {
@@ -80,6 +81,10 @@ std::string StoreImpl::SignChain(std::string_view chain) const {
 
 Result<std::string> StoreImpl::VerifyChain(std::string_view signed_chain) const {
   return store::VerifyChain(meta_key_, signed_chain);
+}
+
+std::string StoreImpl::DerivedKey(std::string_view purpose) const {
+  return meta_key_.empty() ? "" : HmacSha256(meta_key_, "bucketd derived key\n" + std::string(purpose));
 }
 
 Status StoreImpl::CleanStaging() {

@@ -22,6 +22,7 @@ struct AccessKeyPair {
   std::string user;
   std::string id;
   std::string secret;
+  std::string token;  // temporary credentials' session token
 };
 
 class S3EndpointTest : public ::testing::Test {
@@ -62,7 +63,7 @@ class S3EndpointTest : public ::testing::Test {
     EXPECT_EQ(key.exit_code, 0) << key.err;
     auto j = nlohmann::json::parse(key.out, nullptr, false);
     if (j.is_discarded()) return {};
-    return {name, j["AccessKey"]["AccessKeyId"], j["AccessKey"]["SecretAccessKey"]};
+    return {name, j["AccessKey"]["AccessKeyId"], j["AccessKey"]["SecretAccessKey"], ""};
   }
 
   RunResult Ctl(std::vector<std::string> args) {
@@ -78,6 +79,7 @@ class S3EndpointTest : public ::testing::Test {
                                     "AWS_CONFIG_FILE=/nonexistent", "AWS_SHARED_CREDENTIALS_FILE=/nonexistent",
                                     "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER="};
     if (endpoint_env) env.push_back("AWS_ENDPOINT_URL=" + endpoint_);
+    if (!k.token.empty()) env.push_back("AWS_SESSION_TOKEN=" + k.token);
     return env;
   }
 

@@ -264,6 +264,74 @@ TEST_F(S3SecurityTest, IamChangesApplyToTheRunningBucketdAtOnce) {
   EXPECT_EQ(st.st_mode & 0777, 0600u);
 }
 
+// Temporary credentials: `aws sts get-session-token` on the same endpoint,
+// then the key, secret and token as any SDK uses them; they act as their
+// user, and end with their expiry or with the long-term key they came from.
+TEST_F(S3SecurityTest, SessionTokensFromStsActAsTheirUserUntilTheirKeyIsGone) {
+  AccessKeyPair bob = CreateUser("bob", "arn:aws:iam::aws:policy/AmazonS3FullAccess");
+  ASSERT_EQ(Aws(bob, {"s3", "mb", "s3://sess"}).exit_code, 0);
+  RunResult who = Aws(bob, {"sts", "get-caller-identity"});
+  ASSERT_EQ(who.exit_code, 0) << who.err;
+  EXPECT_EQ(nlohmann::json::parse(who.out)["Arn"], "arn:aws:iam::000000000000:user/bob");
+  // The CLI checks the duration itself; bucketd too, for clients that do not.
+  RunResult bad = bucketd::testing::Run(
+      {"/usr/bin/env", "python3", "-c",
+       "import boto3\nfrom botocore.config import Config\n"
+       "sts = boto3.client('sts', config=Config(parameter_validation=False))\n"
+       "try:\n  sts.get_session_token(DurationSeconds=60)\n"
+       "except Exception as e:\n  print(e.response['Error']['Code'])\n"},
+      "", ClientEnv(bob));
+  EXPECT_EQ(bad.out, "ValidationError\n") << bad.err;
+  RunResult got = Aws(bob, {"sts", "get-session-token", "--duration-seconds", "900"});
+  ASSERT_EQ(got.exit_code, 0) << got.err;
+  auto creds = nlohmann::json::parse(got.out)["Credentials"];
+  AccessKeyPair session{"bob", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]};
+  EXPECT_EQ(session.id.rfind("ASIA", 0), 0u) << session.id;
+  EXPECT_FALSE(std::string(creds["Expiration"]).empty());
+
+  WriteFile(tmp_.path() + "/s.txt", "session bytes");
+  ASSERT_EQ(Aws(session, {"s3", "cp", tmp_.path() + "/s.txt", "s3://sess/s.txt"}).exit_code, 0);
+  RunResult cat = Aws(session, {"s3", "cp", "s3://sess/s.txt", "-"});
+  EXPECT_EQ(cat.out, "session bytes") << cat.err;
+  // Presigned with the token in the query: SigV2 (the CLI v1's default) and SigV4.
+  RunResult presigned = bucketd::testing::Run(
+      {"/usr/bin/env", "python3", "-c",
+       "import boto3, urllib.request\n"
+       "from botocore.config import Config\n"
+       "for v in ('s3', 's3v4'):\n"
+       "  s3 = boto3.client('s3', config=Config(signature_version=v))\n"
+       "  url = s3.generate_presigned_url('get_object', Params={'Bucket': 'sess', 'Key': 's.txt'})\n"
+       "  assert 'ecurity' in url, url\n"
+       "  print(urllib.request.urlopen(url).read().decode())\n"},
+      "", ClientEnv(session));
+  EXPECT_EQ(presigned.out, "session bytes\nsession bytes\n") << presigned.err;
+  // Session credentials cannot make more of themselves, as in AWS.
+  RunResult again = Aws(session, {"sts", "get-session-token"});
+  EXPECT_NE(again.err.find("AccessDenied"), std::string::npos) << again.err;
+  // A token not made by this bucketd, or for another key id.
+  AccessKeyPair forged = session;
+  forged.token = session.token.substr(0, session.token.size() - 1) + (session.token.back() == '0' ? "1" : "0");
+  RunResult invalid = Aws(forged, {"s3", "ls", "s3://sess"});
+  EXPECT_NE(invalid.err.find("InvalidToken"), std::string::npos) << invalid.err;
+  AccessKeyPair no_token = session;
+  no_token.token.clear();
+  EXPECT_NE(Aws(no_token, {"s3", "ls", "s3://sess"}).err.find("InvalidAccessKeyId"), std::string::npos);
+
+  // The write is the user's, made with the temporary key.
+  auto records = Records("sess", [](const std::vector<nlohmann::json>& r) { return !r.empty(); });
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.back()["userIdentity"]["userName"], "bob") << records.back().dump();
+  EXPECT_EQ(records.back()["userIdentity"]["accessKeyId"], session.id) << records.back().dump();
+  EXPECT_TRUE(records.back()["userIdentity"]["sessionContext"]["attributes"].contains("creationDate"))
+      << records.back().dump();
+
+  // Deleting the long-term key ends its sessions.
+  ASSERT_EQ(Ctl({"iam", "delete-access-key", "--user-name", "bob", "--access-key-id", bob.id}).exit_code, 0);
+  RunResult ended = Aws(session, {"s3", "ls", "s3://sess"});
+  EXPECT_NE(ended.exit_code, 0);
+  EXPECT_NE(ended.err.find("InvalidAccessKeyId"), std::string::npos) << ended.err;
+}
+
 TEST_F(S3SecurityTest, SecretKeysAppearNowhereButTheIamStore) {
   std::string data = MakeData(9 << 20);
   RunResult r = bucketd::testing::Run({"/usr/bin/env", "python3", S3TestScript("boto3_roundtrip.py"), endpoint_,
