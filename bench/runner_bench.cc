@@ -130,9 +130,9 @@ struct Harness {
   void RunUntil(uint64_t succeeded) {
     while (runner->stats().succeeded + runner->stats().dead < succeeded) {
       int64_t wait = runner->OnTick();
-      struct pollfd p[2] = {{sigfd, POLLIN, 0}, {runner->wake_fd(), POLLIN, 0}};
+      struct pollfd p[3] = {{sigfd, POLLIN, 0}, {runner->wake_fds()[0], POLLIN, 0}, {runner->wake_fds()[1], POLLIN, 0}};
       int ms = static_cast<int>(std::min<int64_t>(wait / 1'000'000 + 1, 100));
-      ::poll(p, 2, ms);
+      ::poll(p, 3, ms);
       if (p[0].revents & POLLIN) {
         struct signalfd_siginfo si;
         while (::read(sigfd, &si, sizeof si) == sizeof si) {

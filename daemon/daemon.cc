@@ -250,6 +250,7 @@ Status Run(Env& env, const Config& config) {
   }
   if (api_server) {
     spdlog::info("AWS API endpoint on {}://{}", api_server->tls() ? "https" : "http", api_server->address());
+    runner.SetEndpointUrl(std::string(api_server->tls() ? "https" : "http") + "://" + api_server->address());
   }
   ASSIGN_OR_RETURN(auto control, ControlServer::Open(
                                      config.socket,

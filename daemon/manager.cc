@@ -105,6 +105,9 @@ Status Manager::LoadConfig() {
   for (const auto& [name, fn] : *functions) {
     std::string role = "function " + name + " (" + fn.source + ")";
     if (fn.runtime == runner::Runtime::kExec) RETURN_IF_ERROR(CheckTrustedPath(fn.handler, role + ": /Handler"));
+    if (fn.runtime == runner::Runtime::kPython) {
+      RETURN_IF_ERROR(CheckTrustedPath(fn.code_directory, role + ": /Code/Directory", /*with_files=*/true));
+    }
     if (!fn.working_directory.empty()) {
       RETURN_IF_ERROR(CheckTrustedPath(fn.working_directory, role + ": /WorkingDirectory"));
     }
@@ -251,8 +254,10 @@ Status Manager::Run(int signal_fd, ControlServer& control) {
       (void)sd_notify(0, ("STATUS=" + status).c_str());
       last_status = status;
     }
+    std::vector<int> runner_fds = runner_.wake_fds();
     std::vector<struct pollfd> p = {{signal_fd, POLLIN, 0}, {plane_.wake_fd(), POLLIN, 0},
-                                    {runner_.wake_fd(), POLLIN, 0}, {plane_.api_wake_fd(), POLLIN, 0}};
+                                    {runner_fds[0], POLLIN, 0}, {plane_.api_wake_fd(), POLLIN, 0},
+                                    {runner_fds[1], POLLIN, 0}};
     control.AddPollFds(&p);
     int timeout_ms = static_cast<int>(std::min<int64_t>(wait_ns / 1'000'000 + 1, 60'000));
     if (::poll(p.data(), p.size(), timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
@@ -260,7 +265,7 @@ Status Manager::Run(int signal_fd, ControlServer& control) {
       (void)plane_.ProcessHints();  // failures are logged and retried
       CommitChanges();
     }
-    control.Handle(std::vector<struct pollfd>(p.begin() + 4, p.end()), env_.clock().NowNanos());
+    control.Handle(std::vector<struct pollfd>(p.begin() + 5, p.end()), env_.clock().NowNanos());
     if (!(p[0].revents & POLLIN)) continue;
     ASSIGN_OR_RETURN(int sig, ReadSignal(signal_fd));
     if (sig == SIGCHLD) {

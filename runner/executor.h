@@ -58,6 +58,9 @@ struct AttemptResult {
   bool check_state_dir = false;
   std::string outcome;  // for the attempt record: succeeded, failed, timed out, interrupted, not started
   std::string error;
+  // What the target answered (a Lambda handler's return value as JSON, or
+  // its runtime's error document); empty when it answers nothing.
+  std::string response;
   int64_t started_ns = 0, finished_ns = 0;
 };
 

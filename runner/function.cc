@@ -1,5 +1,7 @@
 #include "runner/function.h"
 
+#include <cctype>
+
 #include <fcntl.h>
 
 #include "common/file_util.h"
@@ -58,7 +60,7 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
   rules::JsonFields f(source);
   ASSIGN_OR_RETURN(nlohmann::json j, rules::ParseJson(text, source));
   if (!j.is_object()) return f.Error("/", "expected a function object (CreateFunction's shape)");
-  RETURN_IF_ERROR(f.OnlyKeys(j, "", {"FunctionName", "Description", "Runtime", "Handler", "Timeout",
+  RETURN_IF_ERROR(f.OnlyKeys(j, "", {"FunctionName", "Description", "Runtime", "Handler", "Code", "Timeout",
                                      "MemorySize", "WorkingDirectory", "Environment",
                                      "ReservedConcurrentExecutions", "DestinationConfig"}));
   Function fn;
@@ -68,13 +70,34 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     return f.Error("/FunctionName", "expected 1 to 64 letters, digits, '-' or '_'");
   }
   ASSIGN_OR_RETURN(std::string runtime, f.String(j, "Runtime", "", true));
-  if (runtime != "exec" && runtime != "builtin") {
-    return f.Error("/Runtime", "expected \"exec\" (a program) or \"builtin\" (a built-in stage)");
+  bool python = runtime.rfind("python3", 0) == 0;
+  if (runtime != "exec" && runtime != "builtin" && !python) {
+    return f.Error("/Runtime", "expected \"python3.x\" (Lambda's Python runtime), \"exec\" (a program) or "
+                               "\"builtin\" (a built-in stage)");
   }
-  fn.runtime = runtime == "exec" ? Runtime::kExec : Runtime::kBuiltin;
+  fn.runtime_name = runtime;
+  fn.runtime = python ? Runtime::kPython : runtime == "exec" ? Runtime::kExec : Runtime::kBuiltin;
   ASSIGN_OR_RETURN(fn.handler, f.String(j, "Handler", "", true));
   if (fn.runtime == Runtime::kExec && (fn.handler.empty() || fn.handler[0] != '/')) {
     return f.Error("/Handler", "expected the program's absolute path");
+  }
+  if (fn.runtime == Runtime::kPython) {
+    size_t dot = fn.handler.rfind('.');
+    bool ok = dot != std::string::npos && dot > 0 && dot + 1 < fn.handler.size();
+    for (char c : fn.handler) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/');
+    if (!ok) return f.Error("/Handler", "expected MODULE.FUNCTION (\"app.lambda_handler\")");
+    if (!j.contains("Code") || !j["Code"].is_object()) {
+      return f.Error("/Code", "expected {\"Directory\": \"/absolute/path\"} holding the handler's module");
+    }
+    RETURN_IF_ERROR(f.OnlyKeys(j["Code"], "/Code", {"Directory"}));
+    ASSIGN_OR_RETURN(fn.code_directory, f.String(j["Code"], "Directory", "/Code", true));
+    if (fn.code_directory.empty() || fn.code_directory[0] != '/') {
+      return f.Error("/Code/Directory", "expected an absolute path");
+    }
+    // Lambda's default when absent.
+    if (!j.contains("MemorySize")) fn.memory_mb = 128;
+  } else if (j.contains("Code")) {
+    return f.Error("/Code", "only a python3.x function has Code (an exec function names its program in Handler)");
   }
   if (fn.runtime == Runtime::kBuiltin && builtins.count(fn.handler) == 0) {
     std::string names;
@@ -82,7 +105,7 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     return f.Error("/Handler", "expected a built-in stage (" + names + ")");
   }
   ASSIGN_OR_RETURN(fn.timeout_seconds, f.Int(j, "Timeout", "", 1, kMaxTimeoutSeconds, 3));
-  ASSIGN_OR_RETURN(fn.memory_mb, f.Int(j, "MemorySize", "", 128, 1 << 20, 0));
+  ASSIGN_OR_RETURN(fn.memory_mb, f.Int(j, "MemorySize", "", 128, 1 << 20, fn.memory_mb));
   ASSIGN_OR_RETURN(fn.working_directory, f.String(j, "WorkingDirectory", "", false));
   if (!fn.working_directory.empty() && fn.working_directory[0] != '/') {
     return f.Error("/WorkingDirectory", "expected an absolute path");

@@ -2,8 +2,9 @@
 // <config-dir>/functions.d/*.json, in the shape of Lambda's CreateFunction
 // (plus PutFunctionEventInvokeConfig's DestinationConfig):
 //
-//   {"FunctionName": "RunNotebook", "Runtime": "exec" | "builtin",
-//    "Handler": "/usr/lib/bucketd/run-notebook" | "<built-in stage name>",
+//   {"FunctionName": "RunNotebook", "Runtime": "exec" | "builtin" | "python3.x",
+//    "Handler": "/usr/lib/bucketd/run-notebook" | "<built-in stage name>" | "module.function",
+//    "Code": {"Directory": "/abs/dir"} (python),
 //    "Timeout": 900, "MemorySize": 2048, "WorkingDirectory": "/srv/pipeline",
 //    "Environment": {"Variables": {"K": "V"}}, "ReservedConcurrentExecutions": 1,
 //    "DestinationConfig": {"OnSuccess": {"Destination": "<arn>"},
@@ -27,7 +28,9 @@
 
 namespace bucketd::runner {
 
-enum class Runtime { kExec, kBuiltin };
+// kPython: Lambda's python3.x runtimes, a handler "module.function" in a
+// code directory, run in warm execution environments (runner/lambda_executor.h).
+enum class Runtime { kExec, kBuiltin, kPython };
 
 // Where a record goes: a store prefix, or a function to invoke with it.
 struct Destination {
@@ -44,6 +47,8 @@ struct Function {
   int timeout_seconds = 3;
   int memory_mb = 0;  // 0: no cap
   std::string working_directory;
+  std::string runtime_name;    // as written ("python3.11")
+  std::string code_directory;  // kPython: Code.Directory, the handler's module lives there
   std::map<std::string, std::string> environment;
   std::optional<int> reserved_concurrency;  // 0: the function never runs (throttled)
   std::optional<Destination> on_success;

@@ -62,6 +62,7 @@ struct Invocation {
   int64_t started_ns = 0;   // of the latest attempt
   int64_t finished_ns = 0;
   std::string error;        // the latest attempt's error
+  std::string response;     // the latest attempt's answer (not stored: for its destination)
   // The lane: invocations of one target for one key run in queue order.
   std::string Lane() const { return rule + '\0' + target + '\0' + bucket + '\0' + key; }
 };

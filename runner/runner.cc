@@ -9,6 +9,7 @@
 #include "common/md5.h"
 #include "common/time_format.h"
 #include "runner/builtin_executor.h"
+#include "runner/lambda_executor.h"
 #include "runner/supervised_executor.h"
 
 namespace bucketd::runner {
@@ -51,7 +52,7 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
       plan_(env.clock(), PlanOptions{options_.workers, options_.max_hops, options_.retry_base_ns,
                                      options_.retry_max_ns, options_.jitter},
             env.random()),
-      exec_(std::move(executors.exec)), builtin_(std::move(executors.builtin)) {
+      exec_(std::move(executors.exec)), builtin_(std::move(executors.builtin)), lambda_(std::move(executors.lambda)) {
   (void)env_.fs().MkdirAt(AT_FDCWD, options_.state_dir + "/runs", 0700);
   if (exec_ == nullptr) {
     exec_ = std::make_unique<SupervisedExecutor>(SupervisedOptions{
@@ -67,6 +68,11 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
     }
     builtin_ = std::make_unique<BuiltinExecutor>(env_.clock(), store_, builtins_, std::move(o));
   }
+  if (lambda_ == nullptr) {
+    lambda_ = std::make_unique<LambdaExecutor>(
+        env_.clock(), LambdaOptions{options_.state_dir, options_.identity.region, options_.identity.account,
+                                    options_.python, options_.endpoint_url, options_.lambda_idle_ns});
+  }
 }
 
 Runner::~Runner() { Shutdown(); }
@@ -74,15 +80,18 @@ Runner::~Runner() { Shutdown(); }
 void Runner::SetFunctions(std::shared_ptr<const FunctionSet> functions) {
   functions_ = std::move(functions);
   plan_.SetFunctions(functions_);
-  exec_->SetFunctions(*functions_);
-  builtin_->SetFunctions(*functions_);
+  for (Executor* ex : {exec_.get(), builtin_.get(), lambda_.get()}) ex->SetFunctions(*functions_);
+}
+
+void Runner::SetEndpointUrl(const std::string& url) {
+  if (auto* lambda = dynamic_cast<LambdaExecutor*>(lambda_.get())) lambda->set_endpoint_url(url);
 }
 
 void Runner::Shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   // Handed over but not begun: pending again, no attempt spent.
-  for (Executor* ex : {exec_.get(), builtin_.get()}) {
+  for (Executor* ex : {exec_.get(), builtin_.get(), lambda_.get()}) {
     for (int64_t n : ex->Drain()) {
       running_.erase(n);
       plan_.Unstart(n, /*requeue=*/false);
@@ -95,11 +104,10 @@ void Runner::Shutdown() {
     bool busy = std::any_of(running_.begin(), running_.end(),
                             [](const auto& r) { return r.second->MustWaitFor(r.first); });
     if (!busy) break;
-    struct pollfd p[2] = {{exec_->wake_fd(), POLLIN, 0}, {builtin_->wake_fd(), POLLIN, 0}};
-    (void)::poll(p, 2, 100);
+    struct pollfd p[3] = {{exec_->wake_fd(), POLLIN, 0}, {builtin_->wake_fd(), POLLIN, 0}, {lambda_->wake_fd(), POLLIN, 0}};
+    (void)::poll(p, 3, 100);
   }
-  exec_->Stop();
-  builtin_->Stop();
+  for (Executor* ex : {exec_.get(), builtin_.get(), lambda_.get()}) ex->Stop();
   Flush();
 }
 
@@ -186,6 +194,7 @@ void Runner::PrepareStarts() {
 
 void Runner::OnDurable() {
   exec_->Release(true);
+  lambda_->Release(true);
   for (int64_t n : staged_) {
     last_n_ = std::max(last_n_, n);
     if (plan_.Has(n)) LogQueued(plan_.Get(n));
@@ -200,6 +209,7 @@ void Runner::OnRollback() {
   // The staged rows are gone (their numbers may be used again); so is
   // everything this runner did for them.
   exec_->Release(false);
+  lambda_->Release(false);
   for (int64_t n : staged_) {
     auto run = running_.find(n);
     if (run != running_.end()) {
@@ -345,6 +355,7 @@ void Runner::Collect() {
   int64_t now = env_.clock().NowNanos();
   Take(exec_->Collect(now));
   Take(builtin_->Collect(now));
+  Take(lambda_->Collect(now));
 }
 
 void Runner::Take(ExecutorReport report) {
@@ -366,6 +377,7 @@ void Runner::Complete(const AttemptResult& r) {
   int64_t n = r.n;
   if (!plan_.Has(n)) return;
   Invocation v = plan_.Get(n);  // as it was; the plan may retire it
+  v.response = r.response;
   running_.erase(n);
   attempts_to_save_.push_back({v.id, v.attempts, r.started_ns, r.finished_ns, r.outcome, r.error});
   Verdict verdict = plan_.Finish(n, AttemptEnd{r.ok, r.not_started, r.error, r.finished_ns, r.permanent});
@@ -485,7 +497,7 @@ int64_t Runner::OnTick() {
   Dispatch();
   Flush();
   int64_t wait = INT64_MAX;
-  for (Executor* ex : {exec_.get(), builtin_.get()}) {
+  for (Executor* ex : {exec_.get(), builtin_.get(), lambda_.get()}) {
     int64_t next = ex->NextCollectNs(now);
     if (next != INT64_MAX) wait = std::min(wait, std::max<int64_t>(0, next - now));
   }
@@ -600,7 +612,10 @@ void Runner::SendToDestination(const Invocation& v, const Destination& d, bool s
       {"requestPayload", JsonOrString(v.input)},
       {"responseContext",
        {{"statusCode", 200}, {"executedVersion", "$LATEST"}}},
-      {"responsePayload", success ? nlohmann::json() : nlohmann::json{{"errorMessage", v.error}}},
+      // The handler's return value, or its runtime's error document.
+      {"responsePayload", !v.response.empty() ? JsonOrString(v.response)
+                          : success           ? nlohmann::json()
+                                              : nlohmann::json{{"errorMessage", v.error}}},
       {"bucketd", {{"rule", v.rule}, {"target", v.target}, {"bucket", v.bucket}, {"key", v.key},
                    {"chain", v.chain}, {"hop", v.hop}}}};
   if (!success) rec["responseContext"]["functionError"] = "Unhandled";

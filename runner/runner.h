@@ -82,6 +82,12 @@ struct RunnerOptions {
   int64_t stall_retry_ns = 2'000'000'000;    // state dir unwritable: check this often
   bool test_kill_after_run_dir = false;      // test hook (SupervisorPool); no held starts
   RunnerLog log;                             // may be empty
+  // python3.x functions (runner/lambda_executor.h): their AWS_ENDPOINT_URL
+  // (bucketd's endpoint; empty: none), the interpreter, how long an idle
+  // execution environment is kept.
+  std::string endpoint_url;
+  std::string python = "/usr/bin/python3";
+  int64_t lambda_idle_ns = 600'000'000'000;
 };
 
 struct RunnerStats {
@@ -97,6 +103,7 @@ struct RunnerStats {
 struct Executors {
   std::unique_ptr<Executor> exec;     // Runtime exec
   std::unique_ptr<Executor> builtin;  // Runtime builtin
+  std::unique_ptr<Executor> lambda;   // Runtime python3.x
 };
 
 class Runner {
@@ -134,7 +141,9 @@ class Runner {
   // Returns ns until it wants to run again.
   int64_t OnTick();
   // Readable when a built-in stage finished.
-  int wake_fd() const { return builtin_->wake_fd(); }
+  // AWS_ENDPOINT_URL for python3.x functions from now on.
+  void SetEndpointUrl(const std::string& url);
+  std::vector<int> wake_fds() const { return {builtin_->wake_fd(), lambda_->wake_fd()}; }
 
   // Makes dead invocations pending again with a fresh retry budget (all
   // dead ones when `ids` is empty). Returns how many.
@@ -160,7 +169,7 @@ class Runner {
   void LoadNew();
   void LogQueued(const Invocation& v);
   Executor& ExecutorFor(const Function& fn) const {
-    return fn.runtime == Runtime::kBuiltin ? *builtin_ : *exec_;
+    return fn.runtime == Runtime::kBuiltin ? *builtin_ : fn.runtime == Runtime::kPython ? *lambda_ : *exec_;
   }
   // Starts what the plan says may start. held: only invocations queued in
   // the open transaction, as held starts.
@@ -200,7 +209,7 @@ class Runner {
   std::shared_ptr<const FunctionSet> functions_;
 
   Plan plan_;  // invocation states, lanes, retries; what starts next
-  std::unique_ptr<Executor> exec_, builtin_;
+  std::unique_ptr<Executor> exec_, builtin_, lambda_;
   int64_t last_n_ = 0;
   std::map<int64_t, Executor*> running_;  // attempts under way -> who runs them
   std::set<int64_t> staged_;              // queued in the open transaction

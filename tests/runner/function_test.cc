@@ -28,6 +28,13 @@ TEST(FunctionFileTest, ReadsCreateFunctionsShape) {
   EXPECT_EQ(f->on_success->bucket, "notes");
   EXPECT_EQ(f->on_success->prefix, "ok/");
   EXPECT_EQ(f->on_failure->function, "Mail");
+  auto py = ParseFunctionFile(
+      R"({"FunctionName":"P","Runtime":"python3.11","Handler":"app.lambda_handler","Code":{"Directory":"/srv/p"}})",
+      "p.json", kBuiltins);
+  ASSERT_TRUE(py.ok()) << py.status().ToString();
+  EXPECT_EQ(py->runtime, Runtime::kPython);
+  EXPECT_EQ(py->code_directory, "/srv/p");
+  EXPECT_EQ(py->memory_mb, 128) << "Lambda's default";
   auto dflt = ParseFunctionFile(R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop"})", "g.json", kBuiltins);
   ASSERT_TRUE(dflt.ok());
   EXPECT_EQ(dflt->timeout_seconds, 3) << "Lambda's default";
@@ -39,7 +46,15 @@ TEST(FunctionFileTest, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
     const char* text;
     const char* error;
   } cases[] = {
-      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"a"})", "f.json: /Runtime: expected \"exec\""},
+      {R"({"FunctionName":"X","Runtime":"nodejs20.x","Handler":"a"})", "f.json: /Runtime: expected \"python3.x\""},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"a"})", "f.json: /Handler: expected MODULE.FUNCTION"},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h"})", "f.json: /Code: expected {\"Directory\""},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"Directory":"rel"}})",
+       "f.json: /Code/Directory: expected an absolute path"},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"ZipFile":"/z"}})",
+       "f.json: /Code/ZipFile: unknown field"},
+      {R"({"FunctionName":"X","Runtime":"exec","Handler":"/bin/true","Code":{"Directory":"/d"}})",
+       "f.json: /Code: only a python3.x function has Code"},
       {R"({"FunctionName":"X","Runtime":"exec","Handler":"run.sh"})", "f.json: /Handler: expected the program's absolute path"},
       {R"({"FunctionName":"X","Runtime":"builtin","Handler":"train"})", "f.json: /Handler: expected a built-in stage (extract, noop)"},
       {R"({"FunctionName":"a b","Runtime":"builtin","Handler":"noop"})", "f.json: /FunctionName: expected 1 to 64 letters"},

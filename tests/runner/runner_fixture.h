@@ -71,7 +71,7 @@ class RunnerFixture : public ::testing::Test {
     exec_fake_ = exec.get();
     builtin_fake_ = builtin.get();
     runner_ = std::make_unique<Runner>(env(), trail_->db(), *store_, std::move(o), DefaultBuiltins(),
-                                       Executors{std::move(exec), std::move(builtin)});
+                                       Executors{std::move(exec), std::move(builtin), std::make_unique<FakeExecutor>()});
     runner_->SetFunctions(std::make_shared<FunctionSet>(functions_));
   }
   // Lets the runner hear of what ended and start what follows (with fake
