@@ -1,0 +1,175 @@
+// python3.x functions (issue 15): an unchanged Lambda handler in warm
+// execution environments, served by bucketd's Runtime API and its own
+// Python runtime; its return value and its errors reach the destinations.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/pipeline_daemon.h"
+
+namespace bucketd::testing {
+namespace {
+
+constexpr char kHandler[] = R"(import logging, os, time
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+COUNT = 0
+print("init ran")
+
+def lambda_handler(event, context):
+    global COUNT
+    COUNT += 1
+    key = event["detail"]["object"]["key"]
+    logger.info("handling %s", key)
+    if "slow" in key:
+        time.sleep(30)
+    if "bad" in key:
+        raise ValueError("cannot take " + key)
+    marker = os.path.join(os.environ["TMPDIR"], "seen")
+    with open(marker, "a") as f:
+        f.write(key + "\n")
+    env = {k: os.environ.get(k) for k in ("AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
+           "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
+           "LAMBDA_TASK_ROOT", "_HANDLER", "TZ", "AWS_LAMBDA_LOG_GROUP_NAME")}
+    return {"count": COUNT, "key": key, "seen": open(marker).read().split(), "env": env,
+            "context": {"aws_request_id": context.aws_request_id, "function_name": context.function_name,
+                        "function_version": context.function_version,
+                        "invoked_function_arn": context.invoked_function_arn,
+                        "memory_limit_in_mb": context.memory_limit_in_mb,
+                        "log_group_name": context.log_group_name, "log_stream_name": context.log_stream_name,
+                        "remaining_ms": context.get_remaining_time_in_millis()}}
+)";
+
+class LambdaPythonTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<PipelineDaemon>(tmp_.path());
+    code_ = tmp_ / "code";
+    ::mkdir(code_.c_str(), 0755);
+    WriteFile(code_ + "/app.py", kHandler);
+    WriteFile(daemon_->cfg() + "/functions.d/Py.json",
+              R"({"FunctionName": "Py", "Runtime": "python3.11", "Handler": "app.lambda_handler",
+                  "Code": {"Directory": ")" + code_ + R"("}, "Timeout": 2,
+                  "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"},
+                                        "OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
+    daemon_->AddRule("r", "in/", "Py", R"(,"RetryPolicy":{"MaximumRetryAttempts":0})");
+    ASSERT_EQ(daemon_->Ctl({"mb", "s3://data"}).exit_code, 0);
+    ASSERT_EQ(daemon_->Ctl({"mb", "s3://dest"}).exit_code, 0);
+    daemon_->Start();
+    ASSERT_TRUE(daemon_->WaitReady()) << daemon_->Log();
+  }
+
+  void Drop(const std::string& key) {
+    WriteFile(tmp_ / "f", key);
+    ASSERT_EQ(daemon_->Ctl({"cp", tmp_ / "f", "s3://data/" + key}).exit_code, 0);
+  }
+  // The destination records under dest/<which>/Py/, once there are `n`.
+  std::vector<nlohmann::json> Records(const std::string& which, size_t n) {
+    std::string dir = daemon_->root() + "/buckets/dest/" + which + "/Py";
+    std::vector<nlohmann::json> out;
+    PipelineDaemon::WaitFor([&] {
+      out.clear();
+      for (const std::string& f : ListDir(dir)) {
+        auto j = nlohmann::json::parse(ReadFile(dir + "/" + f), nullptr, false);
+        if (!j.is_discarded()) out.push_back(j);
+      }
+      return out.size() >= n;
+    });
+    std::sort(out.begin(), out.end(), [](const nlohmann::json& a, const nlohmann::json& b) {
+      return a["timestamp"].get<std::string>() < b["timestamp"].get<std::string>();
+    });
+    return out;
+  }
+
+  TempDir tmp_;
+  std::unique_ptr<PipelineDaemon> daemon_;
+  std::string code_;
+};
+
+TEST_F(LambdaPythonTest, AWarmEnvironmentServesInvocationAfterInvocationWithLambdasContextAndEnvironment) {
+  Drop("in/a.txt");
+  ASSERT_EQ(Records("ok", 1).size(), 1u) << daemon_->Log();
+  Drop("in/b.txt");
+  auto ok = Records("ok", 2);
+  ASSERT_EQ(ok.size(), 2u) << daemon_->Log();
+  // One environment: init once, the module's global and TMPDIR carried over.
+  const nlohmann::json& first = ok[0]["responsePayload"];
+  const nlohmann::json& second = ok[1]["responsePayload"];
+  EXPECT_EQ(first["count"], 1) << ok[0].dump();
+  EXPECT_EQ(second["count"], 2) << ok[1].dump();
+  EXPECT_EQ(second["seen"], nlohmann::json::array({"in/a.txt", "in/b.txt"}));
+  std::string log = daemon_->Log();
+  EXPECT_EQ(PipelineDaemon::Count(log, "init ran"), 1) << log;
+  // The request id is the invocation's, everywhere.
+  std::string id = ok[1]["requestContext"]["requestId"];
+  EXPECT_EQ(second["context"]["aws_request_id"], id);
+  EXPECT_NE(log.find("START RequestId: " + id + " Version: $LATEST"), std::string::npos) << log;
+  EXPECT_NE(log.find("END RequestId: " + id), std::string::npos) << log;
+  EXPECT_NE(log.find("REPORT RequestId: " + id + "\tDuration: "), std::string::npos) << log;
+  EXPECT_NE(log.find("\tMemory Size: 128 MB\tMax Memory Used: "), std::string::npos) << log;
+  EXPECT_EQ(PipelineDaemon::Count(log, "Init Duration: "), 1) << "only the first invocation of an environment";
+  // Lambda's root-logger format: level, time, request id, message.
+  EXPECT_NE(log.find("[INFO]\t"), std::string::npos) << log;
+  EXPECT_NE(log.find("\t" + id + "\thandling in/b.txt"), std::string::npos) << log;
+
+  const nlohmann::json& c = second["context"];
+  EXPECT_EQ(c["function_name"], "Py");
+  EXPECT_EQ(c["function_version"], "$LATEST");
+  EXPECT_EQ(c["invoked_function_arn"], "arn:aws:lambda:local:000000000000:function:Py");
+  EXPECT_EQ(c["memory_limit_in_mb"], "128");
+  EXPECT_EQ(c["log_group_name"], "/aws/lambda/Py");
+  EXPECT_NE(c["log_stream_name"].get<std::string>().find("[$LATEST]"), std::string::npos);
+  EXPECT_GT(c["remaining_ms"].get<int>(), 0);
+  EXPECT_LE(c["remaining_ms"].get<int>(), 2000);
+  const nlohmann::json& e = second["env"];
+  EXPECT_EQ(e["AWS_LAMBDA_FUNCTION_NAME"], "Py");
+  EXPECT_EQ(e["AWS_LAMBDA_FUNCTION_VERSION"], "$LATEST");
+  EXPECT_EQ(e["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"], "128");
+  EXPECT_EQ(e["AWS_REGION"], "local");
+  EXPECT_EQ(e["AWS_DEFAULT_REGION"], "local");
+  EXPECT_EQ(e["AWS_EXECUTION_ENV"], "AWS_Lambda_python3.11");
+  EXPECT_EQ(e["LAMBDA_TASK_ROOT"], code_);
+  EXPECT_EQ(e["_HANDLER"], "app.lambda_handler");
+  EXPECT_EQ(e["TZ"], ":UTC");
+  EXPECT_EQ(e["AWS_LAMBDA_LOG_GROUP_NAME"], "/aws/lambda/Py");
+}
+
+TEST_F(LambdaPythonTest, ARaisedErrorIsTheRuntimesErrorDocumentInTheFailureRecord) {
+  Drop("in/bad.txt");
+  auto fail = Records("fail", 1);
+  ASSERT_EQ(fail.size(), 1u) << daemon_->Log();
+  const nlohmann::json& doc = fail[0]["responsePayload"];
+  EXPECT_EQ(doc["errorType"], "ValueError") << fail[0].dump();
+  EXPECT_EQ(doc["errorMessage"], "cannot take in/bad.txt");
+  ASSERT_TRUE(doc["stackTrace"].is_array() && !doc["stackTrace"].empty()) << doc.dump();
+  std::string trace = doc["stackTrace"].dump();
+  EXPECT_NE(trace.find("app.py"), std::string::npos) << trace;
+  EXPECT_EQ(trace.find("python_bootstrap"), std::string::npos) << "the handler's frames only: " << trace;
+  EXPECT_EQ(fail[0]["responseContext"]["functionError"], "Unhandled");
+  EXPECT_NE(daemon_->Log().find("ValueError: cannot take in/bad.txt"), std::string::npos) << daemon_->Log();
+  // The environment survives a handled error: the next invocation is warm.
+  Drop("in/after.txt");
+  auto ok = Records("ok", 1);
+  ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(ok[0]["responsePayload"]["count"], 2);
+}
+
+TEST_F(LambdaPythonTest, ATimeoutEndsThatEnvironmentAndTheNextInvocationGetsAFreshOne) {
+  Drop("in/slow.txt");
+  auto fail = Records("fail", 1);
+  ASSERT_EQ(fail.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(fail[0]["responsePayload"]["errorMessage"], "Task timed out after 2.00 seconds") << fail[0].dump();
+  Drop("in/fast.txt");
+  auto ok = Records("ok", 1);
+  ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(ok[0]["responsePayload"]["count"], 1) << "a fresh environment: init again";
+  EXPECT_EQ(ok[0]["responsePayload"]["seen"], nlohmann::json::array({"in/fast.txt"})) << "and a TMPDIR of its own";
+  EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "init ran"), 2) << daemon_->Log();
+}
+
+}  // namespace
+}  // namespace bucketd::testing
