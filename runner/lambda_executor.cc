@@ -21,6 +21,7 @@
 #include "common/file_util.h"
 #include "common/time_format.h"
 #include "http/server.h"
+#include "runner/reaped.h"
 
 namespace bucketd::runner {
 
@@ -305,6 +306,7 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
   env->out = std::move(read_end);
   // Liveness through a pidfd: another executor may reap the process first.
   env->pidfd = UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, env->pid, 0)));
+  (void)TakeReaped(env->pid);  // an earlier process's of the same number
   envs_[fn.name].push_back(std::move(env));
   return raw;
 }
@@ -502,7 +504,11 @@ ExecutorReport LambdaExecutor::Collect(int64_t now) {
       if (::waitid(P_PIDFD, static_cast<id_t>(env->pidfd.get()), &info, WEXITED | WNOHANG) == 0 && info.si_pid != 0) {
         how = info.si_code == CLD_EXITED ? "Runtime exited with error: exit status " + std::to_string(info.si_status)
                                          : "Runtime exited with error: signal " + std::to_string(info.si_status);
+      } else if (std::optional<int> status = TakeReaped(env->pid)) {
+        how = WIFEXITED(*status) ? "Runtime exited with error: exit status " + std::to_string(WEXITSTATUS(*status))
+                                 : "Runtime exited with error: signal " + std::to_string(WTERMSIG(*status));
       }
+      env->pid = 0;  // gone: no signal may reach whatever gets its number next
       if (run != runs_.end()) {
         AttemptResult r;
         r.outcome = "failed";

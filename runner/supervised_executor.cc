@@ -1,5 +1,7 @@
 #include "runner/supervised_executor.h"
 
+#include "runner/reaped.h"
+
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -138,7 +140,11 @@ ExecutorReport SupervisedExecutor::Collect(int64_t now) {
     pid_t pid = ::waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
     auto it = children_.find(pid);
-    if (it != children_.end()) exited_.push_back(it->second);
+    if (it != children_.end()) {
+      exited_.push_back(it->second);
+    } else {
+      NoteReaped(pid, status);
+    }
   }
   if (now >= next_poll_ns_) {
     next_poll_ns_ = now + options_.poll_ns;

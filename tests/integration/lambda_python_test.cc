@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <thread>
 #include <string>
 #include <vector>
 
@@ -27,8 +29,12 @@ def lambda_handler(event, context):
     logger.info("handling %s", key)
     if "slow" in key:
         time.sleep(30)
+    if "hold" in key:
+        time.sleep(1)
     if "bad" in key:
         raise ValueError("cannot take " + key)
+    if "crash" in key:
+        os._exit(3)
     marker = os.path.join(os.environ["TMPDIR"], "seen")
     with open(marker, "a") as f:
         f.write(key + "\n")
@@ -57,19 +63,26 @@ class LambdaPythonTest : public ::testing::Test {
                   "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"},
                                         "OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
     daemon_->AddRule("r", "in/", "Py", R"(,"RetryPolicy":{"MaximumRetryAttempts":0})");
+    // A function whose module cannot be imported.
+    WriteFile(daemon_->cfg() + "/functions.d/Broken.json",
+              R"({"FunctionName": "Broken", "Runtime": "python3.11", "Handler": "nosuchmodule.handler",
+                  "Code": {"Directory": ")" + code_ + R"("},
+                  "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
+    daemon_->AddRule("b", "broken/", "Broken", R"(,"RetryPolicy":{"MaximumRetryAttempts":0})");
     ASSERT_EQ(daemon_->Ctl({"mb", "s3://data"}).exit_code, 0);
     ASSERT_EQ(daemon_->Ctl({"mb", "s3://dest"}).exit_code, 0);
-    daemon_->Start();
+    daemon_->Start("", DaemonEnv());
     ASSERT_TRUE(daemon_->WaitReady()) << daemon_->Log();
   }
+  virtual std::string DaemonEnv() const { return ""; }
 
   void Drop(const std::string& key) {
     WriteFile(tmp_ / "f", key);
     ASSERT_EQ(daemon_->Ctl({"cp", tmp_ / "f", "s3://data/" + key}).exit_code, 0);
   }
   // The destination records under dest/<which>/Py/, once there are `n`.
-  std::vector<nlohmann::json> Records(const std::string& which, size_t n) {
-    std::string dir = daemon_->root() + "/buckets/dest/" + which + "/Py";
+  std::vector<nlohmann::json> Records(const std::string& which, size_t n, const std::string& function = "Py") {
+    std::string dir = daemon_->root() + "/buckets/dest/" + which + "/" + function;
     std::vector<nlohmann::json> out;
     PipelineDaemon::WaitFor([&] {
       out.clear();
@@ -169,6 +182,50 @@ TEST_F(LambdaPythonTest, ATimeoutEndsThatEnvironmentAndTheNextInvocationGetsAFre
   EXPECT_EQ(ok[0]["responsePayload"]["count"], 1) << "a fresh environment: init again";
   EXPECT_EQ(ok[0]["responsePayload"]["seen"], nlohmann::json::array({"in/fast.txt"})) << "and a TMPDIR of its own";
   EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "init ran"), 2) << daemon_->Log();
+}
+
+TEST_F(LambdaPythonTest, InvocationsAtOnceGetAnEnvironmentEach) {
+  Drop("in/hold-1.txt");
+  Drop("in/hold-2.txt");
+  auto ok = Records("ok", 2);
+  ASSERT_EQ(ok.size(), 2u) << daemon_->Log();
+  EXPECT_EQ(ok[0]["responsePayload"]["count"], 1);
+  EXPECT_EQ(ok[1]["responsePayload"]["count"], 1) << "the second ran in a second environment";
+  EXPECT_NE(ok[0]["responsePayload"]["context"]["log_stream_name"], ok[1]["responsePayload"]["context"]["log_stream_name"]);
+  EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "init ran"), 2) << daemon_->Log();
+}
+
+class LambdaIdleTest : public LambdaPythonTest {
+ protected:
+  std::string DaemonEnv() const override { return "BUCKETD_TEST_HOOKS=1 BUCKETD_TEST_LAMBDA_IDLE_MS=500"; }
+};
+
+TEST_F(LambdaIdleTest, AnIdleEnvironmentIsStoppedAndTheNextInvocationStartsAFreshOne) {
+  Drop("in/a.txt");
+  ASSERT_EQ(Records("ok", 1).size(), 1u) << daemon_->Log();
+  // Well past the idle time: that environment is gone.
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  Drop("in/b.txt");
+  auto ok = Records("ok", 2);
+  ASSERT_EQ(ok.size(), 2u) << daemon_->Log();
+  EXPECT_EQ(ok[1]["responsePayload"]["count"], 1) << "a fresh environment";
+  EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "init ran"), 2) << daemon_->Log();
+}
+
+TEST_F(LambdaPythonTest, ACrashOrAModuleThatCannotBeImportedFailsTheInvocationWithLambdasErrors) {
+  Drop("in/crash.txt");
+  auto crashed = Records("fail", 1);
+  ASSERT_EQ(crashed.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(crashed[0]["responsePayload"]["errorMessage"], "Runtime exited with error: exit status 3")
+      << crashed[0].dump();
+  EXPECT_EQ(crashed[0]["responsePayload"]["errorType"], "Runtime.ExitError");
+  Drop("broken/x.txt");
+  auto broken = Records("fail", 1, "Broken");
+  ASSERT_EQ(broken.size(), 1u) << daemon_->Log();
+  const nlohmann::json& doc = broken[0]["responsePayload"];
+  EXPECT_EQ(doc["errorType"], "Runtime.ImportModuleError") << broken[0].dump();
+  EXPECT_NE(doc["errorMessage"].get<std::string>().find("Unable to import module 'nosuchmodule'"), std::string::npos)
+      << doc.dump();
 }
 
 }  // namespace
