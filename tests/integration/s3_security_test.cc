@@ -26,6 +26,10 @@ class S3SecurityTest : public S3EndpointTest {
     args.insert(args.begin(), {"/usr/bin/env", "aws"});
     return bucketd::testing::Run(args, "", ClientEnv(k));
   }
+  // A Python script (the machine's python3 and boto3) run with `k`.
+  RunResult Python(const AccessKeyPair& k, const std::string& script) {
+    return bucketd::testing::Run({"/usr/bin/env", "python3", "-c", script}, "", ClientEnv(k));
+  }
   RunResult RawCheck(const std::string& check, const std::string& bucket) {
     return bucketd::testing::Run({"/usr/bin/env", "python3", S3TestScript("raw_s3.py"), check, "127.0.0.1",
                                   std::to_string(port_), bucket},
@@ -274,13 +278,11 @@ TEST_F(S3SecurityTest, SessionTokensFromStsActAsTheirUserUntilTheirKeyIsGone) {
   ASSERT_EQ(who.exit_code, 0) << who.err;
   EXPECT_EQ(nlohmann::json::parse(who.out)["Arn"], "arn:aws:iam::000000000000:user/bob");
   // The CLI checks the duration itself; bucketd too, for clients that do not.
-  RunResult bad = bucketd::testing::Run(
-      {"/usr/bin/env", "python3", "-c",
-       "import boto3\nfrom botocore.config import Config\n"
-       "sts = boto3.client('sts', config=Config(parameter_validation=False))\n"
-       "try:\n  sts.get_session_token(DurationSeconds=60)\n"
-       "except Exception as e:\n  print(e.response['Error']['Code'])\n"},
-      "", ClientEnv(bob));
+  RunResult bad = Python(bob,
+                         "import boto3\nfrom botocore.config import Config\n"
+                         "sts = boto3.client('sts', config=Config(parameter_validation=False))\n"
+                         "try:\n  sts.get_session_token(DurationSeconds=60)\n"
+                         "except Exception as e:\n  print(e.response['Error']['Code'])\n");
   EXPECT_EQ(bad.out, "ValidationError\n") << bad.err;
   RunResult got = Aws(bob, {"sts", "get-session-token", "--duration-seconds", "900"});
   ASSERT_EQ(got.exit_code, 0) << got.err;
@@ -294,16 +296,14 @@ TEST_F(S3SecurityTest, SessionTokensFromStsActAsTheirUserUntilTheirKeyIsGone) {
   RunResult cat = Aws(session, {"s3", "cp", "s3://sess/s.txt", "-"});
   EXPECT_EQ(cat.out, "session bytes") << cat.err;
   // Presigned with the token in the query: SigV2 (the CLI v1's default) and SigV4.
-  RunResult presigned = bucketd::testing::Run(
-      {"/usr/bin/env", "python3", "-c",
-       "import boto3, urllib.request\n"
-       "from botocore.config import Config\n"
-       "for v in ('s3', 's3v4'):\n"
-       "  s3 = boto3.client('s3', config=Config(signature_version=v))\n"
-       "  url = s3.generate_presigned_url('get_object', Params={'Bucket': 'sess', 'Key': 's.txt'})\n"
-       "  assert 'ecurity' in url, url\n"
-       "  print(urllib.request.urlopen(url).read().decode())\n"},
-      "", ClientEnv(session));
+  RunResult presigned =
+      Python(session,
+             "import boto3, urllib.request\nfrom botocore.config import Config\n"
+             "for v in ('s3', 's3v4'):\n"
+             "  s3 = boto3.client('s3', config=Config(signature_version=v))\n"
+             "  url = s3.generate_presigned_url('get_object', Params={'Bucket': 'sess', 'Key': 's.txt'})\n"
+             "  assert 'ecurity' in url, url\n"
+             "  print(urllib.request.urlopen(url).read().decode())\n");
   EXPECT_EQ(presigned.out, "session bytes\nsession bytes\n") << presigned.err;
   // Session credentials cannot make more of themselves, as in AWS.
   RunResult again = Aws(session, {"sts", "get-session-token"});
