@@ -137,6 +137,16 @@ LambdaExecutor::LambdaExecutor(Clock& clock, LambdaOptions options)
 
 LambdaExecutor::~LambdaExecutor() { Stop(); }
 
+// By address only: a killed environment must not be read.
+bool LambdaExecutor::Alive(const Environment* env) const {
+  for (const auto& [name, list] : envs_) {
+    for (const auto& e : list) {
+      if (e.get() == env) return true;
+    }
+  }
+  return false;
+}
+
 size_t LambdaExecutor::environments() const {
   size_t n = 0;
   for (const auto& [name, list] : envs_) n += list.size();
@@ -222,15 +232,15 @@ void LambdaExecutor::ServeRuntimeApi(Environment& env, http::Exchange& ex) {
 }
 
 Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Function& fn, int64_t now) {
-  std::string fingerprint = Fingerprint(fn);
+  // SetFunctions retires every environment of an earlier version of fn.
   for (auto& env : envs_[fn.name]) {
-    if (env->busy_n == 0 && !env->retire && env->fingerprint == fingerprint) return env.get();
+    if (env->busy_n == 0 && !env->retire) return env.get();
   }
   if (bootstrap_.empty()) return Status::IOError("cannot write the Python runtime under " + options_.state_dir);
   auto env = std::make_unique<Environment>();
   env->id = std::to_string(++next_env_) + "-" + std::to_string(now / kNanosPerMilli);
   env->function = fn.name;
-  env->fingerprint = fingerprint;
+  env->fingerprint = Fingerprint(fn);
   env->spawned_ns = now;
   env->tmp_dir = options_.state_dir + "/lambda/tmp/" + fn.name + "-" + env->id;
   if (::mkdir(env->tmp_dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -394,7 +404,9 @@ void LambdaExecutor::Kill(Environment* env) {
     owned->api.reset();  // joins its threads, none of which waits any more
     if (owned->pid > 0) {
       siginfo_t info;
-      (void)::waitid(P_PIDFD, static_cast<id_t>(owned->pidfd.get()), &info, WEXITED | WNOHANG);
+      // Killed just now: waited for, so no zombie is left (ECHILD when another executor reaped it).
+      (void)::waitid(P_PIDFD, static_cast<id_t>(owned->pidfd.get()), &info, WEXITED);
+      (void)TakeReaped(owned->pid);
     }
     std::error_code ignored;
     std::filesystem::remove_all(owned->tmp_dir, ignored);
@@ -465,6 +477,8 @@ ExecutorReport LambdaExecutor::Collect(int64_t now) {
   }
   for (Posted& p : posted) {
     Environment* env = p.env;
+    // One posted earlier in this batch may have ended it (an init error).
+    if (!Alive(env)) continue;
     auto run = runs_.find(env->busy_n);
     bool init_error = p.kind == Posted::Kind::kInitError;
     if (run == runs_.end()) {

@@ -95,6 +95,7 @@ class LambdaExecutor final : public Executor {
   void Hand(Run& run);
   void End(Run& run, AttemptResult r, ExecutorReport& report, bool keep_env);
   void Kill(Environment* env);
+  bool Alive(const Environment* env) const;
   void ReadOutput(Environment& env, ExecutorReport& report, bool flush);
 
   // What a Runtime API thread hands the main thread.
