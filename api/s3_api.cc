@@ -211,9 +211,11 @@ bool Call::Permits(const std::string& action, const std::string& resource,
                    const std::map<std::string, std::string>& context) const {
   iam::AuthzRequest r{action, resource, context};
   r.context["aws:SourceIp"] = req.remote_ip;
-  r.context["aws:username"] = auth.principal.user_name;
+  // IAM sets aws:username for users only; a role's session has none.
+  if (auth.principal.type == "IAMUser") r.context["aws:username"] = auth.principal.user_name;
   r.context["aws:userid"] = auth.principal.user_id;
-  r.context["aws:PrincipalArn"] = auth.principal.arn;
+  // A role's session is, to conditions, its role.
+  r.context["aws:PrincipalArn"] = auth.principal.type == "AssumedRole" ? auth.principal.role_arn : auth.principal.arn;
   r.context["aws:SecureTransport"] = req.tls ? "true" : "false";
   std::vector<const nlohmann::json*> policies;
   for (const auto& p : auth.principal.policies) policies.push_back(p.get());
@@ -258,11 +260,21 @@ nlohmann::json Call::CallerFields(const std::string& event_name, uint64_t bytes_
         {"bytesTransferredIn", bytes_in},
         {"bytesTransferredOut", 0}}},
   };
-  if (auth.principal.session_issued_ns != 0) {
+  const iam::Principal& p = auth.principal;
+  if (p.session_issued_ns != 0) {
     j["userIdentity"]["sessionContext"] = {
         {"attributes",
-         {{"creationDate", FormatUtc(auth.principal.session_issued_ns, "%Y-%m-%dT%H:%M:%SZ")},
-          {"mfaAuthenticated", "false"}}}};
+         {{"creationDate", FormatUtc(p.session_issued_ns, "%Y-%m-%dT%H:%M:%SZ")}, {"mfaAuthenticated", "false"}}}};
+  }
+  if (p.type == "AssumedRole") {
+    // CloudTrail names a role's session by its ARN; the role is its issuer.
+    j["userIdentity"]["type"] = p.type;
+    j["userIdentity"].erase("userName");
+    j["userIdentity"]["sessionContext"]["sessionIssuer"] = {{"type", "Role"},
+                                                             {"principalId", p.role_id},
+                                                             {"arn", p.role_arn},
+                                                             {"accountId", p.account},
+                                                             {"userName", p.role_name}};
   }
   if (req.tls) {
     const std::string* host = req.Find("host");

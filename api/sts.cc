@@ -63,8 +63,11 @@ void GetSessionToken(Call& c, const std::vector<std::pair<std::string, std::stri
                            "bucketd cannot issue session tokens: it cannot read the store's metadata key"));
   }
   int64_t now = c.api.env.clock().NowNanos();
-  iam::SessionClaims claims{c.auth.principal.user_name, c.auth.principal.access_key_id, "", now,
-                            now + seconds * 1'000'000'000};
+  iam::SessionClaims claims;
+  claims.user_name = c.auth.principal.user_name;
+  claims.parent_key_id = c.auth.principal.access_key_id;
+  claims.issued_ns = now;
+  claims.expires_ns = now + seconds * 1'000'000'000;
   iam::SessionCredentials creds = iam::MintSession(c.api.directory.session_key(), claims, c.api.env.random());
   Answer(c, "GetSessionToken", [&](pugi::xml_node result) {
     pugi::xml_node cr = result.append_child("Credentials");

@@ -23,6 +23,10 @@ SessionCredentials MintSession(std::string_view session_key, SessionClaims claim
                       {"id", claims.access_key_id},
                       {"iat", claims.issued_ns},
                       {"exp", claims.expires_ns}};
+  if (!claims.role_name.empty()) {
+    j["r"] = claims.role_name;
+    j["s"] = claims.session_name;
+  }
   std::string payload = Base64Encode(j.dump());
   SessionCredentials c;
   c.access_key_id = claims.access_key_id;
@@ -57,12 +61,37 @@ Result<SessionClaims> VerifySession(std::string_view session_key, std::string_vi
     c.access_key_id = j.at("id").get<std::string>();
     c.issued_ns = j.at("iat").get<int64_t>();
     c.expires_ns = j.at("exp").get<int64_t>();
+    c.role_name = j.value("r", "");
+    c.session_name = j.value("s", "");
   } catch (const nlohmann::json::exception&) {
     return invalid();  // under bucketd's own MAC this cannot be; never an exception
   }
   if (c.access_key_id != access_key_id) return invalid();
   if (now_ns >= c.expires_ns) return Status::PreconditionFailed("The provided token has expired.");
   return c;
+}
+
+Result<SessionCredentials> AssumeRoleForService(Env& env, const std::string& config_dir, std::string_view session_key,
+                                                const std::string& role_arn, const std::string& service,
+                                                const std::string& session_name, int64_t seconds) {
+  ASSIGN_OR_RETURN(IamData data, LoadIam(env, config_dir));
+  std::string account = AccountOf(env, config_dir);
+  const Role* role = FindRoleByArn(data, account, role_arn);
+  if (role == nullptr) {
+    return Status::NotFound("role " + role_arn + " does not exist (make it with `bucketctl iam create-role`)");
+  }
+  if (!TrustsService(*role, service)) {
+    return Status::PermissionDenied("role " + role_arn + " cannot be assumed by " + service +
+                                    ": its trust policy (AssumeRolePolicyDocument) must allow sts:AssumeRole to "
+                                    "the Service principal " + service);
+  }
+  int64_t now = env.clock().NowNanos();
+  SessionClaims claims;
+  claims.role_name = role->name;
+  claims.session_name = session_name;
+  claims.issued_ns = now;
+  claims.expires_ns = now + seconds * kNanosPerSecond;
+  return MintSession(session_key, std::move(claims), env.random());
 }
 
 }  // namespace bucketd::iam

@@ -25,6 +25,10 @@ namespace bucketd::iam {
 struct SessionClaims {
   std::string user_name;
   std::string parent_key_id;  // the long-term key GetSessionToken was called with
+  // A role's session (a service assumed the role): the role and the
+  // session's name; then user_name and parent_key_id are empty.
+  std::string role_name;
+  std::string session_name;
   std::string access_key_id;  // "ASIA" + 16
   int64_t issued_ns = 0;
   int64_t expires_ns = 0;
@@ -52,6 +56,15 @@ Result<SessionClaims> VerifySession(std::string_view session_key, std::string_vi
 
 // The secret that belongs to a verified token.
 std::string SessionSecret(std::string_view session_key, std::string_view token);
+
+// Credentials for the role `role_arn` names, assumed by `service`
+// ("lambda.amazonaws.com") for a session called `session_name` (the
+// function's name), valid `seconds`. NotFound when the store has no such
+// role, PermissionDenied when its trust policy does not let the service
+// assume it — both naming the role.
+Result<SessionCredentials> AssumeRoleForService(Env& env, const std::string& config_dir, std::string_view session_key,
+                                                const std::string& role_arn, const std::string& service,
+                                                const std::string& session_name, int64_t seconds);
 
 }  // namespace bucketd::iam
 

@@ -1,5 +1,7 @@
 #include "rules/router.h"
 
+#include "events/s3_event_message.h"
+
 namespace bucketd::rules {
 
 const Rule* Router::FindRule(const std::string& name) const {
@@ -14,7 +16,11 @@ void Router::ToTargets(const Rule& rule, const events::TrailRecord* record, cons
                        const std::string& replay_name, int64_t now_ns, std::vector<Match>* out) const {
   for (const Target& t : rule.targets) {
     Match m{&rule, &t, record, event.dump(), event.value("id", ""), std::string(), replay_name};
-    m.input = TargetInput(t, event, rule.name, rule.Arn(identity_.region, identity_.account), now_ns);
+    if (t.s3_configuration_id && record != nullptr) {
+      m.input = events::S3EventMessage(*record, identity_, *t.s3_configuration_id).dump();
+    } else {
+      m.input = TargetInput(t, event, rule.name, rule.Arn(identity_.region, identity_.account), now_ns);
+    }
     out->push_back(std::move(m));
   }
 }

@@ -28,6 +28,10 @@ struct InputTransformer {
   std::string input_template;                // InputTemplate
 };
 
+// Lambda's asynchronous invocation defaults (PutFunctionEventInvokeConfig).
+inline constexpr int kLambdaAsyncRetries = 2;
+inline constexpr int kLambdaAsyncMaxAgeSeconds = 21600;
+
 struct Target {
   std::string id;
   std::string arn;
@@ -38,6 +42,11 @@ struct Target {
   int maximum_retry_attempts = 185;        // RetryPolicy (AWS defaults)
   int maximum_event_age_seconds = 86400;
   std::string dead_letter_arn;             // DeadLetterConfig.Arn
+  // Set for the target of a bucket notification configuration (its Id, or
+  // ""): it receives S3's event message ({"Records": […]}), not the
+  // EventBridge event, and S3 hands it to Lambda's asynchronous invocation
+  // directly, so the retry defaults are Lambda's (2 retries, 6 hours).
+  std::optional<std::string> s3_configuration_id;
 };
 
 struct Rule {

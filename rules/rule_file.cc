@@ -244,7 +244,12 @@ class RuleParser : public JsonFields {
     nlohmann::json rule = {{"Name", "s3-" + bucket + "-" + (id.empty() ? std::to_string(index) : id)},
                            {"EventPattern", pattern},
                            {"Targets", {{{"Id", id.empty() ? "target" : id}, {"Arn", arn}}}}};
-    return ParseRule(rule, p);
+    ASSIGN_OR_RETURN(Rule parsed, ParseRule(rule, p));
+    Target& target = parsed.targets.front();
+    target.s3_configuration_id = id;
+    target.maximum_retry_attempts = kLambdaAsyncRetries;
+    target.maximum_event_age_seconds = kLambdaAsyncMaxAgeSeconds;
+    return parsed;
   }
 
   Result<std::vector<Rule>> File(std::string_view text) const {

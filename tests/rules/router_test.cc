@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "events/s3_event_message.h"
 #include "rules/scheduler.h"
 
 namespace bucketd::rules {
@@ -134,6 +135,63 @@ TEST_F(RouterTest, AReplayMatchesOnlyItsRuleAndMarksTheEventsWithTheReplayName) 
     EXPECT_EQ(nlohmann::json::parse(m.event_json)["replay-name"], "again");
   }
   EXPECT_TRUE(router_.Replay(records, *router_.FindRule("nightly"), "again", kNow).empty());
+}
+
+// A notification configuration's target gets S3's event message, checked
+// against the sample on the S3 user guide's "Event message structure" page.
+TEST(RouterS3NotificationTest, ANotificationTargetReceivesS3sEventMessageWithTheKeyUrlEncoded) {
+  auto rules = ParseRuleFile(R"J({"Bucket": "data", "LambdaFunctionConfigurations": [{"Id": "etl",
+      "LambdaFunctionArn": "arn:aws:lambda:eu-west-2:123456789012:function:Load",
+      "Events": ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]}]})J", "n.json");
+  ASSERT_TRUE(rules.ok()) << rules.status().ToString();
+  ASSERT_EQ(rules->size(), 1u);
+  EXPECT_EQ((*rules)[0].targets[0].maximum_retry_attempts, kLambdaAsyncRetries) << "Lambda's async defaults";
+  EXPECT_EQ((*rules)[0].targets[0].maximum_event_age_seconds, kLambdaAsyncMaxAgeSeconds);
+  Router router{events::TrailIdentity{"123456789012", "eu-west-2"}};
+  router.SetRules(std::make_shared<const RuleSet>(std::move(rules).value()));
+  auto created = Record(26, events::ChangeKind::kCreated, "data", "in/a b+c=d.csv");
+  created.time_ns = kNow + 123'456'789;
+  created.change.caller = R"({"userIdentity": {"type": "IAMUser", "principalId": "AIDAEXAMPLE"},
+      "sourceIPAddress": "10.1.2.3", "requestID": "REQ1", "eventName": "PutObject",
+      "additionalEventData": {"x-amz-id-2": "HOST2"}})";
+  auto removed = Record(27, events::ChangeKind::kRemoved, "data", "in/x");
+  auto matches = router.Route({created, removed}, kNow);
+  ASSERT_EQ(matches.size(), 2u);
+  ASSERT_TRUE(matches[0].input.ok()) << matches[0].input.status().ToString();
+  auto message = nlohmann::json::parse(*matches[0].input);
+  ASSERT_EQ(message["Records"].size(), 1u) << message.dump();
+  const auto& r = message["Records"][0];
+  EXPECT_EQ(r["eventVersion"], "2.5");
+  EXPECT_EQ(r["eventSource"], "aws:s3");
+  EXPECT_EQ(r["awsRegion"], "eu-west-2");
+  EXPECT_EQ(r["eventTime"], "2027-01-15T08:00:00.123Z");
+  EXPECT_EQ(r["eventName"], "ObjectCreated:Put");
+  EXPECT_EQ(r["userIdentity"]["principalId"], "AWS:AIDAEXAMPLE");
+  EXPECT_EQ(r["requestParameters"]["sourceIPAddress"], "10.1.2.3");
+  EXPECT_EQ(r["responseElements"]["x-amz-request-id"], "REQ1");
+  EXPECT_EQ(r["responseElements"]["x-amz-id-2"], "HOST2");
+  const auto& s3 = r["s3"];
+  EXPECT_EQ(s3["s3SchemaVersion"], "1.0");
+  EXPECT_EQ(s3["configurationId"], "etl");
+  EXPECT_EQ(s3["bucket"], (nlohmann::json{{"name", "data"},
+                                          {"ownerIdentity", {{"principalId", "123456789012"}}},
+                                          {"arn", "arn:aws:s3:::data"}}));
+  EXPECT_EQ(s3["object"], (nlohmann::json{{"key", "in/a+b%2Bc%3Dd.csv"}, {"size", 3}, {"eTag", "e"},
+                                          {"sequencer", "000000000000001A"}}));
+  ASSERT_TRUE(matches[1].input.ok());
+  const nlohmann::json gone = nlohmann::json::parse(*matches[1].input)["Records"][0];
+  EXPECT_EQ(gone["eventName"], "ObjectRemoved:Delete");
+  EXPECT_EQ(gone["s3"]["object"], (nlohmann::json{{"key", "in/x"}, {"sequencer", "000000000000001B"}}));
+  EXPECT_EQ(nlohmann::json::parse(matches[1].event_json)["detail-type"], "Object Deleted")
+      << "the rule still matched the EventBridge event";
+}
+
+TEST(S3EventKeyTest, KeysAreFormEncodedAsS3WritesThem) {
+  EXPECT_EQ(events::S3EventKey("red flower.jpg"), "red+flower.jpg");
+  EXPECT_EQ(events::S3EventKey("a/b c/d+e"), "a/b+c/d%2Be");
+  EXPECT_EQ(events::S3EventKey("dt=2018-05-04/_SUCCESS"), "dt%3D2018-05-04/_SUCCESS");
+  EXPECT_EQ(events::S3EventKey("10:47 (1).txt"), "10%3A47+%281%29.txt");
+  EXPECT_EQ(events::S3EventKey("caf\xc3\xa9~"), "caf%C3%A9%7E");
 }
 
 }  // namespace
