@@ -15,8 +15,8 @@
 namespace bucketd::cli {
 
 struct Command {
-  const char* name;
-  const char* help;
+  std::string name;
+  std::string help;
   // Declares the subcommand's flags on `app`; returns the handler, which
   // runs after parsing with the flags filled in.
   std::function<std::function<int(Context&)>(CLI::App* app)> setup;

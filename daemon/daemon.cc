@@ -25,6 +25,7 @@
 #include "daemon/control_socket.h"
 #include "http/server.h"
 #include "iam/iam_store.h"
+#include "iam/session_token.h"
 #include "daemon/logging.h"
 #include "daemon/control_verbs.h"
 #include "daemon/listen_fds.h"
@@ -200,6 +201,18 @@ Status Run(Env& env, const Config& config) {
     // Test hook: a test of idle environments need not wait ten minutes.
     runner_options.lambda_idle_ns = std::atoll(ms) * 1'000'000;
   }
+  // A function's Role: a session minted with the key STS's tokens use, so
+  // the endpoint knows it (iam/session_token.h).
+  std::string session_key = store->DerivedKey("sts");
+  if (!config.config_dir.empty() && !session_key.empty()) {
+    runner_options.role_credentials = [&env, session_key, dir = config.config_dir](
+                                          const std::string& arn, const std::string& session,
+                                          int64_t seconds) -> Result<runner::RoleSession> {
+      ASSIGN_OR_RETURN(iam::SessionCredentials c, iam::AssumeRoleForService(env, dir, session_key, arn,
+                                                                            "lambda.amazonaws.com", session, seconds));
+      return runner::RoleSession{c.access_key_id, c.secret_access_key, c.session_token, c.expires_ns};
+    };
+  }
   runner::Runner runner(env, trail->db(), *store, runner_options, stages::SeedBuiltins());
   rules::Router router(plane_options.identity);
   rules::Scheduler scheduler(env, trail->db(), plane_options.identity, file_config.schedules_persistent);
@@ -223,7 +236,7 @@ Status Run(Env& env, const Config& config) {
   // reaches the trail through the event plane like any other change.
   std::string api_listen = config.api_listen.empty() ? file_config.api_listen : config.api_listen;
   iam::Directory directory(env, config.config_dir, plane_options.identity.account);
-  directory.set_session_key(store->DerivedKey("sts"));
+  directory.set_session_key(session_key);
   api::S3ApiOptions api_options;
   api_options.region = plane_options.identity.region;
   api_options.account = plane_options.identity.account;

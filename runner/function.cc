@@ -32,6 +32,17 @@ bool ValidVariableName(const std::string& s) {
   return true;
 }
 
+// arn:aws:iam::<12 digits>:role/[path/]name
+bool ValidRoleArn(const std::string& arn) {
+  constexpr std::string_view kPrefix = "arn:aws:iam::";
+  if (arn.rfind(kPrefix, 0) != 0 || arn.size() < kPrefix.size() + 12 + 7) return false;
+  for (size_t i = kPrefix.size(); i < kPrefix.size() + 12; ++i) {
+    if (!std::isdigit(static_cast<unsigned char>(arn[i]))) return false;
+  }
+  std::string_view rest = std::string_view(arn).substr(kPrefix.size() + 12);
+  return rest.rfind(":role/", 0) == 0 && rest.size() > 6 && rest.back() != '/';
+}
+
 }  // namespace
 
 Result<Destination> ParseDestination(const std::string& arn) {
@@ -61,7 +72,7 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
   ASSIGN_OR_RETURN(nlohmann::json j, rules::ParseJson(text, source));
   if (!j.is_object()) return f.Error("/", "expected a function object (CreateFunction's shape)");
   RETURN_IF_ERROR(f.OnlyKeys(j, "", {"FunctionName", "Description", "Runtime", "Handler", "Code", "Timeout",
-                                     "MemorySize", "WorkingDirectory", "Environment",
+                                     "MemorySize", "WorkingDirectory", "Environment", "Role",
                                      "ReservedConcurrentExecutions", "DestinationConfig"}));
   Function fn;
   fn.source = source;
@@ -103,6 +114,10 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     std::string names;
     for (const auto& b : builtins) names += (names.empty() ? "" : ", ") + b;
     return f.Error("/Handler", "expected a built-in stage (" + names + ")");
+  }
+  ASSIGN_OR_RETURN(fn.role, f.String(j, "Role", "", false));
+  if (!fn.role.empty() && !ValidRoleArn(fn.role)) {
+    return f.Error("/Role", "expected a role ARN, arn:aws:iam::ACCOUNT:role/NAME");
   }
   ASSIGN_OR_RETURN(fn.timeout_seconds, f.Int(j, "Timeout", "", 1, kMaxTimeoutSeconds, 3));
   ASSIGN_OR_RETURN(fn.memory_mb, f.Int(j, "MemorySize", "", 128, 1 << 20, fn.memory_mb));

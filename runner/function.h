@@ -4,7 +4,7 @@
 //
 //   {"FunctionName": "RunNotebook", "Runtime": "exec" | "builtin" | "python3.x",
 //    "Handler": "/usr/lib/bucketd/run-notebook" | "<built-in stage name>" | "module.function",
-//    "Code": {"Directory": "/abs/dir"} (python),
+//    "Code": {"Directory": "/abs/dir"} (python), "Role": "arn:aws:iam::ACCOUNT:role/NAME",
 //    "Timeout": 900, "MemorySize": 2048, "WorkingDirectory": "/srv/pipeline",
 //    "Environment": {"Variables": {"K": "V"}}, "ReservedConcurrentExecutions": 1,
 //    "DestinationConfig": {"OnSuccess": {"Destination": "<arn>"},
@@ -49,6 +49,9 @@ struct Function {
   std::string working_directory;
   std::string runtime_name;    // as written ("python3.11")
   std::string code_directory;  // kPython: Code.Directory, the handler's module lives there
+  // "arn:aws:iam::ACCOUNT:role/NAME": a python function's environments get
+  // temporary credentials for it (AWS_ACCESS_KEY_ID, …); empty: none.
+  std::string role;
   std::map<std::string, std::string> environment;
   std::optional<int> reserved_concurrency;  // 0: the function never runs (throttled)
   std::optional<Destination> on_success;

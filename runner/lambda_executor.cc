@@ -34,9 +34,14 @@ constexpr int64_t kNanosPerMilli = 1'000'000;
 constexpr char kApiPrefix[] = "/2018-06-01/runtime/";
 
 // What makes two versions of a function need different environments.
+// An environment's role session lasts this long; one whose session could
+// end within a run's timeout plus the margin is not given another run.
+constexpr int64_t kCredentialSeconds = 6 * 3600;
+constexpr int64_t kCredentialMarginSeconds = 300;
+
 std::string Fingerprint(const Function& fn) {
   nlohmann::json j = {{"h", fn.handler}, {"c", fn.code_directory}, {"r", fn.runtime_name},
-                      {"m", fn.memory_mb},  {"t", fn.timeout_seconds}, {"e", fn.environment}};
+                      {"m", fn.memory_mb},  {"t", fn.timeout_seconds}, {"e", fn.environment}, {"role", fn.role}};
   return j.dump();
 }
 
@@ -101,6 +106,7 @@ struct LambdaExecutor::Environment {
   std::unique_ptr<http::Server> api;
   int64_t spawned_ns = 0;
   int64_t idle_since_ns = 0;
+  int64_t credentials_expire_ns = 0;  // the role's session; 0: none
   bool init_reported = false;
   bool retire = false;  // its function changed: ends after the current run
   int64_t busy_n = 0;   // the run it is given (held or at work); 0: idle
@@ -234,7 +240,25 @@ void LambdaExecutor::ServeRuntimeApi(Environment& env, http::Exchange& ex) {
 Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Function& fn, int64_t now) {
   // SetFunctions retires every environment of an earlier version of fn.
   for (auto& env : envs_[fn.name]) {
-    if (env->busy_n == 0 && !env->retire) return env.get();
+    if (env->busy_n != 0 || env->retire) continue;
+    // Credentials that could expire during the run: a fresh environment
+    // gets fresh ones.
+    if (env->credentials_expire_ns != 0 &&
+        env->credentials_expire_ns < now + (fn.timeout_seconds + kCredentialMarginSeconds) * kNanosPerSecond) {
+      env->retire = true;
+      continue;
+    }
+    return env.get();
+  }
+  std::optional<RoleSession> credentials;
+  if (!fn.role.empty()) {
+    if (!options_.role_credentials) {
+      return Status::PreconditionFailed("function " + fn.name + " has a Role, but this bucketd has no IAM store "
+                                        "to make its credentials with");
+    }
+    auto made = options_.role_credentials(fn.role, fn.name, kCredentialSeconds);
+    if (!made.ok()) return Status(made.status().code(), "function " + fn.name + ": " + made.status().message());
+    credentials = *made;
   }
   if (bootstrap_.empty()) return Status::IOError("cannot write the Python runtime under " + options_.state_dir);
   auto env = std::make_unique<Environment>();
@@ -278,6 +302,12 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
       {"PYTHONUNBUFFERED", "1"},
       {"PYTHONDONTWRITEBYTECODE", "1"}};
   if (!endpoint_url_.empty()) lambda["AWS_ENDPOINT_URL"] = endpoint_url_;
+  if (credentials) {
+    lambda["AWS_ACCESS_KEY_ID"] = credentials->access_key_id;
+    lambda["AWS_SECRET_ACCESS_KEY"] = credentials->secret_access_key;
+    lambda["AWS_SESSION_TOKEN"] = credentials->session_token;
+    env->credentials_expire_ns = credentials->expires_ns;
+  }
   // Lambda's own variables win over the function's, as in Lambda.
   for (auto& [k, v] : lambda) vars[k] = v;
   std::vector<std::string> env_text;

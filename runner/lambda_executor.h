@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -41,6 +42,15 @@ class Exchange;
 
 namespace bucketd::runner {
 
+// Temporary credentials for a function's role.
+struct RoleSession {
+  std::string access_key_id, secret_access_key, session_token;
+  int64_t expires_ns = 0;
+};
+// (role ARN, session name = the function's name, seconds) -> credentials, or
+// why the role cannot be assumed.
+using RoleCredentials = std::function<Result<RoleSession>(const std::string&, const std::string&, int64_t)>;
+
 struct LambdaOptions {
   std::string state_dir;  // environments' files under <state_dir>/lambda
   std::string region = "local";
@@ -49,6 +59,9 @@ struct LambdaOptions {
   // AWS_ENDPOINT_URL given to functions (bucketd's endpoint); empty: none.
   std::string endpoint_url;
   int64_t idle_ns = 600'000'000'000;  // an environment unused this long is stopped
+  // A function with a Role gets its credentials from here at each
+  // environment's start; empty: such a function cannot start.
+  RoleCredentials role_credentials;
 };
 
 // Lambda's "START RequestId: …" / "END …" / "REPORT …" lines.

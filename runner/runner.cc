@@ -71,7 +71,8 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
   if (lambda_ == nullptr) {
     lambda_ = std::make_unique<LambdaExecutor>(
         env_.clock(), LambdaOptions{options_.state_dir, options_.identity.region, options_.identity.account,
-                                    options_.python, options_.endpoint_url, options_.lambda_idle_ns});
+                                    options_.python, options_.endpoint_url, options_.lambda_idle_ns,
+                                    options_.role_credentials});
   }
 }
 

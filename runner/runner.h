@@ -49,6 +49,7 @@
 #include "runner/executor.h"
 #include "runner/function.h"
 #include "runner/invocation.h"
+#include "runner/lambda_executor.h"
 #include "runner/plan.h"
 #include "store/store.h"
 
@@ -88,6 +89,7 @@ struct RunnerOptions {
   std::string endpoint_url;
   std::string python = "/usr/bin/python3";
   int64_t lambda_idle_ns = 600'000'000'000;
+  RoleCredentials role_credentials;  // a function's Role's credentials; empty: none
 };
 
 struct RunnerStats {

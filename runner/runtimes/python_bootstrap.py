@@ -6,6 +6,8 @@
 # with /response or /error. Written by bucketd from AWS's documentation.
 import http.client
 import importlib
+import importlib.abc
+import importlib.util
 import json
 import logging
 import os
@@ -109,7 +111,50 @@ def fail_init(conn, doc):
     sys.exit(1)
 
 
+class EndpointUrlHook(importlib.abc.MetaPathFinder):
+    """Makes a botocore older than 1.31 (Debian's 1.29) honour AWS_ENDPOINT_URL
+    and AWS_ENDPOINT_URL_<SERVICE>, as newer ones do, so that boto3 in a
+    handler reaches bucketd with no configuration. Patches botocore.session
+    when the handler first imports it; a newer botocore is left alone."""
+
+    def find_spec(self, name, path, target=None):
+        if name != "botocore.session":
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.loader is None:
+            return spec
+        original = spec.loader.exec_module
+
+        def exec_module(module):
+            original(module)
+            EndpointUrlHook.patch(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+    @staticmethod
+    def patch(module):
+        import botocore.configprovider
+        if hasattr(botocore.configprovider, "ConfiguredEndpointProvider"):
+            return
+        create_client = module.Session.create_client
+
+        def with_endpoint(self, service_name, *args, **kwargs):
+            # endpoint_url is create_client's fifth parameter after the name.
+            if len(args) < 5 and kwargs.get("endpoint_url") is None:
+                url = os.environ.get("AWS_ENDPOINT_URL_" + service_name.upper().replace("-", "_")) or \
+                    os.environ.get("AWS_ENDPOINT_URL")
+                if url:
+                    kwargs["endpoint_url"] = url
+            return create_client(self, service_name, *args, **kwargs)
+
+        module.Session.create_client = with_endpoint
+
+
 def main():
+    if os.environ.get("AWS_ENDPOINT_URL"):
+        sys.meta_path.insert(0, EndpointUrlHook())
     conn = Connection()
     setup_logging()
     handler = load_handler(conn)

@@ -1,0 +1,206 @@
+// An AWS Lambda handler, unchanged, on bucketd (issue 15): wired to a bucket
+// by `aws s3api put-bucket-notification-configuration`, it gets S3's event
+// message, reads and writes through the endpoint with boto3 (Debian's 1.26,
+// which predates AWS_ENDPOINT_URL) on its role's temporary credentials, and
+// what the role may not do is refused and recorded.
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/integration/s3_endpoint.h"
+
+namespace bucketd::testing {
+namespace {
+
+constexpr char kS3Handler[] = R"(import json, logging, urllib.parse
+import boto3
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+s3 = boto3.client("s3")
+
+def lambda_handler(event, context):
+    record = event["Records"][0]
+    bucket = record["s3"]["bucket"]["name"]
+    key = urllib.parse.unquote_plus(record["s3"]["object"]["key"], encoding="utf-8")
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    logger.info("read %s: %d bytes", key, len(body))
+    s3.put_object(Bucket="out", Key=key + ".upper", Body=body.upper())
+    return {"key": key, "event_key": record["s3"]["object"]["key"], "eventName": record["eventName"],
+            "configurationId": record["s3"]["configurationId"], "size": record["s3"]["object"]["size"],
+            "arn": boto3.client("sts").get_caller_identity()["Arn"]}
+)";
+
+constexpr char kLambdaTrust[] = R"({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+    "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})";
+
+class LambdaAwsTest : public S3EndpointTest {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<PipelineDaemon>(tmp_.path());
+    ::mkdir((tmp_.path() + "/home").c_str(), 0700);
+    admin_ = CreateUser("alice", "arn:aws:iam::aws:policy/AdministratorAccess");
+    WriteFile(tmp_ / "trust.json", kLambdaTrust);
+    WriteFile(tmp_ / "writer.json", R"({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::out/*"}]})");
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"iam", "create-role", "--role-name", "writer", "--assume-role-policy-document",
+                                   "file://" + tmp_ / "trust.json"},
+          {"iam", "put-role-policy", "--role-name", "writer", "--policy-name", "rw", "--policy-document",
+           "file://" + tmp_ / "writer.json"},
+          {"iam", "create-role", "--role-name", "reader", "--assume-role-policy-document",
+           "file://" + tmp_ / "trust.json"},
+          {"iam", "attach-role-policy", "--role-name", "reader", "--policy-arn",
+           "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"}}) {
+      RunResult r = Ctl(args);
+      ASSERT_EQ(r.exit_code, 0) << r.err;
+    }
+    std::string code = tmp_ / "code";
+    ::mkdir(code.c_str(), 0755);
+    WriteFile(code + "/lambda_function.py", kS3Handler);
+    for (const auto& [name, role] : {std::pair<std::string, std::string>{"Upper", "writer"}, {"ReadOnly", "reader"}}) {
+      WriteFile(daemon_->cfg() + "/functions.d/" + name + ".json",
+                R"({"FunctionName": ")" + name + R"(", "Runtime": "python3.11",
+                    "Handler": "lambda_function.lambda_handler", "Code": {"Directory": ")" + code + R"("},
+                    "Role": "arn:aws:iam::000000000000:role/)" + role + R"(", "Timeout": 20,
+                    "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"},
+                                          "OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
+    }
+    for (const char* b : {"s3://data", "s3://out", "s3://dest"}) ASSERT_EQ(Ctl({"mb", b}).exit_code, 0);
+    StartDaemon();
+  }
+
+  RunResult Aws(std::vector<std::string> args) {
+    args.insert(args.begin(), {"/usr/bin/env", "aws"});
+    return bucketd::testing::Run(args, "", ClientEnv(admin_));
+  }
+
+  // The destination records under dest/<which>/<function>/, once there are `n`.
+  std::vector<nlohmann::json> Destination(const std::string& which, const std::string& function, size_t n) {
+    std::string dir = daemon_->root() + "/buckets/dest/" + which + "/" + function;
+    std::vector<nlohmann::json> out;
+    PipelineDaemon::WaitFor(
+        [&] {
+          out.clear();
+          for (const std::string& f : ListDir(dir)) {
+            auto j = nlohmann::json::parse(ReadFile(dir + "/" + f), nullptr, false);
+            if (!j.is_discarded()) out.push_back(j);
+          }
+          return out.size() >= n;
+        },
+        40000);
+    return out;
+  }
+};
+
+TEST_F(LambdaAwsTest, AnUnchangedHandlerGetsS3sRecordsAndWorksWithItsRolesCredentials) {
+  RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
+                       "--notification-configuration", R"({"LambdaFunctionConfigurations": [
+      {"Id": "upper", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:Upper",
+       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}},
+      {"Id": "readonly", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:ReadOnly",
+       "Events": ["s3:ObjectCreated:Put"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "ro/"}]}}}]})"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("loaded 2 rule(s)") != std::string::npos; }))
+      << daemon_->Log();
+  WriteFile(tmp_ / "f", "hello lambda");
+  // A key with a space and a '+': S3 writes it form-encoded in the message.
+  RunResult cp = Aws({"s3", "cp", tmp_ / "f", "s3://data/in/a b+c.txt"});
+  ASSERT_EQ(cp.exit_code, 0) << cp.err;
+
+  auto ok = Destination("ok", "Upper", 1);
+  ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
+  const nlohmann::json& got = ok[0]["responsePayload"];
+  EXPECT_EQ(got["key"], "in/a b+c.txt") << ok[0].dump();
+  EXPECT_EQ(got["event_key"], "in/a+b%2Bc.txt");
+  EXPECT_EQ(got["eventName"], "ObjectCreated:Put");
+  EXPECT_EQ(got["configurationId"], "upper");
+  EXPECT_EQ(got["size"], 12);
+  EXPECT_EQ(got["arn"], "arn:aws:sts::000000000000:assumed-role/writer/Upper");
+  EXPECT_EQ(ReadFile(daemon_->root() + "/buckets/out/in/a b+c.txt.upper"), "HELLO LAMBDA");
+  std::string id = ok[0]["requestContext"]["requestId"];
+  std::string log = daemon_->Log();
+  EXPECT_NE(log.find("\t" + id + "\tread in/a b+c.txt: 12 bytes"), std::string::npos) << log;
+
+  // The handler's write is the assumed role's in the trail.
+  auto records = Records("out", [](const std::vector<nlohmann::json>& r) {
+    return std::any_of(r.begin(), r.end(), [](const nlohmann::json& x) { return x["eventName"] == "PutObject"; });
+  });
+  bool found = false;
+  for (const auto& r : records) {
+    if (r["eventName"] != "PutObject") continue;
+    found = true;
+    const nlohmann::json& who = r["userIdentity"];
+    EXPECT_EQ(who["type"], "AssumedRole") << r.dump();
+    EXPECT_EQ(who["arn"], "arn:aws:sts::000000000000:assumed-role/writer/Upper");
+    EXPECT_EQ(who["accessKeyId"].get<std::string>().rfind("ASIA", 0), 0u);
+    EXPECT_EQ(who["sessionContext"]["sessionIssuer"]["userName"], "writer");
+    EXPECT_EQ(who["sessionContext"]["sessionIssuer"]["arn"], "arn:aws:iam::000000000000:role/writer");
+    EXPECT_FALSE(who.contains("userName"));
+  }
+  EXPECT_TRUE(found) << nlohmann::json(records).dump();
+
+  // A read-only role's write is refused, and the refusal recorded.
+  RunResult ro = Aws({"s3", "cp", tmp_ / "f", "s3://data/ro/x.txt"});
+  ASSERT_EQ(ro.exit_code, 0) << ro.err;
+  auto fail = Destination("fail", "ReadOnly", 1);
+  ASSERT_EQ(fail.size(), 1u) << daemon_->Log();
+  const nlohmann::json& doc = fail[0]["responsePayload"];
+  EXPECT_EQ(doc["errorType"], "ClientError") << fail[0].dump();
+  EXPECT_NE(doc["errorMessage"].get<std::string>().find("AccessDenied"), std::string::npos) << doc.dump();
+  EXPECT_TRUE(doc["stackTrace"].is_array());
+  auto refused = Records("out", [](const std::vector<nlohmann::json>& r) {
+    return std::any_of(r.begin(), r.end(), [](const nlohmann::json& x) { return x.contains("errorCode"); });
+  });
+  found = false;
+  for (const auto& r : refused) {
+    if (!r.contains("errorCode")) continue;
+    found = true;
+    EXPECT_EQ(r["errorCode"], "AccessDenied") << r.dump();
+    EXPECT_EQ(r["userIdentity"]["arn"], "arn:aws:sts::000000000000:assumed-role/reader/ReadOnly");
+  }
+  EXPECT_TRUE(found) << nlohmann::json(refused).dump();
+}
+
+TEST_F(LambdaAwsTest, AFunctionWhoseRoleIsMissingOrUntrustingFailsNamingTheRole) {
+  WriteFile(tmp_ / "ec2.json", R"({"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+      "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})");
+  ASSERT_EQ(Ctl({"iam", "create-role", "--role-name", "ec2", "--assume-role-policy-document",
+                 "file://" + tmp_ / "ec2.json"}).exit_code, 0);
+  std::string code = tmp_ / "code";
+  for (const auto& [name, role] : {std::pair<std::string, std::string>{"NoRole", "nobody"}, {"Untrusting", "ec2"}}) {
+    WriteFile(daemon_->cfg() + "/functions.d/" + name + ".json",
+              R"({"FunctionName": ")" + name + R"(", "Runtime": "python3.11",
+                  "Handler": "lambda_function.lambda_handler", "Code": {"Directory": ")" + code + R"("},
+                  "Role": "arn:aws:iam::000000000000:role/)" + role + R"(",
+                  "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
+  }
+  // The configuration's put reloads the functions too.
+  RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
+                       "--notification-configuration", R"({"LambdaFunctionConfigurations": [
+      {"Id": "a", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:NoRole",
+       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "a/"}]}}},
+      {"Id": "b", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:Untrusting",
+       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "b/"}]}}}]})"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("loaded 2 rule(s)") != std::string::npos; }))
+      << daemon_->Log();
+  WriteFile(tmp_ / "f", "x");
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "f", "s3://data/a/x"}).exit_code, 0);
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "f", "s3://data/b/x"}).exit_code, 0);
+  std::string log;
+  ASSERT_TRUE(PipelineDaemon::WaitFor(
+      [&] {
+        log = daemon_->Log();
+        return log.find("role/nobody does not exist") != std::string::npos &&
+               log.find("role/ec2 cannot be assumed by lambda.amazonaws.com") != std::string::npos;
+      },
+      20000))
+      << log;
+}
+
+}  // namespace
+}  // namespace bucketd::testing
