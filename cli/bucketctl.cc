@@ -52,6 +52,9 @@ int main(int argc, char** argv) {
   CLI::App* iam = app.add_subcommand("iam", "IAM users, access keys and policies (as aws iam)");
   iam->require_subcommand(1);
   add(iam, bucketd::cli::IamCommands());
+  CLI::App* lambda = app.add_subcommand("lambda", "functions: invoke (as aws lambda)");
+  lambda->require_subcommand(1);
+  add(lambda, bucketd::cli::LambdaCommands());
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {

@@ -42,6 +42,8 @@ std::vector<Command> ReplayCommands();
 std::vector<Command> IamCommands();
 // fetch (top level): the fetch stage run by hand.
 std::vector<Command> FetchCommands();
+// lambda invoke.
+std::vector<Command> LambdaCommands();
 
 }  // namespace bucketd::cli
 

@@ -117,6 +117,22 @@ Result<nlohmann::json> ReplayVerb(Manager& m, const nlohmann::json& request) {
                   request.value("to_ns", int64_t{0}), request.value("name", ""));
 }
 
+InvokeRequest InvokeOf(const nlohmann::json& request) {
+  InvokeRequest r;
+  r.function = request.value("function", "");
+  r.type = request.value("type", "RequestResponse");
+  r.payload = request.value("payload", "");
+  return r;
+}
+
+Result<nlohmann::json> InvokeVerb(Manager& m, const nlohmann::json& request) {
+  return m.InvokeForControl(InvokeOf(request));
+}
+
+Result<nlohmann::json> InvokeResultVerb(Manager& m, const nlohmann::json& request) {
+  return m.InvokeResult(request.value("id", ""));
+}
+
 ControlReply Refusal(const std::string& error) { return {{{"ok", false}, {"error", error}}, {}}; }
 
 std::string VerbNames() {
@@ -141,6 +157,8 @@ const std::vector<ControlVerb>& ControlVerbs() {
         {"limit", F::kInteger}},
        nullptr, RunsStream},
       {"run", {{"id", F::kString}}, RunVerb},
+      {"invoke", {{"function", F::kString}, {"type", F::kString}, {"payload", F::kString}}, InvokeVerb},
+      {"invoke-result", {{"id", F::kString}}, InvokeResultVerb},
       {"redrive", {{"ids", F::kStringList}}, RedriveVerb},
       {"replay",
        {{"rule", F::kString}, {"from_ns", F::kInteger}, {"to_ns", F::kInteger}, {"name", F::kString}},

@@ -39,7 +39,9 @@ Manager::Manager(ManagerParts p)
       kill_before_schedule_commit_(TestHook("BUCKETD_TEST_KILL_BEFORE_COMMIT", "schedule")) {}
 
 Status Manager::Commit(Work work) {
-  if (work.changes.empty() && work.firings.empty() && work.matches.empty()) return Status::OK();
+  if (work.changes.empty() && work.firings.empty() && work.matches.empty() && work.invokes.empty()) {
+    return Status::OK();
+  }
   int64_t now = env_.clock().NowNanos();
   std::vector<events::TrailRecord> records;
   Status committed = [&]() -> Status {
@@ -51,6 +53,9 @@ Status Manager::Commit(Work work) {
     }
     for (auto& m : work.matches) matches.push_back(std::move(m));
     RETURN_IF_ERROR(runner_.Enqueue(txn, matches));
+    for (const DirectInvoke& i : work.invokes) {
+      RETURN_IF_ERROR(runner_.EnqueueInvoke(txn, i.function, i.payload, i.request_id));
+    }
     RETURN_IF_ERROR(scheduler_.Record(txn, work.firings));
     // Exec starts go to idle supervisors now and wait there for the commit,
     // so a target's start waits for the fsync and nothing else.
@@ -82,12 +87,12 @@ Status Manager::Commit(Work work) {
 
 void Manager::CommitChanges() {
   // A failure is logged by the plane, which rescans until appends work.
-  (void)Commit(Work{plane_.TakeChanges(), {}, {}});
+  (void)Commit(Work{plane_.TakeChanges(), {}, {}, {}});
 }
 
 void Manager::FireDue() {
   std::vector<rules::Firing> due = scheduler_.Due();
-  if (!due.empty()) (void)Commit(Work{{}, std::move(due), {}});
+  if (!due.empty()) (void)Commit(Work{{}, std::move(due), {}, {}});
 }
 
 Status Manager::LoadConfig() {

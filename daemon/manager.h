@@ -18,7 +18,9 @@
 #ifndef BUCKETD_DAEMON_MANAGER_H_
 #define BUCKETD_DAEMON_MANAGER_H_
 
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -52,11 +54,26 @@ struct ManagerParts {
   std::string trail_location;  // "s3://bucket/prefix" for the start line
 };
 
+// An asynchronous invocation by hand (Lambda's Invoke, type Event).
+struct DirectInvoke {
+  std::string function;
+  std::string payload;
+  std::string request_id;
+};
+
 // What one unit of work commits. Each part may be empty.
 struct Work {
   std::vector<events::ObjectChange> changes;  // become new trail records, then are routed
   std::vector<rules::Firing> firings;         // schedule rules due now
   std::vector<rules::Match> matches;          // made already (replays of existing records)
+  std::vector<DirectInvoke> invokes;
+};
+
+// Lambda's Invoke request, from `bucketctl lambda invoke` or the endpoint.
+struct InvokeRequest {
+  std::string function;  // a name or a function ARN
+  std::string type = "RequestResponse";  // | Event | DryRun
+  std::string payload;   // JSON text; empty: {}
 };
 
 class Manager {
@@ -81,6 +98,17 @@ class Manager {
   // rule's targets again. Returns {"records", "invocations", "name"}.
   Result<nlohmann::json> Replay(const std::string& rule, int64_t from_ns, int64_t to_ns,
                                 const std::string& name);
+  // Lambda's Invoke (daemon/lambda_invoke.cc). Event: queued durably, then
+  // {"StatusCode": 202, "RequestId"}; DryRun: {"StatusCode": 204};
+  // RequestResponse: started, {"RequestId", "pending": true}, and `done` is
+  // called with its answer on this thread. NotFound for an unknown function
+  // (ResourceNotFoundException), InvalidArgument for a payload that is not
+  // JSON or a type that is none of the three.
+  Result<nlohmann::json> Invoke(const InvokeRequest& request, runner::SyncDone done);
+  // The control socket's RequestResponse: its answer is kept here until
+  // asked for ({"pending": true} until then; NotFound for an unknown id).
+  Result<nlohmann::json> InvokeForControl(const InvokeRequest& request);
+  Result<nlohmann::json> InvokeResult(const std::string& request_id);
   // The control socket's "status" answer.
   nlohmann::json StatusAnswer() const;
   std::string StatusLine(double events_per_second = -1) const;
@@ -110,6 +138,10 @@ class Manager {
   // schedule): bucketd kills itself inside a unit of work with firings,
   // before its commit, so a test can show the firing is not lost.
   bool kill_before_schedule_commit_ = false;
+  // RequestResponse answers for the control socket, by request id (an
+  // absent one is still running); at most kKeptAnswers, oldest dropped.
+  std::map<std::string, std::optional<runner::SyncAnswer>> answers_;
+  std::vector<std::string> answer_order_;
 };
 
 }  // namespace bucketd::daemon

@@ -54,7 +54,7 @@ struct Invocation {
   std::string chain;        // id of the first invocation of the chain
   int hop = 1;              // invocations in the chain up to this one
   std::string replay;       // replay name, or ""
-  std::string origin;       // "event", "schedule", "replay", "destination"
+  std::string origin;       // "event", "schedule", "replay", "destination", "invoke"
   State state = State::kPending;
   int attempts = 0;         // attempts started
   int retry_base = 0;       // attempts before the last redrive
@@ -64,7 +64,10 @@ struct Invocation {
   std::string error;        // the latest attempt's error
   std::string response;     // the latest attempt's answer (not stored: for its destination)
   // The lane: invocations of one target for one key run in queue order.
-  std::string Lane() const { return rule + '\0' + target + '\0' + bucket + '\0' + key; }
+  // Lambda's asynchronous invocations by hand keep no order: a lane each.
+  std::string Lane() const {
+    return rule + '\0' + target + '\0' + bucket + '\0' + (origin == "invoke" ? id : key);
+  }
 };
 
 struct AttemptRecord {

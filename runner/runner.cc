@@ -94,6 +94,7 @@ void Runner::Shutdown() {
   // Handed over but not begun: pending again, no attempt spent.
   for (Executor* ex : {exec_.get(), builtin_.get(), lambda_.get()}) {
     for (int64_t n : ex->Drain()) {
+      if (n < 0) continue;  // a synchronous one: answered below
       running_.erase(n);
       plan_.Unstart(n, /*requeue=*/false);
     }
@@ -109,6 +110,13 @@ void Runner::Shutdown() {
     (void)::poll(p, 3, 100);
   }
   for (Executor* ex : {exec_.get(), builtin_.get(), lambda_.get()}) ex->Stop();
+  // Synchronous invocations still at work: their callers hear why.
+  while (!sync_.empty()) {
+    AttemptResult r;
+    r.n = sync_.begin()->first;
+    r.error = "bucketd stopped before the function returned";
+    EndSync(r);
+  }
   Flush();
 }
 
@@ -180,6 +188,99 @@ Status Runner::Insert(const rules::Match& m) {
   }
   v.hop += 1;
   return queue_.Insert(v);
+}
+
+Status Runner::EnqueueInvoke(Transaction&, const std::string& function, const std::string& payload,
+                             const std::string& request_id) {
+  Invocation v;
+  v.rule = "";
+  v.target = "Invoke";
+  v.function = function;
+  v.arn = "arn:aws:lambda:" + options_.identity.region + ":" + options_.identity.account + ":function:" + function;
+  v.event_id = request_id;
+  v.input = payload;
+  v.created_ns = v.age_base_ns = env_.clock().NowNanos();
+  v.max_retries = rules::kLambdaAsyncRetries;
+  v.max_age_seconds = rules::kLambdaAsyncMaxAgeSeconds;
+  v.origin = "invoke";
+  v.id = request_id;
+  v.chain = v.id;
+  v.hop = 1;
+  return queue_.Insert(v);
+}
+
+Status Runner::InvokeNow(const std::string& function, std::string payload, const std::string& request_id,
+                         SyncDone done) {
+  auto fn = functions_ ? functions_->find(function) : FunctionSet::const_iterator();
+  if (!functions_ || fn == functions_->end()) {
+    return Status::NotFound("Function not found: arn:aws:lambda:" + options_.identity.region + ":" +
+                            options_.identity.account + ":function:" + function);
+  }
+  if (fn->second.runtime != Runtime::kPython) {
+    return Status::InvalidArgument("function " + function + " runs a " + fn->second.runtime_name +
+                                   " target, which takes asynchronous invocations only "
+                                   "(--invocation-type Event)");
+  }
+  if (shut_down_) return Status::Unavailable("bucketd is stopping");
+  int64_t n = next_sync_n_--;
+  SyncRun& run = sync_[n];
+  run.done = std::move(done);
+  Invocation& v = run.invocation;
+  v.n = n;
+  v.id = request_id;
+  v.target = "Invoke";
+  v.function = function;
+  v.input = std::move(payload);
+  v.origin = "invoke";
+  v.attempts = 1;
+  v.chain = v.id;
+  int64_t now = env_.clock().NowNanos();
+  std::string chain = v.chain + ":1";
+  std::string signed_chain = store_.SignChain(chain);
+  Status s = lambda_->Start(Attempt{n, v, fn->second, now,
+                                    now + static_cast<int64_t>(fn->second.timeout_seconds) * kNanosPerSecond,
+                                    std::move(chain), std::move(signed_chain)},
+                            /*held=*/false);
+  if (!s.ok()) {
+    sync_.erase(n);
+    return s;
+  }
+  Log(events::LogLevel::kInfo, v, "invoked (RequestResponse)");
+  return Status::OK();
+}
+
+bool Runner::TakeSync(const ExecutorReport::Line& out) {
+  auto it = sync_.find(out.n);
+  if (it == sync_.end()) return out.n < 0;
+  if (options_.log) {
+    LogFields f = Fields(it->second.invocation, 1);
+    f.stream = out.line.stream;
+    options_.log(events::LogLevel::kInfo, f, out.line.text);
+  }
+  // Lambda's LogResult: the last 4 KB.
+  std::string& log = it->second.log;
+  log += out.line.text + "\n";
+  if (log.size() > 4096) log.erase(0, log.size() - 4096);
+  return true;
+}
+
+bool Runner::EndSync(const AttemptResult& r) {
+  auto it = sync_.find(r.n);
+  if (it == sync_.end()) return r.n < 0;
+  SyncRun run = std::move(it->second);
+  sync_.erase(it);
+  SyncAnswer a;
+  a.request_id = run.invocation.id;
+  a.ok = r.ok;
+  a.payload = !r.response.empty() ? r.response
+              : r.ok              ? "null"
+                                  : nlohmann::json{{"errorMessage", r.error}, {"errorType", "Runtime.Unknown"}}.dump();
+  a.log_tail = std::move(run.log);
+  int64_t ms = (r.finished_ns - r.started_ns) / kMs;
+  Log(r.ok ? events::LogLevel::kInfo : events::LogLevel::kWarning, run.invocation,
+      r.ok ? "returned in " + std::to_string(ms) + " ms" : "failed: " + r.error, r.ok ? "" : r.error, ms);
+  if (run.done) run.done(std::move(a));
+  return true;
 }
 
 void Runner::PrepareStarts() {
@@ -361,12 +462,14 @@ void Runner::Collect() {
 
 void Runner::Take(ExecutorReport report) {
   for (auto& out : report.output) {
+    if (TakeSync(out)) continue;
     if (!options_.log || !plan_.Has(out.n)) continue;
     LogFields f = Fields(plan_.Get(out.n), out.attempt);
     f.stream = out.line.stream;
     options_.log(events::LogLevel::kInfo, f, out.line.text);
   }
   for (const AttemptResult& r : report.ended) {
+    if (EndSync(r)) continue;
     Complete(r);
     if (!r.check_state_dir) continue;
     Status writable = ProbeStateDir();

@@ -100,6 +100,17 @@ struct RunnerStats {
   std::string last_error;  // "<function> <id>: <error>" of the latest dead invocation
 };
 
+// Lambda's Invoke (`bucketctl lambda invoke`, the endpoint's Invoke API).
+// A synchronous one (RequestResponse) is not recorded, as in AWS: it runs at
+// once in a warm environment, is not retried and goes to no destination.
+struct SyncAnswer {
+  std::string request_id;
+  bool ok = false;       // the handler returned
+  std::string payload;   // its return value (JSON text), else the runtime's error document
+  std::string log_tail;  // the invocation's log lines, at most the last 4 KB
+};
+using SyncDone = std::function<void(SyncAnswer)>;
+
 // The executors a runner carries its attempts out with; a null one gets
 // the real kind (tests pass a FakeExecutor).
 struct Executors {
@@ -119,6 +130,12 @@ class Runner {
 
   void SetFunctions(std::shared_ptr<const FunctionSet> functions);
   const BuiltinRegistry& builtins() const { return builtins_; }
+  // The loaded function of that name, or null.
+  const Function* FindFunction(const std::string& name) const {
+    if (!functions_) return nullptr;
+    auto it = functions_->find(name);
+    return it == functions_->end() ? nullptr : &it->second;
+  }
 
   // At start: loads what is not finished, re-attaches to running
   // supervisors, collects attempts that ended while bucketd was down.
@@ -128,6 +145,15 @@ class Runner {
   // with one fsync). Bad input is not an error here: the invocation records
   // why it cannot run.
   Status Enqueue(Transaction& txn, const std::vector<rules::Match>& matches);
+  // An asynchronous invocation of `function` (Lambda's Event type), queued in
+  // `txn` like a match's: durable with it, retried and sent to destinations
+  // by the function's settings (Lambda's: 2 retries, 6 hours).
+  Status EnqueueInvoke(Transaction& txn, const std::string& function, const std::string& payload,
+                       const std::string& request_id);
+  // A synchronous invocation: `done` is called on this thread when it ends
+  // (also when bucketd stops first). InvalidArgument for a function this
+  // bucketd does not have or whose runtime is not Lambda's.
+  Status InvokeNow(const std::string& function, std::string payload, const std::string& request_id, SyncDone done);
   // Still inside the transaction, after its Enqueues: hands the attempts
   // that may start to executors that can hold them until the commit is
   // durable, so the target's start waits for the fsync and nothing else.
@@ -168,6 +194,9 @@ class Runner {
 
  private:
   Status Insert(const rules::Match& m);
+  // A synchronous invocation's output and end.
+  bool TakeSync(const ExecutorReport::Line& out);
+  bool EndSync(const AttemptResult& r);
   void LoadNew();
   void LogQueued(const Invocation& v);
   Executor& ExecutorFor(const Function& fn) const {
@@ -221,6 +250,13 @@ class Runner {
   int64_t next_stall_check_ns_ = 0;
   bool shut_down_ = false;
   RunnerStats stats_;
+  struct SyncRun {
+    Invocation invocation;
+    SyncDone done;
+    std::string log;
+  };
+  std::map<int64_t, SyncRun> sync_;  // by n, which counts down from -1
+  int64_t next_sync_n_ = -1;
 };
 
 }  // namespace bucketd::runner

@@ -228,5 +228,54 @@ TEST_F(LambdaPythonTest, ACrashOrAModuleThatCannotBeImportedFailsTheInvocationWi
       << doc.dump();
 }
 
+// `bucketctl lambda invoke`, as `aws lambda invoke` answers.
+TEST_F(LambdaPythonTest, InvokeByHandAnswersAsAwsLambdaInvokeDoes) {
+  auto payload = [](const std::string& key) { return R"({"detail": {"object": {"key": ")" + key + R"("}}})"; };
+  std::string out = tmp_ / "out.json";
+  RunResult r = daemon_->Ctl({"lambda", "invoke", "--function-name", "Py", "--payload", payload("hand/a"), out});
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->Log();
+  auto printed = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(printed, (nlohmann::json{{"StatusCode", 200}, {"ExecutedVersion", "$LATEST"}})) << r.out;
+  auto value = nlohmann::json::parse(ReadFile(out), nullptr, false);
+  EXPECT_EQ(value["count"], 1) << ReadFile(out);
+  EXPECT_EQ(value["key"], "hand/a");
+
+  // The same environment again (warm), by ARN, with its log's tail.
+  r = daemon_->Ctl({"lambda", "invoke", "--function-name", "arn:aws:lambda:local:000000000000:function:Py",
+                    "--payload", payload("hand/bad"), "--log-type", "Tail", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  printed = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(printed["FunctionError"], "Unhandled") << r.out;
+  auto doc = nlohmann::json::parse(ReadFile(out), nullptr, false);
+  EXPECT_EQ(doc["errorType"], "ValueError") << ReadFile(out);
+  EXPECT_EQ(doc["errorMessage"], "cannot take hand/bad");
+  EXPECT_TRUE(doc["stackTrace"].is_array());
+  std::string tail = bucketd::testing::Run({"/usr/bin/base64", "-d"}, printed["LogResult"].get<std::string>()).out;
+  EXPECT_NE(tail.find("START RequestId: "), std::string::npos) << tail;
+  EXPECT_NE(tail.find("handling hand/bad"), std::string::npos) << tail;
+  EXPECT_NE(tail.find("REPORT RequestId: "), std::string::npos) << tail;
+
+  // A RequestResponse is not recorded and goes to no destination; an Event is
+  // queued (202) and does, like any asynchronous invocation.
+  EXPECT_TRUE(ListDir(daemon_->root() + "/buckets/dest/ok/Py").empty());
+  r = daemon_->Ctl({"lambda", "invoke", "--function-name", "Py", "--payload", payload("hand/event"),
+                    "--invocation-type", "Event", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["StatusCode"], 202) << r.out;
+  auto ok = Records("ok", 1);
+  ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(ok[0]["responsePayload"]["key"], "hand/event");
+  EXPECT_EQ(ok[0]["responsePayload"]["count"], 3) << "the warm environment served all three";
+
+  r = daemon_->Ctl({"lambda", "invoke", "--function-name", "Py", "--invocation-type", "DryRun", out});
+  EXPECT_EQ(nlohmann::json::parse(r.out, nullptr, false)["StatusCode"], 204) << r.out << r.err;
+  r = daemon_->Ctl({"lambda", "invoke", "--function-name", "Nope", out});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("ResourceNotFoundException"), std::string::npos) << r.err;
+  r = daemon_->Ctl({"lambda", "invoke", "--function-name", "Py", "--payload", "{not json", out});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("Could not parse request body into json"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace bucketd::testing

@@ -63,7 +63,13 @@ TEST(FunctionFileTest, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
        "f.json: /Environment/Variables/BUCKETD_ROOT: BUCKETD_* variables are set by bucketd"},
       {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","DestinationConfig":{"OnFailure":{"Destination":"arn:aws:sqs:r:1:q"}}})",
        "f.json: /DestinationConfig/OnFailure/Destination: 'arn:aws:sqs:r:1:q' is neither a store prefix"},
-      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Role":"r"})", "f.json: /Role: unknown field"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Role":"r"})",
+       "f.json: /Role: expected a role ARN, arn:aws:iam::ACCOUNT:role/NAME"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Role":"arn:aws:iam::12345678901:role/r"})",
+       "f.json: /Role: expected a role ARN"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Role":"arn:aws:iam::123456789012:user/r"})",
+       "f.json: /Role: expected a role ARN"},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","Roles":"r"})", "f.json: /Roles: unknown field"},
       {R"({"FunctionName":"X",)", "f.json: line 1, column"},
   };
   for (const auto& c : cases) {

@@ -1,0 +1,80 @@
+// Lambda's Invoke on the manager's thread: an Event is a unit of work of its
+// own (durable before 202 is answered, as a PutEvents would be); a
+// RequestResponse runs at once and is not recorded, as in AWS.
+#include "common/md5.h"
+#include "daemon/manager.h"
+#include "events/records.h"
+#include "rules/rule.h"
+
+namespace bucketd::daemon {
+
+namespace {
+
+constexpr size_t kKeptAnswers = 1000;
+
+}  // namespace
+
+Result<nlohmann::json> Manager::Invoke(const InvokeRequest& request, runner::SyncDone done) {
+  std::string name = request.function.rfind("arn:", 0) == 0 ? rules::LambdaFunctionName(request.function)
+                                                            : request.function;
+  const runner::Function* fn = runner_.FindFunction(name);
+  if (fn == nullptr) {
+    return Status::NotFound("Function not found: arn:aws:lambda:" + identity_.region + ":" + identity_.account +
+                            ":function:" + (name.empty() ? request.function : name));
+  }
+  std::string payload = request.payload.empty() ? "{}" : request.payload;
+  if (nlohmann::json::parse(payload, nullptr, false).is_discarded()) {
+    return Status::InvalidArgument("Could not parse request body into json: the payload must be JSON text");
+  }
+  std::string id = events::NewUuid(env_.random());
+  if (request.type == "DryRun") return nlohmann::json{{"StatusCode", 204}};
+  if (request.type == "Event") {
+    Work work;
+    work.invokes.push_back({name, payload, id});
+    RETURN_IF_ERROR(Commit(std::move(work)));
+    return nlohmann::json{{"StatusCode", 202}, {"RequestId", id}};
+  }
+  if (request.type != "RequestResponse") {
+    return Status::InvalidArgument("InvocationType '" + request.type +
+                                   "': expected RequestResponse, Event or DryRun");
+  }
+  RETURN_IF_ERROR(runner_.InvokeNow(name, payload, id, std::move(done)));
+  return nlohmann::json{{"RequestId", id}, {"pending", true}};
+}
+
+Result<nlohmann::json> Manager::InvokeForControl(const InvokeRequest& request) {
+  std::string id;
+  ASSIGN_OR_RETURN(nlohmann::json answer, Invoke(request, [this](runner::SyncAnswer a) {
+                     auto it = answers_.find(a.request_id);
+                     if (it != answers_.end()) it->second = std::move(a);
+                   }));
+  if (!answer.value("pending", false)) return answer;
+  id = answer["RequestId"];
+  // The runner answers on this thread, after this returns: the slot is
+  // there before any answer can come.
+  answers_[id] = std::nullopt;
+  answer_order_.push_back(id);
+  while (answer_order_.size() > kKeptAnswers) {
+    answers_.erase(answer_order_.front());
+    answer_order_.erase(answer_order_.begin());
+  }
+  return answer;
+}
+
+Result<nlohmann::json> Manager::InvokeResult(const std::string& request_id) {
+  auto it = answers_.find(request_id);
+  if (it == answers_.end()) return Status::NotFound("no invocation by hand " + request_id + " is kept");
+  if (!it->second) return nlohmann::json{{"RequestId", request_id}, {"pending", true}};
+  const runner::SyncAnswer& a = *it->second;
+  nlohmann::json j = {{"StatusCode", 200},
+                      {"ExecutedVersion", "$LATEST"},
+                      {"RequestId", request_id},
+                      {"Payload", a.payload},
+                      {"LogResult", Base64Encode(a.log_tail)}};
+  if (!a.ok) j["FunctionError"] = "Unhandled";
+  answers_.erase(it);
+  answer_order_.erase(std::find(answer_order_.begin(), answer_order_.end(), request_id));
+  return j;
+}
+
+}  // namespace bucketd::daemon
