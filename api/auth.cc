@@ -110,7 +110,7 @@ bool Verify(const http::Request& request, const Target& target, iam::Directory& 
   }
   std::pair<iam::Principal, std::string> found;
   if (!FindKey(request, target, directory, auth.access_key_id, now_ns, &found, error)) return false;
-  sigv4::Request r{request.method, target.path, {}, {}};
+  sigv4::Request r{request.method, target.path, {}, {}, auth.scope.service != "s3"};
   for (const auto& [name, value] : target.query) {
     if (!(presigned && name == "X-Amz-Signature")) r.query.emplace_back(name, value);
   }

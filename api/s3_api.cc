@@ -119,7 +119,9 @@ void S3Api::Handle(http::Exchange& exchange) {
     } else {
       c.key = rest;
     }
-    if (SignedService(c.req, c.target) == "sts") return HandleSts(c);
+    std::string service = SignedService(c.req, c.target);
+    if (service == "sts") return HandleSts(c);
+    if (service == "lambda") return HandleLambda(c);
     S3Error error;
     if (!Authenticate(c.req, c.target, host_bucket, api.directory, api.env.clock().NowNanos(), &c.auth, &error)) {
       if (api.options.log_warning && error.code != "AccessDenied") {
@@ -167,6 +169,7 @@ void Call::Fail(S3Error e) {
   if (ex.responded()) return;
   error_code = e.code;
   error_message = e.message;
+  if (lambda) return FailLambda(*this, e);
   http::Response r;
   r.status = e.status;
   r.headers = Headers();

@@ -25,6 +25,22 @@
 
 namespace bucketd::api {
 
+// Lambda's Invoke, as the endpoint hands it to bucketd's runner.
+struct LambdaInvoke {
+  std::string function;  // the path's FunctionName: a name or an ARN
+  std::string type;      // RequestResponse | Event | DryRun
+  std::string payload;
+};
+struct LambdaAnswer {
+  int status = 200;         // 200, 202 (Event), 204 (DryRun), or an error's
+  std::string error_type;   // the error's (ResourceNotFoundException…) when it did not run
+  std::string error_message;
+  std::string request_id;       // the invocation's (Lambda's request id)
+  bool function_error = false;  // the handler failed: payload is its runtime's error document
+  std::string payload;
+  std::string log_tail;
+};
+
 struct S3ApiOptions {
   std::string region = "local";  // GetBucketLocation's answer
   std::string account = "000000000000";
@@ -49,6 +65,9 @@ struct S3ApiOptions {
   std::string config_rules_dir;
   // Called after a notification configuration changed (the daemon reloads its rules).
   std::function<void()> rules_changed;
+  // Lambda's Invoke (POST /2015-03-31/functions/NAME/invocations, signed for
+  // service "lambda"); blocks until the function answers. Empty: not served.
+  std::function<LambdaAnswer(const LambdaInvoke&)> invoke;
 };
 
 class S3Api {

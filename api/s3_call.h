@@ -47,6 +47,7 @@ struct Call {
   std::string error_code, error_message;  // of the error answered, if one was
   uint64_t bytes_out = 0;                 // object bytes sent
   bool sts = false;                       // an STS call: its errors in STS's XML
+  bool lambda = false;                    // a Lambda call: its errors in Lambda's JSON
 
   const std::string* Header(std::string_view lower_name) const { return req.Find(lower_name); }
   const std::string* Query(std::string_view name) const { return target.Find(name); }
@@ -111,6 +112,12 @@ void GetBucketNotificationConfiguration(Call& c);
 void HandleSts(Call& c);
 // STS's <ErrorResponse> for `e`.
 std::string StsErrorDocument(const S3Error& e, const std::string& request_id);
+
+// Lambda's Invoke on the same endpoint (lambda_api.cc), for requests whose
+// credential scope names "lambda".
+void HandleLambda(Call& c);
+// Lambda's error answer: {"Type", "message"} with x-amzn-ErrorType.
+void FailLambda(Call& c, const S3Error& e);
 
 // Multipart uploads (s3_multipart.cc).
 void CreateMultipartUpload(Call& c);

@@ -29,6 +29,7 @@
 #include "daemon/logging.h"
 #include "daemon/control_verbs.h"
 #include "daemon/listen_fds.h"
+#include "daemon/invoke_bridge.h"
 #include "daemon/manager.h"
 #include "daemon/signals_linux.h"
 #include "daemon/test_hooks.h"
@@ -250,6 +251,10 @@ Status Run(Env& env, const Config& config) {
   // A configuration put through the API takes effect as a reload does (the
   // main loop reads SIGHUP from its signalfd).
   api_options.rules_changed = [] { ::kill(::getpid(), SIGHUP); };
+  // Lambda's Invoke: workers hand it to the manager's thread and wait.
+  InvokeBridge invoke_bridge;
+  manager.AddWakeFd(invoke_bridge.wake_fd(), [&] { invoke_bridge.Serve(manager); });
+  api_options.invoke = [&](const api::LambdaInvoke& r) { return invoke_bridge.Call(r); };
   api::S3Api s3(env, *store, directory, &api_deletes, api_options);
   std::unique_ptr<http::Server> api_server;
   auto handle = [&s3](http::Exchange& ex) { s3.Handle(ex); };
@@ -273,7 +278,11 @@ Status Run(Env& env, const Config& config) {
                                      config.socket,
                                      [&](const nlohmann::json& request) { return HandleControlRequest(manager, request); },
                                      control_options));
-  return manager.Run(signals.get(), *control);
+  Status ran = manager.Run(signals.get(), *control);
+  // Workers still waiting for a function hear that bucketd stopped before
+  // the server that runs them is taken down.
+  invoke_bridge.Close();
+  return ran;
 }
 
 }  // namespace bucketd::daemon

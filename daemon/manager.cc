@@ -263,6 +263,8 @@ Status Manager::Run(int signal_fd, ControlServer& control) {
     std::vector<struct pollfd> p = {{signal_fd, POLLIN, 0}, {plane_.wake_fd(), POLLIN, 0},
                                     {runner_fds[0], POLLIN, 0}, {plane_.api_wake_fd(), POLLIN, 0},
                                     {runner_fds[1], POLLIN, 0}};
+    constexpr size_t kBase = 5;
+    for (const auto& w : wakes_) p.push_back({w.first, POLLIN, 0});
     control.AddPollFds(&p);
     int timeout_ms = static_cast<int>(std::min<int64_t>(wait_ns / 1'000'000 + 1, 60'000));
     if (::poll(p.data(), p.size(), timeout_ms) < 0 && errno != EINTR) return Status::FromErrno("poll", errno);
@@ -270,7 +272,11 @@ Status Manager::Run(int signal_fd, ControlServer& control) {
       (void)plane_.ProcessHints();  // failures are logged and retried
       CommitChanges();
     }
-    control.Handle(std::vector<struct pollfd>(p.begin() + 5, p.end()), env_.clock().NowNanos());
+    for (size_t i = 0; i < wakes_.size(); ++i) {
+      if (p[kBase + i].revents & POLLIN) wakes_[i].second();
+    }
+    control.Handle(std::vector<struct pollfd>(p.begin() + static_cast<std::ptrdiff_t>(kBase + wakes_.size()), p.end()),
+                   env_.clock().NowNanos());
     if (!(p[0].revents & POLLIN)) continue;
     ASSIGN_OR_RETURN(int sig, ReadSignal(signal_fd));
     if (sig == SIGCHLD) {

@@ -18,6 +18,7 @@
 #ifndef BUCKETD_DAEMON_MANAGER_H_
 #define BUCKETD_DAEMON_MANAGER_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -109,6 +110,9 @@ class Manager {
   // asked for ({"pending": true} until then; NotFound for an unknown id).
   Result<nlohmann::json> InvokeForControl(const InvokeRequest& request);
   Result<nlohmann::json> InvokeResult(const std::string& request_id);
+  // `on_ready` runs on the loop's thread whenever `fd` is readable (the
+  // endpoint's Invoke bridge). Before Run.
+  void AddWakeFd(int fd, std::function<void()> on_ready) { wakes_.push_back({fd, std::move(on_ready)}); }
   // The control socket's "status" answer.
   nlohmann::json StatusAnswer() const;
   std::string StatusLine(double events_per_second = -1) const;
@@ -142,6 +146,7 @@ class Manager {
   // absent one is still running); at most kKeptAnswers, oldest dropped.
   std::map<std::string, std::optional<runner::SyncAnswer>> answers_;
   std::vector<std::string> answer_order_;
+  std::vector<std::pair<int, std::function<void()>>> wakes_;
 };
 
 }  // namespace bucketd::daemon

@@ -107,7 +107,9 @@ Result<std::string> CanonicalRequest(const Request& r, const std::vector<std::st
     canonical_headers += name + ":" + it->second + "\n";
     signed_list += (signed_list.empty() ? "" : ";") + name;
   }
-  return r.method + "\n" + UriEncode(path, true) + "\n" + canonical_query + "\n" + canonical_headers + "\n" +
+  std::string canonical_path = UriEncode(path, true);
+  if (r.double_encode_path) canonical_path = UriEncode(canonical_path, true);
+  return r.method + "\n" + canonical_path + "\n" + canonical_query + "\n" + canonical_headers + "\n" +
          signed_list + "\n" + std::string(payload_hash);
 }
 

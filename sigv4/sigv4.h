@@ -37,6 +37,9 @@ struct Request {
   std::string path;  // as on the request line, before '?' (percent-encoded as the client sent it)
   std::vector<std::pair<std::string, std::string>> query;    // decoded names and values
   std::vector<std::pair<std::string, std::string>> headers;  // names in any case, values as received
+  // Every service but S3 signs the path URI-encoded twice (SigV4's rule for
+  // the canonical URI); S3 once.
+  bool double_encode_path = false;
 };
 
 // RFC 3986 percent-encoding of everything but the unreserved characters

@@ -202,5 +202,75 @@ TEST_F(LambdaAwsTest, AFunctionWhoseRoleIsMissingOrUntrustingFailsNamingTheRole)
       << log;
 }
 
+// `aws lambda invoke` and boto3's lambda client against the endpoint.
+TEST_F(LambdaAwsTest, AwsLambdaInvokeAndBoto3GetTheHandlersValueAndItsErrors) {
+  std::string code = tmp_ / "echo";
+  ::mkdir(code.c_str(), 0755);
+  WriteFile(code + "/echo.py", R"(def handler(event, context):
+    if event.get("fail"):
+        raise RuntimeError("asked to fail")
+    print("echoing", event)
+    return {"echo": event, "id": context.aws_request_id}
+)");
+  WriteFile(daemon_->cfg() + "/functions.d/Echo.json", R"({"FunctionName": "Echo", "Runtime": "python3.11",
+      "Handler": "echo.handler", "Code": {"Directory": ")" + code + R"("}})");
+  // Functions are read at a reload; an (empty) notification put makes one.
+  ASSERT_EQ(Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
+                 "--notification-configuration", "{}"}).exit_code, 0);
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("loaded 0 rule(s)") != std::string::npos; }))
+      << daemon_->Log();
+
+  std::string out = tmp_ / "out.json";
+  RunResult r = Aws({"lambda", "invoke", "--function-name", "Echo", "--payload", R"({"k": 1})", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err << daemon_->Log();
+  auto printed = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(printed["StatusCode"], 200) << r.out;
+  EXPECT_EQ(printed["ExecutedVersion"], "$LATEST");
+  auto value = nlohmann::json::parse(ReadFile(out), nullptr, false);
+  EXPECT_EQ(value["echo"], (nlohmann::json{{"k", 1}})) << ReadFile(out);
+
+  r = Aws({"lambda", "invoke", "--function-name", "Echo", "--payload", R"({"fail": true})", "--log-type", "Tail", out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  printed = nlohmann::json::parse(r.out, nullptr, false);
+  EXPECT_EQ(printed["FunctionError"], "Unhandled") << r.out;
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(out), nullptr, false)["errorType"], "RuntimeError") << ReadFile(out);
+  std::string tail = bucketd::testing::Run({"/usr/bin/base64", "-d"}, printed["LogResult"].get<std::string>()).out;
+  EXPECT_NE(tail.find("END RequestId: "), std::string::npos) << tail;
+
+  // boto3, the newer one on the PATH and Debian's, which is given the endpoint.
+  std::string script = R"(import boto3, json, sys
+kw = {} if len(sys.argv) < 2 else {"endpoint_url": sys.argv[1]}
+c = boto3.client("lambda", **kw)
+r = c.invoke(FunctionName="arn:aws:lambda:us-east-1:000000000000:function:Echo", Payload=json.dumps({"py": 1}))
+body = json.loads(r["Payload"].read())
+ev = c.invoke(FunctionName="Echo", InvocationType="Event", Payload=b"{}")
+dry = c.invoke(FunctionName="Echo", InvocationType="DryRun")
+try:
+    c.invoke(FunctionName="Nope")
+    missing = "no error"
+except c.exceptions.ResourceNotFoundException as e:
+    missing = e.response["Error"]["Code"]
+print(json.dumps({"status": r["StatusCode"], "echo": body["echo"], "same_id": body["id"] == r["ResponseMetadata"]["RequestId"],
+                  "event": ev["StatusCode"], "dry": dry["StatusCode"], "missing": missing}))
+)";
+  for (const std::vector<std::string>& python :
+       {std::vector<std::string>{"/usr/bin/env", "python3", "-c", script},
+        std::vector<std::string>{"/usr/bin/python3", "-c", script, endpoint_}}) {
+    RunResult p = bucketd::testing::Run(python, "", ClientEnv(admin_));
+    ASSERT_EQ(p.exit_code, 0) << python[0] << ": " << p.err;
+    auto j = nlohmann::json::parse(p.out, nullptr, false);
+    EXPECT_EQ(j, (nlohmann::json{{"status", 200}, {"echo", {{"py", 1}}}, {"same_id", true}, {"event", 202},
+                                 {"dry", 204}, {"missing", "ResourceNotFoundException"}}))
+        << python[0] << ": " << p.out;
+  }
+
+  // Invoking is lambda:InvokeFunction: an S3 reader may not.
+  AccessKeyPair reader = CreateUser("rita", "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess");
+  RunResult denied = bucketd::testing::Run({"/usr/bin/env", "aws", "lambda", "invoke", "--function-name", "Echo", out},
+                                           "", ClientEnv(reader));
+  EXPECT_NE(denied.exit_code, 0);
+  EXPECT_NE(denied.err.find("AccessDeniedException"), std::string::npos) << denied.err;
+}
+
 }  // namespace
 }  // namespace bucketd::testing

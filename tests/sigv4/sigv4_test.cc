@@ -79,6 +79,22 @@ TEST(SigV4Test, TheS3ReferenceGetObjectExample) {
             "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
 }
 
+// Services other than S3 sign the path as sent, URI-encoded once more
+// (botocore quotes the already quoted path): a Lambda function's ARN in the
+// path carries "%3A" on the wire and "%253A" in the canonical request.
+TEST(SigV4Test, OnlyS3SignsThePathEncodedOnce) {
+  Request r{"POST", "/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3AEcho/invocations", {},
+            {{"Host", "localhost"}, {"x-amz-date", "20261202T000000Z"}}};
+  auto line = [](const Result<std::string>& c) { return c.value().substr(0, c.value().find('\n', 5)); };
+  EXPECT_EQ(line(CanonicalRequest(r, {"host", "x-amz-date"}, kEmptySha256)),
+            "POST\n/2015-03-31/functions/arn%3Aaws%3Alambda%3Aus-east-1%3A1%3Afunction%3AEcho/invocations");
+  r.double_encode_path = true;
+  EXPECT_EQ(line(CanonicalRequest(r, {"host", "x-amz-date"}, kEmptySha256)),
+            "POST\n/2015-03-31/functions/arn%253Aaws%253Alambda%253Aus-east-1%253A1%253Afunction%253AEcho/invocations");
+  r.path = "/plain/path";
+  EXPECT_EQ(line(CanonicalRequest(r, {"host", "x-amz-date"}, kEmptySha256)), "POST\n/plain/path");
+}
+
 // The S3 API reference's presigned URL example (Authenticating Requests:
 // Using Query Parameters): the query without X-Amz-Signature is signed,
 // over UNSIGNED-PAYLOAD.

@@ -1,0 +1,105 @@
+#include "daemon/invoke_bridge.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+
+#include "daemon/manager.h"
+
+namespace bucketd::daemon {
+
+namespace {
+
+api::LambdaAnswer ErrorAnswer(int status, const char* type, std::string message) {
+  api::LambdaAnswer a;
+  a.status = status;
+  a.error_type = type;
+  a.error_message = std::move(message);
+  return a;
+}
+
+api::LambdaAnswer FromStatus(const Status& s) {
+  if (s.IsNotFound()) return ErrorAnswer(404, "ResourceNotFoundException", s.message());
+  if (s.code() == StatusCode::kInvalidArgument) {
+    bool content = s.message().rfind("Could not parse", 0) == 0;
+    return ErrorAnswer(400, content ? "InvalidRequestContentException" : "InvalidParameterValueException",
+                       s.message());
+  }
+  if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kPreconditionFailed) {
+    return ErrorAnswer(502, "ServiceException", s.message());  // e.g. its role cannot be assumed
+  }
+  return ErrorAnswer(503, "ServiceException", s.message());
+}
+
+}  // namespace
+
+InvokeBridge::InvokeBridge() : wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {}
+
+api::LambdaAnswer InvokeBridge::Call(const api::LambdaInvoke& request) {
+  auto p = std::make_shared<Pending>();
+  p->request = request;
+  std::future<api::LambdaAnswer> answer = p->promise.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closed_) return ErrorAnswer(503, "ServiceException", "bucketd is stopping");
+    queue_.push_back(p);
+  }
+  uint64_t one = 1;
+  (void)!::write(wake_.get(), &one, sizeof(one));
+  // A function runs for its Timeout at most and stopping answers everything;
+  // the bound only keeps a worker from waiting forever should both fail.
+  if (answer.wait_for(std::chrono::hours(24)) != std::future_status::ready) {
+    return ErrorAnswer(504, "ServiceException", "no answer from bucketd's runner");
+  }
+  return answer.get();
+}
+
+void InvokeBridge::Serve(Manager& manager) {
+  uint64_t count;
+  (void)!::read(wake_.get(), &count, sizeof(count));
+  std::deque<std::shared_ptr<Pending>> taken;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    taken.swap(queue_);
+  }
+  for (auto& p : taken) {
+    InvokeRequest r{p->request.function, p->request.type, p->request.payload};
+    running_.push_back(p);
+    auto started = manager.Invoke(r, [this, p](runner::SyncAnswer s) {
+      api::LambdaAnswer a;
+      a.request_id = s.request_id;
+      a.function_error = !s.ok;
+      a.payload = std::move(s.payload);
+      a.log_tail = std::move(s.log_tail);
+      p->Answer(std::move(a));
+      running_.erase(std::remove(running_.begin(), running_.end(), p), running_.end());
+    });
+    if (!started.ok()) {
+      p->Answer(FromStatus(started.status()));
+    } else if (!started->value("pending", false)) {
+      api::LambdaAnswer a;
+      a.status = started->value("StatusCode", 200);
+      a.request_id = started->value("RequestId", "");
+      p->Answer(std::move(a));
+    } else {
+      continue;  // the runner answers
+    }
+    running_.erase(std::remove(running_.begin(), running_.end(), p), running_.end());
+  }
+}
+
+void InvokeBridge::Close() {
+  std::deque<std::shared_ptr<Pending>> left;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    left.swap(queue_);
+  }
+  for (auto& p : left) p->Answer(ErrorAnswer(503, "ServiceException", "bucketd is stopping"));
+  for (auto& p : running_) p->Answer(ErrorAnswer(503, "ServiceException", "bucketd stopped before the function returned"));
+  running_.clear();
+}
+
+}  // namespace bucketd::daemon
