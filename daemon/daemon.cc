@@ -224,7 +224,7 @@ Status Run(Env& env, const Config& config) {
   events::ApiCalls api_calls;
   plane_options.api_calls = &api_calls;
   events::EventPlane plane(env, *store, *trail, *watcher, plane_options);
-  Manager manager({env, config, *trail, *watcher, plane, router, scheduler, runner, plane_options.identity,
+  Manager manager({env, config, *trail, *watcher, plane, router, scheduler, runner, *store, plane_options.identity,
                    "s3://" + plane_options.trail_bucket + "/" + plane_options.trail_prefix});
   RETURN_IF_ERROR(manager.Start());
   ControlServerOptions control_options;

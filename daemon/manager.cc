@@ -16,6 +16,7 @@
 #include "daemon/control_socket.h"
 #include "daemon/signals_linux.h"
 #include "daemon/test_hooks.h"
+#include "runner/code_package.h"
 
 namespace bucketd::daemon {
 
@@ -34,6 +35,7 @@ Manager::Manager(ManagerParts p)
       router_(p.router),
       scheduler_(p.scheduler),
       runner_(p.runner),
+      store_(p.store),
       identity_(std::move(p.identity)),
       trail_location_(std::move(p.trail_location)),
       kill_before_schedule_commit_(TestHook("BUCKETD_TEST_KILL_BEFORE_COMMIT", "schedule")) {}
@@ -107,8 +109,18 @@ Status Manager::LoadConfig() {
     ASSIGN_OR_RETURN(*functions, runner::LoadFunctionsDir(env_, config_.functions_dir, runner_.builtins().Names()));
   }
   // What bucketd runs or reads to run: nobody else may be able to change it.
-  for (const auto& [name, fn] : *functions) {
+  for (auto& [name, fn] : *functions) {
     std::string role = "function " + name + " (" + fn.source + ")";
+    if (!fn.code_zip_file.empty()) RETURN_IF_ERROR(CheckTrustedPath(fn.code_zip_file, role + ": /Code/ZipFile"));
+    // A package in a bucket is data others may not have written yet, or
+    // may have written badly: that function fails its invocations with the
+    // reason (Lambda's State "Failed"), the rest loads.
+    if (Status code = runner::ResolveCode(store_, config_.state_dir, &fn); !code.ok()) {
+      if (fn.code_s3_bucket.empty()) return code;
+      fn.code_error = code.message();
+      spdlog::error("{}: its invocations fail until a reload finds its package", fn.code_error);
+      continue;
+    }
     if (fn.runtime == runner::Runtime::kExec) RETURN_IF_ERROR(CheckTrustedPath(fn.handler, role + ": /Handler"));
     if (fn.runtime == runner::Runtime::kPython) {
       RETURN_IF_ERROR(CheckTrustedPath(fn.code_directory, role + ": /Code/Directory", /*with_files=*/true));

@@ -51,6 +51,7 @@ struct ManagerParts {
   rules::Router& router;
   rules::Scheduler& scheduler;
   runner::Runner& runner;
+  store::Store& store;  // where a function's Code.S3Bucket package is read
   events::TrailIdentity identity;
   std::string trail_location;  // "s3://bucket/prefix" for the start line
 };
@@ -136,6 +137,7 @@ class Manager {
   rules::Router& router_;
   rules::Scheduler& scheduler_;
   runner::Runner& runner_;
+  store::Store& store_;
   events::TrailIdentity identity_;
   std::string trail_location_;
   // Test hook (BUCKETD_TEST_HOOKS=1 and BUCKETD_TEST_KILL_BEFORE_COMMIT=

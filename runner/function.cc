@@ -97,13 +97,27 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     bool ok = dot != std::string::npos && dot > 0 && dot + 1 < fn.handler.size();
     for (char c : fn.handler) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/');
     if (!ok) return f.Error("/Handler", "expected MODULE.FUNCTION (\"app.lambda_handler\")");
-    if (!j.contains("Code") || !j["Code"].is_object()) {
-      return f.Error("/Code", "expected {\"Directory\": \"/absolute/path\"} holding the handler's module");
+    constexpr char kCodeShapes[] = "expected {\"Directory\": \"/absolute/path\"}, {\"ZipFile\": \"/absolute/f.zip\"} "
+                                   "or {\"S3Bucket\": \"bucket\", \"S3Key\": \"key.zip\"}";
+    if (!j.contains("Code") || !j["Code"].is_object()) return f.Error("/Code", kCodeShapes);
+    const auto& code = j["Code"];
+    RETURN_IF_ERROR(f.OnlyKeys(code, "/Code", {"Directory", "ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion"}));
+    int shapes = code.contains("Directory") + code.contains("ZipFile") + (code.contains("S3Bucket") || code.contains("S3Key"));
+    if (shapes != 1) return f.Error("/Code", std::string(kCodeShapes) + ", one of them");
+    if (code.contains("S3ObjectVersion")) {
+      return f.Error("/Code/S3ObjectVersion", "bucketd keeps one version of an object; name the key only");
     }
-    RETURN_IF_ERROR(f.OnlyKeys(j["Code"], "/Code", {"Directory"}));
-    ASSIGN_OR_RETURN(fn.code_directory, f.String(j["Code"], "Directory", "/Code", true));
-    if (fn.code_directory.empty() || fn.code_directory[0] != '/') {
-      return f.Error("/Code/Directory", "expected an absolute path");
+    for (const char* field : {"Directory", "ZipFile"}) {
+      if (!code.contains(field)) continue;
+      ASSIGN_OR_RETURN(std::string path, f.String(code, field, "/Code", true));
+      if (path.empty() || path[0] != '/') return f.Error(std::string("/Code/") + field, "expected an absolute path");
+      (std::string(field) == "Directory" ? fn.code_directory : fn.code_zip_file) = path;
+    }
+    if (code.contains("S3Bucket") || code.contains("S3Key")) {
+      ASSIGN_OR_RETURN(fn.code_s3_bucket, f.String(code, "S3Bucket", "/Code", true));
+      ASSIGN_OR_RETURN(fn.code_s3_key, f.String(code, "S3Key", "/Code", true));
+      if (Status b = store::ValidateBucketName(fn.code_s3_bucket); !b.ok()) return f.Error("/Code/S3Bucket", b.message());
+      if (Status k = store::ValidateKey(fn.code_s3_key); !k.ok()) return f.Error("/Code/S3Key", k.message());
     }
     // Lambda's default when absent.
     if (!j.contains("MemorySize")) fn.memory_mb = 128;

@@ -4,7 +4,8 @@
 //
 //   {"FunctionName": "RunNotebook", "Runtime": "exec" | "builtin" | "python3.x",
 //    "Handler": "/usr/lib/bucketd/run-notebook" | "<built-in stage name>" | "module.function",
-//    "Code": {"Directory": "/abs/dir"} (python), "Role": "arn:aws:iam::ACCOUNT:role/NAME",
+//    "Code": {"Directory": "/abs/dir"} | {"ZipFile": "/abs/f.zip"} | {"S3Bucket": "b", "S3Key": "k.zip"}
+//    (python), "Role": "arn:aws:iam::ACCOUNT:role/NAME",
 //    "Timeout": 900, "MemorySize": 2048, "WorkingDirectory": "/srv/pipeline",
 //    "Environment": {"Variables": {"K": "V"}}, "ReservedConcurrentExecutions": 1,
 //    "DestinationConfig": {"OnSuccess": {"Destination": "<arn>"},
@@ -49,6 +50,11 @@ struct Function {
   std::string working_directory;
   std::string runtime_name;    // as written ("python3.11")
   std::string code_directory;  // kPython: Code.Directory, the handler's module lives there
+  // A package instead (runner/code_package.h): Code.ZipFile, or
+  // Code.S3Bucket/S3Key; code_directory is where it is unpacked.
+  std::string code_zip_file;
+  std::string code_s3_bucket, code_s3_key;
+  std::string code_error;  // why its package could not be taken (then it cannot start)
   // "arn:aws:iam::ACCOUNT:role/NAME": a python function's environments get
   // temporary credentials for it (AWS_ACCESS_KEY_ID, …); empty: none.
   std::string role;

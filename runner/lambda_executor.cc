@@ -250,6 +250,7 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
     }
     return env.get();
   }
+  if (!fn.code_error.empty()) return Status::PreconditionFailed(fn.code_error);
   std::optional<RoleSession> credentials;
   if (!fn.role.empty()) {
     if (!options_.role_credentials) {

@@ -5,6 +5,9 @@
 // what the role may not do is refused and recorded.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -61,15 +64,23 @@ class LambdaAwsTest : public S3EndpointTest {
     std::string code = tmp_ / "code";
     ::mkdir(code.c_str(), 0755);
     WriteFile(code + "/lambda_function.py", kS3Handler);
+    // The deployment package, as `zip -r function.zip .` makes it.
+    RunResult zipped = bucketd::testing::Run({"/usr/bin/python3", "-c", R"(import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.write(sys.argv[2], "lambda_function.py")
+)", tmp_ / "function.zip", code + "/lambda_function.py"});
+    ASSERT_EQ(zipped.exit_code, 0) << zipped.err;
+    // Its code is a package in a bucket, not there yet: the functions load
+    // and fail until a reload finds it.
     for (const auto& [name, role] : {std::pair<std::string, std::string>{"Upper", "writer"}, {"ReadOnly", "reader"}}) {
       WriteFile(daemon_->cfg() + "/functions.d/" + name + ".json",
                 R"({"FunctionName": ")" + name + R"(", "Runtime": "python3.11",
-                    "Handler": "lambda_function.lambda_handler", "Code": {"Directory": ")" + code + R"("},
+                    "Handler": "lambda_function.lambda_handler", "Code": {"S3Bucket": "code", "S3Key": "function.zip"},
                     "Role": "arn:aws:iam::000000000000:role/)" + role + R"(", "Timeout": 20,
                     "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"},
                                           "OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
     }
-    for (const char* b : {"s3://data", "s3://out", "s3://dest"}) ASSERT_EQ(Ctl({"mb", b}).exit_code, 0);
+    for (const char* b : {"s3://data", "s3://out", "s3://dest", "s3://code"}) ASSERT_EQ(Ctl({"mb", b}).exit_code, 0);
     StartDaemon();
   }
 
@@ -97,6 +108,10 @@ class LambdaAwsTest : public S3EndpointTest {
 };
 
 TEST_F(LambdaAwsTest, AnUnchangedHandlerGetsS3sRecordsAndWorksWithItsRolesCredentials) {
+  EXPECT_NE(daemon_->Log().find("s3://code/function.zip"), std::string::npos) << "the missing package is named";
+  RunResult up = Aws({"s3", "cp", tmp_ / "function.zip", "s3://code/function.zip"});
+  ASSERT_EQ(up.exit_code, 0) << up.err;
+  // The configuration's put reloads, and the functions take their package.
   RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
                        "--notification-configuration", R"({"LambdaFunctionConfigurations": [
       {"Id": "upper", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:Upper",
@@ -200,6 +215,39 @@ TEST_F(LambdaAwsTest, AFunctionWhoseRoleIsMissingOrUntrustingFailsNamingTheRole)
       },
       20000))
       << log;
+}
+
+// A package dropped into the bucket's folder by another user is not run;
+// one whose entries leave the package is refused whole.
+TEST_F(LambdaAwsTest, APackageNotWrittenThroughTheEndpointOrLeavingItsDirectoryIsRefused) {
+  std::string dropped = daemon_->root() + "/buckets/code/function.zip";
+  WriteFile(dropped, ReadFile(tmp_ / "function.zip"));
+  ASSERT_EQ(::chown(dropped.c_str(), 65534, 65534), 0) << "the test runs as root";
+  RunResult evil = bucketd::testing::Run({"/usr/bin/python3", "-c", R"PY(import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    z.writestr("../escape.py", "print('out')")
+)PY", tmp_ / "evil.zip"});
+  ASSERT_EQ(evil.exit_code, 0) << evil.err;
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "evil.zip", "s3://code/evil.zip"}).exit_code, 0);
+  WriteFile(daemon_->cfg() + "/functions.d/Evil.json", R"({"FunctionName": "Evil", "Runtime": "python3.11",
+      "Handler": "escape.handler", "Code": {"S3Bucket": "code", "S3Key": "evil.zip"}})");
+  ASSERT_EQ(Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
+                 "--notification-configuration", "{}"}).exit_code, 0);
+  std::string log;
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] {
+    log = daemon_->Log();
+    return log.find("loaded 0 rule(s)") != std::string::npos;
+  })) << log;
+  EXPECT_NE(log.find("s3://code/function.zip was dropped into the bucket's folder by uid 65534"), std::string::npos)
+      << log;
+  EXPECT_NE(log.find("s3://code/evil.zip: entry '../escape.py': expected a relative path without '..' segments"),
+            std::string::npos)
+      << log;
+  EXPECT_FALSE(std::filesystem::exists(daemon_->root() + "/.bucketd/lambda/escape.py"));
+  std::string out = tmp_ / "out.json";
+  RunResult r = Ctl({"lambda", "invoke", "--function-name", "Upper", "--payload", "{}", out});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("dropped into the bucket's folder"), std::string::npos) << r.err;
 }
 
 // `aws lambda invoke` and boto3's lambda client against the endpoint.

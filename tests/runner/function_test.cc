@@ -35,6 +35,13 @@ TEST(FunctionFileTest, ReadsCreateFunctionsShape) {
   EXPECT_EQ(py->runtime, Runtime::kPython);
   EXPECT_EQ(py->code_directory, "/srv/p");
   EXPECT_EQ(py->memory_mb, 128) << "Lambda's default";
+  auto zipped = ParseFunctionFile(R"({"FunctionName":"Z","Runtime":"python3.11","Handler":"app.h",
+      "Code":{"S3Bucket":"code","S3Key":"fn/app.zip"},"Role":"arn:aws:iam::000000000000:role/service/reader"})",
+                                  "z.json", kBuiltins);
+  ASSERT_TRUE(zipped.ok()) << zipped.status().ToString();
+  EXPECT_EQ(zipped->code_s3_bucket, "code");
+  EXPECT_EQ(zipped->code_s3_key, "fn/app.zip");
+  EXPECT_EQ(zipped->role, "arn:aws:iam::000000000000:role/service/reader");
   auto dflt = ParseFunctionFile(R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop"})", "g.json", kBuiltins);
   ASSERT_TRUE(dflt.ok());
   EXPECT_EQ(dflt->timeout_seconds, 3) << "Lambda's default";
@@ -51,8 +58,18 @@ TEST(FunctionFileTest, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
       {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h"})", "f.json: /Code: expected {\"Directory\""},
       {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"Directory":"rel"}})",
        "f.json: /Code/Directory: expected an absolute path"},
-      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"ZipFile":"/z"}})",
-       "f.json: /Code/ZipFile: unknown field"},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"ZipFile":"z.zip"}})",
+       "f.json: /Code/ZipFile: expected an absolute path"},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"ZipFile":"/z","Directory":"/d"}})",
+       "f.json: /Code: expected {\"Directory\": \"/absolute/path\"}, {\"ZipFile\""},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"S3Bucket":"b"}})",
+       "f.json: /Code/S3Key: "},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"S3Bucket":"B!","S3Key":"k"}})",
+       "f.json: /Code/S3Bucket: "},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"S3Bucket":"b","S3Key":"k","S3ObjectVersion":"1"}})",
+       "f.json: /Code/S3ObjectVersion: bucketd keeps one version"},
+      {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"S3Bucket":"b","S3Key":"k","Bucket":"x"}})",
+       "f.json: /Code/Bucket: unknown field"},
       {R"({"FunctionName":"X","Runtime":"exec","Handler":"/bin/true","Code":{"Directory":"/d"}})",
        "f.json: /Code: only a python3.x function has Code"},
       {R"({"FunctionName":"X","Runtime":"exec","Handler":"run.sh"})", "f.json: /Handler: expected the program's absolute path"},
