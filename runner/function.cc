@@ -45,6 +45,13 @@ bool ValidRoleArn(const std::string& arn) {
 
 }  // namespace
 
+std::pair<int, int> Function::ErrorPolicy(int target_retries, int target_age) const {
+  bool lambda = runtime == Runtime::kPython;
+  int retries = max_retry_attempts ? *max_retry_attempts : lambda ? rules::kLambdaAsyncRetries : target_retries;
+  int age = max_event_age_seconds ? *max_event_age_seconds : lambda ? rules::kLambdaAsyncMaxAgeSeconds : target_age;
+  return {retries, age};
+}
+
 Result<Destination> ParseDestination(const std::string& arn) {
   Destination d;
   d.arn = arn;
@@ -73,6 +80,7 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
   if (!j.is_object()) return f.Error("/", "expected a function object (CreateFunction's shape)");
   RETURN_IF_ERROR(f.OnlyKeys(j, "", {"FunctionName", "Description", "Runtime", "Handler", "Code", "Timeout",
                                      "MemorySize", "WorkingDirectory", "Environment", "Role",
+                                     "MaximumRetryAttempts", "MaximumEventAgeInSeconds",
                                      "ReservedConcurrentExecutions", "DestinationConfig"}));
   Function fn;
   fn.source = source;
@@ -138,6 +146,14 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
   ASSIGN_OR_RETURN(fn.working_directory, f.String(j, "WorkingDirectory", "", false));
   if (!fn.working_directory.empty() && fn.working_directory[0] != '/') {
     return f.Error("/WorkingDirectory", "expected an absolute path");
+  }
+  if (j.contains("MaximumRetryAttempts")) {
+    ASSIGN_OR_RETURN(int r, f.Int(j, "MaximumRetryAttempts", "", 0, 2, 2));
+    fn.max_retry_attempts = r;
+  }
+  if (j.contains("MaximumEventAgeInSeconds")) {
+    ASSIGN_OR_RETURN(int a, f.Int(j, "MaximumEventAgeInSeconds", "", 60, 21600, 21600));
+    fn.max_event_age_seconds = a;
   }
   if (j.contains("ReservedConcurrentExecutions")) {
     ASSIGN_OR_RETURN(int r, f.Int(j, "ReservedConcurrentExecutions", "", 0, 1000, 0));

@@ -60,6 +60,15 @@ struct Function {
   std::string role;
   std::map<std::string, std::string> environment;
   std::optional<int> reserved_concurrency;  // 0: the function never runs (throttled)
+  // PutFunctionEventInvokeConfig's MaximumRetryAttempts (0-2) and
+  // MaximumEventAgeInSeconds (60-21600): they govern the function's errors
+  // in its asynchronous invocations. Absent, a Lambda runtime has Lambda's
+  // defaults (2, 21600) and an exec or built-in one its target's RetryPolicy.
+  std::optional<int> max_retry_attempts;
+  std::optional<int> max_event_age_seconds;
+  // The retries and age that govern an invocation whose target allows
+  // `target_retries` and `target_age`.
+  std::pair<int, int> ErrorPolicy(int target_retries, int target_age) const;
   std::optional<Destination> on_success;
   std::optional<Destination> on_failure;
   std::string source;  // the file it came from

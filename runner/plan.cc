@@ -58,7 +58,7 @@ std::string Plan::PermanentError(const Invocation& v, const Function** fn) const
   }
   int64_t age = clock_.NowNanos() - v.age_base_ns;
   if (age > static_cast<int64_t>(v.max_age_seconds) * kNanosPerSecond) {
-    return "the event is older than the target's MaximumEventAgeInSeconds (" + std::to_string(v.max_age_seconds) +
+    return "the event is older than its MaximumEventAgeInSeconds (" + std::to_string(v.max_age_seconds) +
            " s)" + (v.error.empty() ? "" : "; last error: " + v.error);
   }
   return "";

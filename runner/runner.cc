@@ -178,6 +178,9 @@ Status Runner::Insert(const rules::Match& m) {
   }
   v.max_retries = m.target->maximum_retry_attempts;
   v.max_age_seconds = m.target->maximum_event_age_seconds;
+  if (const Function* fn = FindFunction(v.function)) {
+    std::tie(v.max_retries, v.max_age_seconds) = fn->ErrorPolicy(v.max_retries, v.max_age_seconds);
+  }
   v.dead_letter = m.target->dead_letter_arn;
   v.replay = m.replay_name;
   v.origin = !m.replay_name.empty() ? "replay" : m.record != nullptr ? "event" : "schedule";
@@ -202,6 +205,9 @@ Status Runner::EnqueueInvoke(Transaction&, const std::string& function, const st
   v.created_ns = v.age_base_ns = env_.clock().NowNanos();
   v.max_retries = rules::kLambdaAsyncRetries;
   v.max_age_seconds = rules::kLambdaAsyncMaxAgeSeconds;
+  if (const Function* fn = FindFunction(function)) {
+    std::tie(v.max_retries, v.max_age_seconds) = fn->ErrorPolicy(v.max_retries, v.max_age_seconds);
+  }
   v.origin = "invoke";
   v.id = request_id;
   v.chain = v.id;
@@ -749,8 +755,11 @@ void Runner::SendToDestination(const Invocation& v, const Destination& d, bool s
   n.event_json = text;
   n.input = text;
   n.created_ns = n.age_base_ns = env_.clock().NowNanos();
-  n.max_retries = 2;  // Lambda's default for asynchronous invocations
-  n.max_age_seconds = 6 * 3600;
+  n.max_retries = rules::kLambdaAsyncRetries;  // Lambda's for asynchronous invocations
+  n.max_age_seconds = rules::kLambdaAsyncMaxAgeSeconds;
+  if (const Function* fn = FindFunction(d.function)) {
+    std::tie(n.max_retries, n.max_age_seconds) = fn->ErrorPolicy(n.max_retries, n.max_age_seconds);
+  }
   n.chain = v.chain;
   n.hop = v.hop + 1;
   n.origin = "destination";

@@ -167,6 +167,8 @@ TEST_F(LambdaAwsTest, AnUnchangedHandlerGetsS3sRecordsAndWorksWithItsRolesCreden
   EXPECT_EQ(doc["errorType"], "ClientError") << fail[0].dump();
   EXPECT_NE(doc["errorMessage"].get<std::string>().find("AccessDenied"), std::string::npos) << doc.dump();
   EXPECT_TRUE(doc["stackTrace"].is_array());
+  EXPECT_EQ(fail[0]["requestContext"]["approximateInvokeCount"], 3) << "Lambda's default: two retries";
+  EXPECT_EQ(fail[0]["requestContext"]["condition"], "RetriesExhausted");
   auto refused = Records("out", [](const std::vector<nlohmann::json>& r) {
     return std::any_of(r.begin(), r.end(), [](const nlohmann::json& x) { return x.contains("errorCode"); });
   });

@@ -59,16 +59,18 @@ class LambdaPythonTest : public ::testing::Test {
     WriteFile(code_ + "/app.py", kHandler);
     WriteFile(daemon_->cfg() + "/functions.d/Py.json",
               R"({"FunctionName": "Py", "Runtime": "python3.11", "Handler": "app.lambda_handler",
-                  "Code": {"Directory": ")" + code_ + R"("}, "Timeout": 2,
+                  "Code": {"Directory": ")" + code_ + R"("}, "Timeout": 2, "MaximumRetryAttempts": 0,
                   "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"},
                                         "OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
-    daemon_->AddRule("r", "in/", "Py", R"(,"RetryPolicy":{"MaximumRetryAttempts":0})");
+    // The function's own MaximumRetryAttempts governs its errors (a target's
+    // RetryPolicy governs delivery): no retries here.
+    daemon_->AddRule("r", "in/", "Py");
     // A function whose module cannot be imported.
     WriteFile(daemon_->cfg() + "/functions.d/Broken.json",
               R"({"FunctionName": "Broken", "Runtime": "python3.11", "Handler": "nosuchmodule.handler",
-                  "Code": {"Directory": ")" + code_ + R"("},
+                  "Code": {"Directory": ")" + code_ + R"("}, "MaximumRetryAttempts": 0,
                   "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
-    daemon_->AddRule("b", "broken/", "Broken", R"(,"RetryPolicy":{"MaximumRetryAttempts":0})");
+    daemon_->AddRule("b", "broken/", "Broken");
     ASSERT_EQ(daemon_->Ctl({"mb", "s3://data"}).exit_code, 0);
     ASSERT_EQ(daemon_->Ctl({"mb", "s3://dest"}).exit_code, 0);
     daemon_->Start("", DaemonEnv());

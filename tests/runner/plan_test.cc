@@ -176,7 +176,7 @@ TEST_F(PlanTest, PermanentErrorsKillAtOnceAndLetTheLaneGoOn) {
        "the target's input could not be built: InputPath $.x"},
       {"loop", [](Invocation& v) { v.hop = 17; v.chain = "c1"; }, "recursive loop stopped: this would be invocation 17"},
       {"too old", [](Invocation& v) { v.max_age_seconds = 60; v.age_base_ns -= 61 * kSecond; },
-       "older than the target's MaximumEventAgeInSeconds (60 s)"},
+       "older than its MaximumEventAgeInSeconds (60 s)"},
   };
   int64_t n = 0;
   for (const auto& c : cases) {

@@ -129,8 +129,49 @@ TEST_F(RunnerTest, AnEventOlderThanItsMaximumAgeIsNotRetried) {
   Settle();
   ASSERT_EQ(Get(id).state, State::kDead) << Logs();
   EXPECT_EQ(Get(id).attempts, 1);
-  EXPECT_NE(Get(id).error.find("older than the target's MaximumEventAgeInSeconds (60 s); last error: flaky failure #1"),
+  EXPECT_NE(Get(id).error.find("older than its MaximumEventAgeInSeconds (60 s); last error: flaky failure #1"),
             std::string::npos) << Get(id).error;
+}
+
+// PutFunctionEventInvokeConfig's settings on the function govern its errors,
+// as in AWS, whatever the target's RetryPolicy says (that one governs
+// delivery to the function).
+TEST_F(RunnerTest, TheFunctionsEventInvokeConfigGovernsItsErrorsNotTheTargetsRetryPolicy) {
+  Function strict = Builtin("Strict", "flaky");
+  strict.max_retry_attempts = 1;
+  strict.max_event_age_seconds = 120;
+  AddFunction(strict);
+  MakeFakeRunner(Options());
+  builtin_fake_->On("Strict", [this](const FakeExecutor::Started& s) {
+    ++calls_;
+    return std::optional<FakeExecutor::End>(FakeExecutor::End{false, "strict failure #" + std::to_string(s.attempt)});
+  });
+  rules::Rule rule = MakeRule("r", Lambda("Strict"));
+  rule.targets[0].maximum_retry_attempts = 10;
+  std::string id = Queue(rule, Record("k"));
+  for (int i = 0; i < 2; ++i) {
+    Settle();
+    clock_.Advance(10'000 * kMs);
+  }
+  Settle();
+  ASSERT_EQ(Get(id).state, State::kDead) << Logs();
+  EXPECT_EQ(Get(id).attempts, 2);
+  EXPECT_EQ(Get(id).max_age_seconds, 120) << "the function's, not the target's 86400";
+  EXPECT_NE(Get(id).error.find("(MaximumRetryAttempts 1)"), std::string::npos) << Get(id).error;
+  rules::Rule zero = MakeRule("z", Lambda("Strict"));
+  zero.targets[0].maximum_retry_attempts = 0;
+  std::string other = Queue(zero, Record("k2"));
+  for (int i = 0; i < 2; ++i) {
+    Settle();
+    clock_.Advance(10'000 * kMs);
+  }
+  Settle();
+  ASSERT_EQ(Get(other).state, State::kDead) << Logs();
+  EXPECT_EQ(Get(other).attempts, 2) << "the function's one retry, though the target allows none";
+  // A function without the settings keeps the target's policy (an exec or
+  // built-in target; a Lambda runtime's default is Lambda's 2 retries, 6 h).
+  Function plain = Builtin("Plain", "flaky");
+  EXPECT_FALSE(plain.max_retry_attempts.has_value());
 }
 
 TEST_F(RunnerTest, BadInputsAreDeadWithClearErrorsAndOtherWorkRuns) {
