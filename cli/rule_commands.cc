@@ -10,6 +10,8 @@
 #include "rules/pattern.h"
 #include "rules/rule.h"
 #include "rules/schedule.h"
+#include "runner/function.h"
+#include "stages/stages.h"
 
 namespace bucketd::cli {
 
@@ -120,6 +122,21 @@ std::vector<Command> RulesCommands() {
                       if (!rules.ok()) return Usage(rules.status());
                       for (const auto& r : *rules) {
                         for (const auto& w : r.warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+                      }
+                      // With bucketd's own directories, its functions too: what a
+                      // load can tell before the first event.
+                      if (dir->empty()) {
+                        std::string functions_dir = ctx.ConfigDir().value() + "/functions.d";
+                        auto functions =
+                            runner::LoadFunctionsDir(ctx.env(), functions_dir, stages::SeedBuiltins().Names());
+                        if (!functions.ok()) return Usage(functions.status());
+                        for (const auto& [name, fn] : *functions) {
+                          if (Status code = runner::CheckLambdaCode(fn); !code.ok()) return Usage(code);
+                        }
+                        for (const auto& w : runner::TargetsWithoutFunctions(*rules, *functions)) {
+                          std::fprintf(stderr, "warning: %s\n", w.c_str());
+                        }
+                        std::printf("%zu function(s) valid in %s\n", functions->size(), functions_dir.c_str());
                       }
                       std::string where;
                       for (const auto& d : dirs) where += (where.empty() ? "" : " and ") + d;

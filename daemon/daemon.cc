@@ -1,5 +1,7 @@
 #include "daemon/daemon.h"
 
+#include <sys/mman.h>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <poll.h>
@@ -213,6 +215,16 @@ Status Run(Env& env, const Config& config) {
                                                                             "lambda.amazonaws.com", session, seconds));
       return runner::RoleSession{c.access_key_id, c.secret_access_key, c.session_token, c.expires_ns};
     };
+  }
+  // Under MemoryDenyWriteExecute=yes (the shipped unit) no child may map
+  // memory writable and executable, which V8's JIT needs: node functions
+  // then run --jitless. Probed, so a unit without it keeps the JIT.
+  if (void* wx = ::mmap(nullptr, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      wx == MAP_FAILED) {
+    runner_options.node_flags = {"--jitless"};
+    spdlog::info("writable and executable memory is denied here: node functions run --jitless");
+  } else {
+    ::munmap(wx, 4096);
   }
   runner::Runner runner(env, trail->db(), *store, runner_options, stages::SeedBuiltins());
   rules::Router router(plane_options.identity);

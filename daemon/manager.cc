@@ -122,8 +122,13 @@ Status Manager::LoadConfig() {
       continue;
     }
     if (fn.runtime == runner::Runtime::kExec) RETURN_IF_ERROR(CheckTrustedPath(fn.handler, role + ": /Handler"));
-    if (fn.runtime == runner::Runtime::kPython) {
+    if (runner::IsLambdaRuntime(fn.runtime)) {
       RETURN_IF_ERROR(CheckTrustedPath(fn.code_directory, role + ": /Code/Directory", /*with_files=*/true));
+      if (Status code = runner::CheckLambdaCode(fn); !code.ok()) {
+        if (fn.code_s3_bucket.empty()) return code;
+        fn.code_error = code.message();  // a package's content is data, as above
+        spdlog::error("{}: its invocations fail until a reload finds its package", fn.code_error);
+      }
     }
     if (!fn.working_directory.empty()) {
       RETURN_IF_ERROR(CheckTrustedPath(fn.working_directory, role + ": /WorkingDirectory"));
@@ -138,13 +143,8 @@ Status Manager::LoadConfig() {
                  config_.functions_dir.empty() ? "nowhere" : config_.functions_dir);
     for (const auto& r : list) {
       for (const auto& w : r.warnings) spdlog::warn("{}", w);
-      for (const auto& t : r.targets) {
-        if (!t.function.empty() && functions->count(t.function) == 0) {
-          spdlog::warn("{}: rule {} target {} names function '{}', which functions.d does not define; "
-                       "its invocations will fail", r.source, r.name, t.id, t.function);
-        }
-      }
     }
+    for (const auto& w : runner::TargetsWithoutFunctions(list, *functions)) spdlog::warn("{}", w);
   }
   // Rules and functions are swapped in together, only when both are good.
   auto set = std::make_shared<const rules::RuleSet>(std::move(list));

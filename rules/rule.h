@@ -36,6 +36,7 @@ struct Target {
   std::string id;
   std::string arn;
   std::string function;  // the local function a Lambda ARN names; empty otherwise
+  std::string arn_pointer;  // where its ARN is in the rule's file ("/Targets/0/Arn"), for messages
   std::optional<std::string> input;       // Input: JSON text, verbatim
   std::optional<std::string> input_path;  // InputPath: JSONPath
   std::optional<InputTransformer> transformer;

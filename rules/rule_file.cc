@@ -31,6 +31,7 @@ class RuleParser : public JsonFields {
     if (out.id.empty() || out.id.size() > 64) return Error(ptr + "/Id", "expected 1 to 64 characters");
     if (out.arn.rfind("arn:", 0) != 0) return Error(ptr + "/Arn", "expected an ARN (arn:…)");
     out.function = LambdaFunctionName(out.arn);
+    out.arn_pointer = ptr + "/Arn";
     int kinds = t.contains("Input") + t.contains("InputPath") + t.contains("InputTransformer");
     if (kinds > 1) return Error(ptr, "only one of Input, InputPath and InputTransformer may be set");
     if (t.contains("Input")) {
@@ -247,6 +248,7 @@ class RuleParser : public JsonFields {
     ASSIGN_OR_RETURN(Rule parsed, ParseRule(rule, p));
     Target& target = parsed.targets.front();
     target.s3_configuration_id = id;
+    target.arn_pointer = p + "/" + arn_key;
     target.maximum_retry_attempts = kLambdaAsyncRetries;
     target.maximum_event_age_seconds = kLambdaAsyncMaxAgeSeconds;
     return parsed;

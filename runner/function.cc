@@ -3,6 +3,10 @@
 #include <cctype>
 
 #include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
 
 #include "common/file_util.h"
 #include "rules/json_fields.h"
@@ -46,7 +50,7 @@ bool ValidRoleArn(const std::string& arn) {
 }  // namespace
 
 std::pair<int, int> Function::ErrorPolicy(int target_retries, int target_age) const {
-  bool lambda = runtime == Runtime::kPython;
+  bool lambda = IsLambdaRuntime(runtime);
   int retries = max_retry_attempts ? *max_retry_attempts : lambda ? rules::kLambdaAsyncRetries : target_retries;
   int age = max_event_age_seconds ? *max_event_age_seconds : lambda ? rules::kLambdaAsyncMaxAgeSeconds : target_age;
   return {retries, age};
@@ -89,22 +93,36 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     return f.Error("/FunctionName", "expected 1 to 64 letters, digits, '-' or '_'");
   }
   ASSIGN_OR_RETURN(std::string runtime, f.String(j, "Runtime", "", true));
-  bool python = runtime.rfind("python3", 0) == 0;
-  if (runtime != "exec" && runtime != "builtin" && !python) {
-    return f.Error("/Runtime", "expected \"python3.x\" (Lambda's Python runtime), \"exec\" (a program) or "
-                               "\"builtin\" (a built-in stage)");
+  if (runtime.rfind("python3", 0) == 0) {
+    fn.runtime = Runtime::kPython;
+  } else if (runtime.rfind("nodejs", 0) == 0) {
+    fn.runtime = Runtime::kNode;
+  } else if (runtime == "provided" || runtime.rfind("provided.", 0) == 0) {
+    fn.runtime = Runtime::kProvided;
+  } else if (runtime == "exec" || runtime == "builtin") {
+    fn.runtime = runtime == "exec" ? Runtime::kExec : Runtime::kBuiltin;
+  } else {
+    return f.Error("/Runtime", "expected \"python3.x\" or \"nodejs…\" (Lambda's runtimes), \"provided\" / "
+                               "\"provided.al2023\" (a bootstrap program), \"exec\" (a program) or \"builtin\" "
+                               "(a built-in stage)");
   }
   fn.runtime_name = runtime;
-  fn.runtime = python ? Runtime::kPython : runtime == "exec" ? Runtime::kExec : Runtime::kBuiltin;
   ASSIGN_OR_RETURN(fn.handler, f.String(j, "Handler", "", true));
   if (fn.runtime == Runtime::kExec && (fn.handler.empty() || fn.handler[0] != '/')) {
     return f.Error("/Handler", "expected the program's absolute path");
   }
-  if (fn.runtime == Runtime::kPython) {
-    size_t dot = fn.handler.rfind('.');
-    bool ok = dot != std::string::npos && dot > 0 && dot + 1 < fn.handler.size();
-    for (char c : fn.handler) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/');
-    if (!ok) return f.Error("/Handler", "expected MODULE.FUNCTION (\"app.lambda_handler\")");
+  if (IsLambdaRuntime(fn.runtime)) {
+    if (fn.runtime != Runtime::kProvided) {
+      size_t dot = fn.handler.rfind('.');
+      bool ok = dot != std::string::npos && dot > 0 && dot + 1 < fn.handler.size();
+      for (char c : fn.handler) {
+        ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '/' || c == '-');
+      }
+      if (!ok) {
+        return f.Error("/Handler", fn.runtime == Runtime::kPython ? "expected MODULE.FUNCTION (\"app.lambda_handler\")"
+                                                                  : "expected FILE.EXPORT (\"index.handler\")");
+      }
+    }
     constexpr char kCodeShapes[] = "expected {\"Directory\": \"/absolute/path\"}, {\"ZipFile\": \"/absolute/f.zip\"} "
                                    "or {\"S3Bucket\": \"bucket\", \"S3Key\": \"key.zip\"}";
     if (!j.contains("Code") || !j["Code"].is_object()) return f.Error("/Code", kCodeShapes);
@@ -130,7 +148,7 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     // Lambda's default when absent.
     if (!j.contains("MemorySize")) fn.memory_mb = 128;
   } else if (j.contains("Code")) {
-    return f.Error("/Code", "only a python3.x function has Code (an exec function names its program in Handler)");
+    return f.Error("/Code", "only a Lambda runtime's function has Code (an exec function names its program in Handler)");
   }
   if (fn.runtime == Runtime::kBuiltin && builtins.count(fn.handler) == 0) {
     std::string names;
@@ -214,6 +232,52 @@ Result<FunctionSet> LoadFunctionsDir(Env& env, const std::string& dir,
                                      it->second.source);
     }
     out.emplace(fn.name, std::move(fn));
+  }
+  return out;
+}
+
+}  // namespace bucketd::runner
+
+namespace bucketd::runner {
+
+Status CheckLambdaCode(const Function& fn) {
+  if (!IsLambdaRuntime(fn.runtime) || fn.code_directory.empty()) return Status::OK();
+  auto is_file = [](const std::string& p, bool executable) {
+    struct stat st;
+    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && (!executable || ::access(p.c_str(), X_OK) == 0);
+  };
+  const std::string& dir = fn.code_directory;
+  if (fn.runtime == Runtime::kProvided) {
+    if (is_file(dir + "/bootstrap", true)) return Status::OK();
+    return Status::InvalidArgument(fn.source + ": /Code: a " + fn.runtime_name + " function's code holds an "
+                                   "executable named bootstrap; " + dir + "/bootstrap is " +
+                                   (is_file(dir + "/bootstrap", false) ? "not executable" : "not there"));
+  }
+  std::string module = fn.handler.substr(0, fn.handler.rfind('.'));
+  std::vector<std::string> candidates;
+  if (fn.runtime == Runtime::kPython) {
+    std::string path = module;
+    std::replace(path.begin(), path.end(), '.', '/');
+    candidates = {dir + "/" + path + ".py", dir + "/" + path + "/__init__.py", dir + "/" + path + ".pyc"};
+  } else {
+    candidates = {dir + "/" + module + ".js", dir + "/" + module + ".mjs", dir + "/" + module + ".cjs"};
+  }
+  for (const auto& c : candidates) {
+    if (is_file(c, false)) return Status::OK();
+  }
+  return Status::InvalidArgument(fn.source + ": /Handler: " + fn.handler + ": no module '" + module + "' in " + dir +
+                                 " (expected " + candidates[0] + ")");
+}
+
+std::vector<std::string> TargetsWithoutFunctions(const std::vector<rules::Rule>& rules, const FunctionSet& functions) {
+  std::vector<std::string> out;
+  for (const auto& r : rules) {
+    for (const auto& t : r.targets) {
+      if (t.function.empty() || functions.count(t.function)) continue;
+      out.push_back(r.source + ": " + t.arn_pointer + ": rule " + r.name + "'s target " + t.id +
+                    " names function '" + t.function + "', which functions.d does not define; its invocations "
+                    "will fail");
+    }
   }
   return out;
 }

@@ -23,15 +23,21 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "common/env.h"
 #include "common/status.h"
+#include "rules/rule.h"
 
 namespace bucketd::runner {
 
 // kPython: Lambda's python3.x runtimes, a handler "module.function" in a
 // code directory, run in warm execution environments (runner/lambda_executor.h).
-enum class Runtime { kExec, kBuiltin, kPython };
+// kNode: nodejs…, a handler "file.export"; kProvided: provided /
+// provided.al2023, the code's own executable "bootstrap" speaks the Runtime
+// API. The three are Lambda's runtimes: one executor, one path.
+enum class Runtime { kExec, kBuiltin, kPython, kNode, kProvided };
+inline bool IsLambdaRuntime(Runtime r) { return r == Runtime::kPython || r == Runtime::kNode || r == Runtime::kProvided; }
 
 // Where a record goes: a store prefix, or a function to invoke with it.
 struct Destination {
@@ -87,6 +93,16 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
 // Every *.json in `dir` (missing: none); a name defined twice is an error.
 Result<FunctionSet> LoadFunctionsDir(Env& env, const std::string& dir,
                                      const std::set<std::string>& builtins);
+
+// What a load can tell about a Lambda runtime's code before any event: the
+// handler's module (python: MODULE.py or MODULE/__init__.py; node:
+// FILE.js/.mjs/.cjs) or the provided runtime's executable bootstrap in the
+// code directory. InvalidArgument "<source>: /Handler: …" (or /Code).
+Status CheckLambdaCode(const Function& fn);
+
+// "<rule file>: <pointer>: rule R's target names function 'F', which
+// functions.d does not define" for each such target.
+std::vector<std::string> TargetsWithoutFunctions(const std::vector<rules::Rule>& rules, const FunctionSet& functions);
 
 }  // namespace bucketd::runner
 

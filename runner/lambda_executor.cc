@@ -26,6 +26,7 @@
 namespace bucketd::runner {
 
 extern const char kPythonBootstrap[];  // runner/runtimes/python_bootstrap.py, built in
+extern const char kNodeBootstrap[];    // runner/runtimes/node_bootstrap.js, built in
 
 namespace {
 
@@ -135,10 +136,18 @@ LambdaExecutor::LambdaExecutor(Clock& clock, LambdaOptions options)
   ::mkdir(dir.c_str(), 0700);
   ::mkdir((dir + "/runtime").c_str(), 0755);
   ::mkdir((dir + "/tmp").c_str(), 0700);
-  bootstrap_ = dir + "/runtime/python_bootstrap.py";
-  // Written anew by every bucketd, so the runtime is always this build's.
-  Status s = WriteFileAtomically(Env::Default().fs(), dir + "/runtime", "python_bootstrap.py", kPythonBootstrap, 0644);
-  if (!s.ok()) bootstrap_.clear();
+  // Written anew by every bucketd, so the runtimes are always this build's.
+  struct Shipped {
+    const char* name;
+    const char* text;
+    std::string* path;
+  };
+  for (const Shipped& r : {Shipped{"python_bootstrap.py", kPythonBootstrap, &bootstrap_},
+                           Shipped{"node_bootstrap.js", kNodeBootstrap, &node_bootstrap_}}) {
+    if (WriteFileAtomically(Env::Default().fs(), dir + "/runtime", r.name, r.text, 0644).ok()) {
+      *r.path = dir + "/runtime/" + r.name;
+    }
+  }
 }
 
 LambdaExecutor::~LambdaExecutor() { Stop(); }
@@ -261,7 +270,21 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
     if (!made.ok()) return Status(made.status().code(), "function " + fn.name + ": " + made.status().message());
     credentials = *made;
   }
-  if (bootstrap_.empty()) return Status::IOError("cannot write the Python runtime under " + options_.state_dir);
+  // What the environment runs: bucketd's runtime for the language, or the
+  // function's own bootstrap.
+  std::vector<std::string> argv_text;
+  if (fn.runtime == Runtime::kPython) {
+    argv_text = {options_.python, "-u", bootstrap_};
+  } else if (fn.runtime == Runtime::kNode) {
+    argv_text = {options_.node};
+    for (const std::string& flag : options_.node_flags) argv_text.push_back(flag);
+    argv_text.push_back(node_bootstrap_);
+  } else {
+    argv_text = {fn.code_directory + "/bootstrap"};
+  }
+  if (argv_text.back().empty()) {
+    return Status::IOError("cannot write bucketd's " + fn.runtime_name + " runtime under " + options_.state_dir);
+  }
   auto env = std::make_unique<Environment>();
   env->id = std::to_string(++next_env_) + "-" + std::to_string(now / kNanosPerMilli);
   env->function = fn.name;
@@ -301,6 +324,7 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
       {"TMPDIR", env->tmp_dir},
       {"HOME", env->tmp_dir},
       {"PYTHONUNBUFFERED", "1"},
+      {"NODE_PATH", fn.code_directory + "/node_modules"},
       {"PYTHONDONTWRITEBYTECODE", "1"}};
   if (!endpoint_url_.empty()) lambda["AWS_ENDPOINT_URL"] = endpoint_url_;
   if (credentials) {
@@ -316,8 +340,9 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
   std::vector<char*> envp;
   for (auto& e : env_text) envp.push_back(e.data());
   envp.push_back(nullptr);
-  std::string python = options_.python, unbuffered = "-u", script = bootstrap_;
-  char* argv[] = {python.data(), unbuffered.data(), script.data(), nullptr};
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
 
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return Status::FromErrno("pipe", errno);
@@ -338,10 +363,10 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);  // bucketd blocks the signals it reads from a signalfd
   posix_spawnattr_setsigdefault(&attr, &all);
-  int rc = posix_spawn(&env->pid, python.c_str(), &fa, &attr, argv, envp.data());
+  int rc = posix_spawn(&env->pid, argv_text[0].c_str(), &fa, &attr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&fa);
   posix_spawnattr_destroy(&attr);
-  if (rc != 0) return Status::FromErrno("starting " + python + " for function " + fn.name, rc);
+  if (rc != 0) return Status::FromErrno("starting " + argv_text[0] + " for function " + fn.name, rc);
   write_end.Reset();
   (void)::fcntl(read_end.get(), F_SETFL, O_NONBLOCK);
   env->out = std::move(read_end);

@@ -56,6 +56,10 @@ struct LambdaOptions {
   std::string region = "local";
   std::string account = "000000000000";
   std::string python = "/usr/bin/python3";
+  std::string node = "/usr/bin/node";
+  // --jitless under a unit with MemoryDenyWriteExecute=yes, whose
+  // seccomp filter (inherited) aborts V8's JIT.
+  std::vector<std::string> node_flags;
   // AWS_ENDPOINT_URL given to functions (bucketd's endpoint); empty: none.
   std::string endpoint_url;
   int64_t idle_ns = 600'000'000'000;  // an environment unused this long is stopped
@@ -122,7 +126,8 @@ class LambdaExecutor final : public Executor {
 
   Clock& clock_;
   const LambdaOptions options_;
-  std::string bootstrap_;  // the Python runtime's path
+  std::string bootstrap_;       // the Python runtime's path
+  std::string node_bootstrap_;  // the Node.js runtime's
   std::string endpoint_url_;
   std::mutex posted_mu_;
   std::vector<Posted> posted_;  // guarded by posted_mu_

@@ -69,10 +69,17 @@ Runner::Runner(Env& env, SqliteDb& db, store::Store& store, RunnerOptions option
     builtin_ = std::make_unique<BuiltinExecutor>(env_.clock(), store_, builtins_, std::move(o));
   }
   if (lambda_ == nullptr) {
-    lambda_ = std::make_unique<LambdaExecutor>(
-        env_.clock(), LambdaOptions{options_.state_dir, options_.identity.region, options_.identity.account,
-                                    options_.python, options_.endpoint_url, options_.lambda_idle_ns,
-                                    options_.role_credentials});
+    LambdaOptions o;
+    o.state_dir = options_.state_dir;
+    o.region = options_.identity.region;
+    o.account = options_.identity.account;
+    o.python = options_.python;
+    o.node = options_.node;
+    o.node_flags = options_.node_flags;
+    o.endpoint_url = options_.endpoint_url;
+    o.idle_ns = options_.lambda_idle_ns;
+    o.role_credentials = options_.role_credentials;
+    lambda_ = std::make_unique<LambdaExecutor>(env_.clock(), std::move(o));
   }
 }
 
@@ -222,7 +229,7 @@ Status Runner::InvokeNow(const std::string& function, std::string payload, const
     return Status::NotFound("Function not found: arn:aws:lambda:" + options_.identity.region + ":" +
                             options_.identity.account + ":function:" + function);
   }
-  if (fn->second.runtime != Runtime::kPython) {
+  if (!IsLambdaRuntime(fn->second.runtime)) {
     return Status::InvalidArgument("function " + function + " runs a " + fn->second.runtime_name +
                                    " target, which takes asynchronous invocations only "
                                    "(--invocation-type Event)");

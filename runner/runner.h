@@ -88,6 +88,8 @@ struct RunnerOptions {
   // execution environment is kept.
   std::string endpoint_url;
   std::string python = "/usr/bin/python3";
+  std::string node = "/usr/bin/node";
+  std::vector<std::string> node_flags;  // LambdaOptions::node_flags
   int64_t lambda_idle_ns = 600'000'000'000;
   RoleCredentials role_credentials;  // a function's Role's credentials; empty: none
 };
@@ -200,7 +202,7 @@ class Runner {
   void LoadNew();
   void LogQueued(const Invocation& v);
   Executor& ExecutorFor(const Function& fn) const {
-    return fn.runtime == Runtime::kBuiltin ? *builtin_ : fn.runtime == Runtime::kPython ? *lambda_ : *exec_;
+    return fn.runtime == Runtime::kBuiltin ? *builtin_ : IsLambdaRuntime(fn.runtime) ? *lambda_ : *exec_;
   }
   // Starts what the plan says may start. held: only invocations queued in
   // the open transaction, as held starts.

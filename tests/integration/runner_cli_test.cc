@@ -83,7 +83,8 @@ TEST(RunnerCliTest, BadInputsEachGiveAClearErrorInTheRunRecordAndTheLogAndOtherW
   ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
   d.Start();
   ASSERT_TRUE(d.WaitReady()) << d.Log();
-  EXPECT_NE(d.Log().find("rule no-function target t names function 'Nowhere', which functions.d does not define"),
+  EXPECT_NE(d.Log().find("no-function.json: /Targets/0/Arn: rule no-function's target t names function 'Nowhere', "
+                         "which functions.d does not define"),
             std::string::npos) << d.Log();
   for (const char* key : {"a/1", "b/1", "c/1", "d/1"}) {
     ASSERT_EQ(d.Ctl({"cp", "/etc/hostname", std::string("s3://data/") + key}).exit_code, 0);

@@ -53,7 +53,13 @@ TEST(FunctionFileTest, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
     const char* text;
     const char* error;
   } cases[] = {
-      {R"({"FunctionName":"X","Runtime":"nodejs20.x","Handler":"a"})", "f.json: /Runtime: expected \"python3.x\""},
+      {R"({"FunctionName":"X","Runtime":"ruby3.3","Handler":"a"})", "f.json: /Runtime: expected \"python3.x\" or \"nodejs…\""},
+      {R"({"FunctionName":"X","Runtime":"nodejs20.x","Handler":"a"})", "f.json: /Handler: expected FILE.EXPORT"},
+      {R"({"FunctionName":"X","Runtime":"provided.al2023","Handler":"a"})", "f.json: /Code: expected {\"Directory\""},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","MaximumRetryAttempts":3})",
+       "f.json: /MaximumRetryAttempts: "},
+      {R"({"FunctionName":"X","Runtime":"builtin","Handler":"noop","MaximumEventAgeInSeconds":59})",
+       "f.json: /MaximumEventAgeInSeconds: "},
       {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"a"})", "f.json: /Handler: expected MODULE.FUNCTION"},
       {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h"})", "f.json: /Code: expected {\"Directory\""},
       {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"Directory":"rel"}})",
@@ -71,7 +77,7 @@ TEST(FunctionFileTest, ErrorsNameTheFileTheFieldAndWhatWasExpected) {
       {R"({"FunctionName":"X","Runtime":"python3.12","Handler":"app.h","Code":{"S3Bucket":"b","S3Key":"k","Bucket":"x"}})",
        "f.json: /Code/Bucket: unknown field"},
       {R"({"FunctionName":"X","Runtime":"exec","Handler":"/bin/true","Code":{"Directory":"/d"}})",
-       "f.json: /Code: only a python3.x function has Code"},
+       "f.json: /Code: only a Lambda runtime's function has Code"},
       {R"({"FunctionName":"X","Runtime":"exec","Handler":"run.sh"})", "f.json: /Handler: expected the program's absolute path"},
       {R"({"FunctionName":"X","Runtime":"builtin","Handler":"train"})", "f.json: /Handler: expected a built-in stage (extract, noop)"},
       {R"({"FunctionName":"a b","Runtime":"builtin","Handler":"noop"})", "f.json: /FunctionName: expected 1 to 64 letters"},
