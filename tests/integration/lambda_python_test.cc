@@ -65,9 +65,11 @@ class LambdaPythonTest : public ::testing::Test {
     // The function's own MaximumRetryAttempts governs its errors (a target's
     // RetryPolicy governs delivery): no retries here.
     daemon_->AddRule("r", "in/", "Py");
-    // A function whose module cannot be imported.
+    // A function whose module is there but cannot be imported (a missing
+    // one is refused at the load).
+    WriteFile(code_ + "/broken.py", "import nosuchmodule\n");
     WriteFile(daemon_->cfg() + "/functions.d/Broken.json",
-              R"({"FunctionName": "Broken", "Runtime": "python3.11", "Handler": "nosuchmodule.handler",
+              R"({"FunctionName": "Broken", "Runtime": "python3.11", "Handler": "broken.handler",
                   "Code": {"Directory": ")" + code_ + R"("}, "MaximumRetryAttempts": 0,
                   "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
     daemon_->AddRule("b", "broken/", "Broken");
@@ -226,7 +228,7 @@ TEST_F(LambdaPythonTest, ACrashOrAModuleThatCannotBeImportedFailsTheInvocationWi
   ASSERT_EQ(broken.size(), 1u) << daemon_->Log();
   const nlohmann::json& doc = broken[0]["responsePayload"];
   EXPECT_EQ(doc["errorType"], "Runtime.ImportModuleError") << broken[0].dump();
-  EXPECT_NE(doc["errorMessage"].get<std::string>().find("Unable to import module 'nosuchmodule'"), std::string::npos)
+  EXPECT_NE(doc["errorMessage"].get<std::string>().find("Unable to import module 'broken': No module named 'nosuchmodule'"), std::string::npos)
       << doc.dump();
 }
 
