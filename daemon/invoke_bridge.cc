@@ -28,7 +28,10 @@ api::LambdaAnswer FromStatus(const Status& s) {
                        s.message());
   }
   if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kPreconditionFailed) {
-    return ErrorAnswer(502, "ServiceException", s.message());  // e.g. its role cannot be assumed
+    // Its package or role is not usable: Lambda's word for a function in
+    // State "Failed", a 4xx, so clients do not retry what cannot change.
+    return ErrorAnswer(409, "ResourceConflictException",
+                       "The function is currently in the following state: Failed. " + s.message());
   }
   return ErrorAnswer(503, "ServiceException", s.message());
 }

@@ -141,7 +141,12 @@ Result<std::string> UnpackCode(const std::string& state_dir, const std::string& 
   if (zip.size() > kMaxPackageBytes) {
     return Status::InvalidArgument(source + ": a package is at most " + std::to_string(kMaxPackageBytes >> 20) + " MB");
   }
-  std::string function_dir = state_dir + "/lambda/code/" + function;
+  // Absolute: an environment runs in its code directory, so a relative
+  // LAMBDA_TASK_ROOT (a --root given relative) would name nothing there.
+  std::error_code abs_ec;
+  std::string state = std::filesystem::absolute(state_dir, abs_ec).lexically_normal().string();
+  if (abs_ec) state = state_dir;
+  std::string function_dir = state + "/lambda/code/" + function;
   std::string dir = function_dir + "/" + digest;
   struct stat st;
   if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {

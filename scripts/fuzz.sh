@@ -21,7 +21,7 @@ flags=(-std=c++20 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all 
 # Every source of the modules a target reaches (rules/, common/, the event
 # records; the function loader and the key rules it uses), so a new file
 # there needs no change here. Compiled once, two at a time, for both targets.
-sources=(rules/*.cc common/*.cc events/records.cc runner/function.cc store/key_rules.cc sigv4/sigv4.cc
+sources=(rules/*.cc common/*.cc events/records.cc events/s3_event_message.cc runner/function.cc store/key_rules.cc sigv4/sigv4.cc
   api/aws_chunked.cc)
 mkdir -p "$out/obj"
 printf '%s\n' "${sources[@]}" tests/fuzz/pattern_fuzz.cc tests/fuzz/config_fuzz.cc tests/fuzz/chunked_fuzz.cc |

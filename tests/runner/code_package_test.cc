@@ -75,6 +75,18 @@ TEST(CodePackageTest, APackageIsUnpackedIntoItsVersionsDirectoryWithOnlyTheExecu
   EXPECT_EQ(versions, 3u);
 }
 
+// An environment runs in its code directory: a relative one would name
+// nothing there (bucketd started with --root given relative).
+TEST(CodePackageTest, TheCodeDirectoryIsAbsoluteForARelativeStateDirectory) {
+  testing::TempDir tmp;
+  std::string cwd = std::filesystem::current_path().string();
+  std::filesystem::current_path(tmp.path());
+  auto dir = UnpackCode("state", "Fn", "v1", Zip({{"app.py", "x = 1\n"}}), "f.zip");
+  std::filesystem::current_path(cwd);
+  ASSERT_TRUE(dir.ok()) << dir.status().ToString();
+  EXPECT_EQ(*dir, std::filesystem::path(tmp.path()).lexically_normal().string() + "/state/lambda/code/Fn/v1");
+}
+
 TEST(CodePackageTest, AHostilePackageIsRefusedNamingItsEntryAndLeavesNothing) {
   testing::TempDir tmp;
   struct Case {
