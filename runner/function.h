@@ -11,8 +11,11 @@
 //    "DestinationConfig": {"OnSuccess": {"Destination": "<arn>"},
 //                          "OnFailure": {"Destination": "<arn>"}}}
 //
-// Timeout defaults to Lambda's 3 s. MemorySize (MB) caps the program's
-// address space (RLIMIT_AS); absent, no cap. A destination is a store prefix
+// Timeout defaults to Lambda's 3 s. MemorySize (MB): for an exec program a
+// cap on its address space (RLIMIT_AS), absent none; for Lambda's runtimes
+// (default 128, as Lambda's) a cap on the environment's resident memory,
+// its process tree's, looked at every 100 ms and in its peak when it answers
+// (runner/process_memory.h): numpy's untouched reservations do not count. A destination is a store prefix
 // (arn:aws:s3:::bucket/prefix) or another function (a notifier).
 //
 // Thread-safety: immutable values once loaded.

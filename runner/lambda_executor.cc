@@ -21,6 +21,7 @@
 #include "common/file_util.h"
 #include "common/time_format.h"
 #include "http/server.h"
+#include "runner/process_memory.h"
 #include "runner/reaped.h"
 
 namespace bucketd::runner {
@@ -46,13 +47,15 @@ std::string Fingerprint(const Function& fn) {
   return j.dump();
 }
 
-int64_t MaxRssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10);
-  }
-  return 0;
+// Lambda's words when an environment outgrows its MemorySize.
+AttemptResult OutOfMemory(const std::string& request_id) {
+  AttemptResult r;
+  r.outcome = "failed";
+  r.error = "Runtime.OutOfMemory: RequestId: " + request_id + " Error: Runtime exited with error: signal: killed";
+  r.response = nlohmann::json{{"errorMessage", "RequestId: " + request_id + " Error: Runtime exited with error: signal: killed"},
+                              {"errorType", "Runtime.OutOfMemory"}}
+                   .dump();
+  return r;
 }
 
 void Reply(http::Exchange& ex, int status, const std::string& body,
@@ -113,6 +116,7 @@ struct LambdaExecutor::Environment {
   int64_t busy_n = 0;   // the run it is given (held or at work); 0: idle
   int64_t last_n = 0;
   int last_attempt = 0;
+  int64_t peak_rss_kb = 0;  // its process tree's, as far as looked at
 
   // Shared with the Runtime API's threads.
   struct Job {
@@ -509,7 +513,7 @@ void LambdaExecutor::End(Run& run, AttemptResult r, ExecutorReport& report, bool
   report.output.push_back({run.n, run.attempt, OutputLine{ms, 1, "END RequestId: " + run.request_id}});
   report.output.push_back({run.n, run.attempt,
                            OutputLine{ms, 1, ReportLine(run.request_id, now - run.started_ns, run.memory_mb,
-                                                        MaxRssKb(env->pid), init_ns)}});
+                                                        std::max(env->peak_rss_kb, PeakRssKb(env->pid)), init_ns)}});
   r.n = run.n;
   r.started_ns = run.started_ns;
   r.finished_ns = now;
@@ -518,6 +522,12 @@ void LambdaExecutor::End(Run& run, AttemptResult r, ExecutorReport& report, bool
   env->busy_n = 0;
   env->idle_since_ns = now;
   if (!keep_env || env->retire) Kill(env);
+}
+
+bool LambdaExecutor::OverMemory(const Run& run, Environment& env) {
+  if (run.memory_mb <= 0 || env.pid <= 0) return false;
+  env.peak_rss_kb = std::max({env.peak_rss_kb, TreeRssKb(env.pid), PeakRssKb(env.pid)});
+  return env.peak_rss_kb > static_cast<int64_t>(run.memory_mb) * 1024;
 }
 
 ExecutorReport LambdaExecutor::Collect(int64_t now) {
@@ -539,6 +549,12 @@ ExecutorReport LambdaExecutor::Collect(int64_t now) {
     bool init_error = p.kind == Posted::Kind::kInitError;
     if (run == runs_.end()) {
       if (init_error) Kill(env);
+      continue;
+    }
+    // A peak between two looks is caught here: the answer of a runtime
+    // that outgrew its MemorySize does not count.
+    if (OverMemory(run->second, *env)) {
+      End(run->second, OutOfMemory(run->second.request_id), report, false);
       continue;
     }
     AttemptResult r;
@@ -589,6 +605,10 @@ ExecutorReport LambdaExecutor::Collect(int64_t now) {
         ReadOutput(*env, report, true);
         Kill(env);
       }
+      continue;
+    }
+    if (at_work && OverMemory(run->second, *env)) {
+      End(run->second, OutOfMemory(run->second.request_id), report, false);
       continue;
     }
     if (at_work && now >= run->second.deadline_ns) {

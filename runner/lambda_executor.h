@@ -111,6 +111,9 @@ class LambdaExecutor final : public Executor {
   Result<Environment*> EnvironmentFor(const Function& fn, int64_t now);
   void Hand(Run& run);
   void End(Run& run, AttemptResult r, ExecutorReport& report, bool keep_env);
+  // Whether the environment has held more than the run's MemorySize (its
+  // tree's resident memory, looked at while it works and when it answers).
+  bool OverMemory(const Run& run, Environment& env);
   void Kill(Environment* env);
   bool Alive(const Environment* env) const;
   void ReadOutput(Environment& env, ExecutorReport& report, bool flush);

@@ -35,6 +35,14 @@ def lambda_handler(event, context):
         raise ValueError("cannot take " + key)
     if "crash" in key:
         os._exit(3)
+    if "hog" in key:
+        blob = b"x" * (300 << 20)  # written, so resident
+        if "keep" in key:
+            time.sleep(1.5)
+        del blob
+    if "numpy" in key:
+        import numpy, pandas
+        return {"count": COUNT, "sum": int(pandas.Series(numpy.arange(1000)).sum())}
     marker = os.path.join(os.environ["TMPDIR"], "seen")
     with open(marker, "a") as f:
         f.write(key + "\n")
@@ -230,6 +238,42 @@ TEST_F(LambdaPythonTest, ACrashOrAModuleThatCannotBeImportedFailsTheInvocationWi
   EXPECT_EQ(doc["errorType"], "Runtime.ImportModuleError") << broken[0].dump();
   EXPECT_NE(doc["errorMessage"].get<std::string>().find("Unable to import module 'broken': No module named 'nosuchmodule'"), std::string::npos)
       << doc.dump();
+}
+
+TEST_F(LambdaPythonTest, MemorySizeIsEnforcedOnResidentMemoryThatNumpyAndPandasSurvive) {
+  // 128 MB (Lambda's default): numpy and pandas import and work ...
+  Drop("in/numpy.txt");
+  auto ok = Records("ok", 1);
+  ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(ok[0]["responsePayload"]["sum"], 499500) << ok[0].dump();
+  // ... 300 MB written is not: held (seen while it works) or let go before
+  // it answers (seen in its peak), the invocation fails as Lambda's does
+  // and that environment ends.
+  Drop("in/hog-keep.txt");
+  auto fail = Records("fail", 1);
+  ASSERT_EQ(fail.size(), 1u) << daemon_->Log();
+  Drop("in/hog.txt");
+  fail = Records("fail", 2);
+  ASSERT_EQ(fail.size(), 2u) << daemon_->Log();
+  for (const auto& f : fail) {
+    const nlohmann::json& doc = f["responsePayload"];
+    EXPECT_EQ(doc["errorType"], "Runtime.OutOfMemory") << f.dump();
+    EXPECT_NE(doc["errorMessage"].get<std::string>().find("Runtime exited with error: signal: killed"), std::string::npos);
+  }
+  std::string log = daemon_->Log();
+  for (const auto& f : fail) {
+    // REPORT's Max Memory Used says the peak that broke the limit.
+    std::string id = f["requestContext"]["requestId"];
+    size_t at = log.find("REPORT RequestId: " + id);
+    ASSERT_NE(at, std::string::npos) << log;
+    at = log.find("Max Memory Used: ", at);
+    ASSERT_NE(at, std::string::npos) << log;
+    EXPECT_GT(std::stoi(log.substr(at + 17)), 128) << log.substr(at, 40);
+  }
+  Drop("in/after.txt");
+  ok = Records("ok", 2);
+  ASSERT_EQ(ok.size(), 2u) << daemon_->Log();
+  EXPECT_EQ(ok[1]["responsePayload"]["count"], 1) << "a fresh environment";
 }
 
 // `bucketctl lambda invoke`, as `aws lambda invoke` answers.
