@@ -37,13 +37,22 @@ int main(int argc, char** argv) {
   CLI::App* schedule = app.add_subcommand("schedule", "schedule expressions: next");
   schedule->require_subcommand(1);
   add(schedule, bucketd::cli::ScheduleCommands());
-  // `runs` lists with its own flags; `runs show ID` is its subcommand.
+  // `runs` lists with its own flags; `runs show ID` and `runs cancel ID`
+  // are its subcommands.
   auto run_cmds = bucketd::cli::RunCommands();
   CLI::App* runs = app.add_subcommand(run_cmds[0].name, run_cmds[0].help);
   auto list_runs = run_cmds[0].setup(runs);
-  CLI::App* show = runs->add_subcommand(run_cmds[1].name, run_cmds[1].help);
-  auto show_run = run_cmds[1].setup(show);
-  runs->callback([&handler, show, list_runs, show_run] { handler = show->parsed() ? show_run : list_runs; });
+  std::vector<std::pair<CLI::App*, decltype(handler)>> run_subs;
+  for (size_t i = 1; i < run_cmds.size(); ++i) {
+    CLI::App* sub = runs->add_subcommand(run_cmds[i].name, run_cmds[i].help);
+    run_subs.push_back({sub, run_cmds[i].setup(sub)});
+  }
+  runs->callback([&handler, run_subs, list_runs] {
+    handler = list_runs;
+    for (const auto& [sub, h] : run_subs) {
+      if (sub->parsed()) handler = h;
+    }
+  });
   CLI::App* dlq = app.add_subcommand("dlq", "dead invocations: list, redrive");
   dlq->require_subcommand(1);
   add(dlq, bucketd::cli::DlqCommands());

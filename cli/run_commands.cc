@@ -170,7 +170,9 @@ int Show(Context& ctx, const std::string& id) {
 }
 
 void PrintAnswer(const std::string& kind, const nlohmann::json& result) {
-  if (kind == "redrive") {
+  if (kind == "cancel") {
+    std::printf("cancelled: %s (was %s)\n", result.value("cancelled", "").c_str(), result.value("was", "").c_str());
+  } else if (kind == "redrive") {
     std::printf("redriven: %d invocation(s)\n", result.value("redriven", 0));
   } else {
     std::printf("replay %s: %d record(s) in the window, %d new invocation(s)\n", result.value("name", "").c_str(),
@@ -222,6 +224,12 @@ std::vector<Command> RunCommands() {
                     auto id = std::make_shared<std::string>();
                     app->add_option("ID", *id, "invocation id")->required();
                     return [id](Context& ctx) { return Show(ctx, *id); };
+                  }});
+  cmds.push_back({"cancel", "stop an invocation's retries and end its running attempt (it becomes dead; dlq redrive runs it again)",
+                  [](CLI::App* app) {
+                    auto id = std::make_shared<std::string>();
+                    app->add_option("ID", *id, "invocation id")->required();
+                    return [id](Context& ctx) { return Request(ctx, "cancel", nlohmann::json{{"id", *id}}, 0); };
                   }});
   return cmds;
 }

@@ -112,6 +112,11 @@ Result<nlohmann::json> RedriveVerb(Manager& m, const nlohmann::json& request) {
   return nlohmann::json{{"redriven", n}};
 }
 
+Result<nlohmann::json> CancelVerb(Manager& m, const nlohmann::json& request) {
+  ASSIGN_OR_RETURN(std::string was, m.runner().Cancel(request.value("id", "")));
+  return nlohmann::json{{"cancelled", request.value("id", "")}, {"was", was}};
+}
+
 Result<nlohmann::json> ReplayVerb(Manager& m, const nlohmann::json& request) {
   return m.Replay(request.value("rule", ""), request.value("from_ns", int64_t{0}),
                   request.value("to_ns", int64_t{0}), request.value("name", ""));
@@ -160,6 +165,7 @@ const std::vector<ControlVerb>& ControlVerbs() {
       {"invoke", {{"function", F::kString}, {"type", F::kString}, {"payload", F::kString}}, InvokeVerb},
       {"invoke-result", {{"id", F::kString}}, InvokeResultVerb},
       {"redrive", {{"ids", F::kStringList}}, RedriveVerb},
+      {"cancel", {{"id", F::kString}}, CancelVerb},
       {"replay",
        {{"rule", F::kString}, {"from_ns", F::kInteger}, {"to_ns", F::kInteger}, {"name", F::kString}},
        ReplayVerb},

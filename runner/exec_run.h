@@ -111,6 +111,9 @@ bool ReachedTarget(const std::string& run_dir);
 // in its group does not. A process that left the group (setsid) escapes;
 // only a cgroup would hold it (docs/runner.md).
 void KillTargetGroup(const std::string& run_dir);
+// bucketctl runs cancel: the running supervisor stops its target as at a
+// timeout (SIGTERM, the grace, SIGKILL).
+void CancelRun(const std::string& run_dir);
 
 struct ExecOutcome {
   int exit_code = -1;

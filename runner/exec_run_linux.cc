@@ -238,13 +238,27 @@ bool ReachedTarget(const std::string& run_dir) {
   return ::stat((run_dir + "/supervisor.pid").c_str(), &st) == 0;
 }
 
-void KillTargetGroup(const std::string& run_dir) {
-  UniqueFd fd(::open((run_dir + "/target.pgid").c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return;
+namespace {
+pid_t ReadPidFile(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return 0;
   char buf[32] = {};
-  if (::read(fd.get(), buf, sizeof buf - 1) <= 0) return;
-  pid_t pgid = static_cast<pid_t>(std::strtol(buf, nullptr, 10));
+  if (::read(fd.get(), buf, sizeof buf - 1) <= 0) return 0;
+  return static_cast<pid_t>(std::strtol(buf, nullptr, 10));
+}
+}  // namespace
+
+void KillTargetGroup(const std::string& run_dir) {
+  pid_t pgid = ReadPidFile(run_dir + "/target.pgid");
   if (pgid > 1) (void)::kill(-pgid, SIGKILL);
+}
+
+void CancelRun(const std::string& run_dir) {
+  // Only while its supervisor holds the lock: a finished run's pid may be
+  // another process's by now.
+  if (ProbeRun(run_dir) != RunState::kRunning) return;
+  pid_t pid = ReadPidFile(run_dir + "/supervisor.pid");
+  if (pid > 1) (void)::kill(pid, SIGTERM);
 }
 
 std::string ExecOutcome::Describe() const {

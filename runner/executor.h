@@ -94,6 +94,9 @@ class Executor {
   virtual void Release(bool go) { (void)go; }
   // Forgets attempt n without its end (its invocation is gone).
   virtual void Drop(int64_t n) = 0;
+  // Ends attempt n's work as far as it can and forgets it (bucketctl runs
+  // cancel). A built-in stage's thread cannot be stopped: its end is ignored.
+  virtual void Cancel(int64_t n) { Drop(n); }
 
   // At recovery: the latest attempt an earlier bucketd left a trace of, by
   // invocation id.

@@ -198,6 +198,16 @@ void Plan::Redrive(Invocation v) {
   Admit(std::move(v));
 }
 
+bool Plan::Cancel(int64_t n, const std::string& why) {
+  auto it = active_.find(n);
+  if (it == active_.end()) return false;
+  Invocation& v = it->second;
+  bool was_queued = running_.erase(n) == 0;
+  if (was_queued) ready_.erase({v.next_ns, n});
+  Kill(v, why, was_queued);
+  return true;
+}
+
 void Plan::Forget(int64_t n) {
   auto it = active_.find(n);
   if (it == active_.end()) return;

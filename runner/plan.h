@@ -102,6 +102,9 @@ class Plan {
   // Makes a dead invocation (loaded from the database) pending again with
   // a fresh retry budget.
   void Redrive(Invocation v);
+  // Ends n now, dead with `why`, whatever it was doing (waiting, retrying or
+  // running: the runner tells its executor). False: n is not active.
+  bool Cancel(int64_t n, const std::string& why);
   // Forgets n entirely (its row was rolled back).
   void Forget(int64_t n);
 

@@ -680,6 +680,29 @@ Result<int> Runner::Redrive(const std::vector<std::string>& ids) {
   return static_cast<int>(dead.size());
 }
 
+Result<std::string> Runner::Cancel(const std::string& id) {
+  for (const auto& [n, active] : plan_.active()) {
+    if (active.id != id) continue;
+    std::string was(StateName(active.state));
+    auto run = running_.find(n);
+    if (run != running_.end()) {
+      run->second->Cancel(n);
+      running_.erase(run);
+    }
+    int64_t number = n;  // the entry goes with the cancel
+    Invocation v = active;
+    plan_.Cancel(number, "cancelled (bucketctl runs cancel) while " + was);
+    Log(events::LogLevel::kWarning, v, "cancelled while " + was + "; no more attempts");
+    Dispatch();
+    Flush();
+    return was;
+  }
+  ASSIGN_OR_RETURN(auto v, queue_.Get(id));
+  if (!v) return Status::NotFound("no invocation " + id);
+  return Status::InvalidArgument("invocation " + id + " is " + std::string(StateName(v->state)) +
+                                    ": nothing to cancel");
+}
+
 void Runner::DeadLetter(const Invocation& v) {
   if (v.dead_letter.empty()) return;
   auto dest = ParseDestination(v.dead_letter);

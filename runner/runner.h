@@ -178,6 +178,11 @@ class Runner {
   // Makes dead invocations pending again with a fresh retry budget (all
   // dead ones when `ids` is empty). Returns how many.
   Result<int> Redrive(const std::vector<std::string>& ids);
+  // bucketctl runs cancel: invocation `id` gets no more attempts and its
+  // running one is ended (exec: SIGTERM, the grace, SIGKILL; a Lambda
+  // environment is killed; a built-in stage's end is ignored). It is dead,
+  // without destinations, and can be redriven. Returns the state it was in.
+  Result<std::string> Cancel(const std::string& id);
   // Stops taking work: built-in stages at work get until their deadline
   // (then are asked to stop), queued ones stay pending; exec targets keep
   // running under their supervisors. Saves state.

@@ -86,6 +86,14 @@ void SupervisedExecutor::Drop(int64_t n) {
   runs_.erase(run);
 }
 
+void SupervisedExecutor::Cancel(int64_t n) {
+  auto run = runs_.find(n);
+  if (run == runs_.end()) return;
+  // Its end, written by the supervisor, is waited for by nobody any more.
+  CancelRun(run->second.dir);
+  Drop(n);
+}
+
 bool SupervisedExecutor::Reattach(int64_t n, const std::string& id, int attempt, int64_t started_ns) {
   Run run{RunDir(id, attempt), attempt, 0, started_ns, 0};
   bool running = ProbeRun(run.dir) == RunState::kRunning;

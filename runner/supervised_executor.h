@@ -39,6 +39,7 @@ class SupervisedExecutor final : public Executor {
   Status Start(const Attempt& a, bool held) override;
   void Release(bool go) override;
   void Drop(int64_t n) override;
+  void Cancel(int64_t n) override;
   std::map<std::string, int> Traces() override { return LatestRunDirs(options_.runs_dir); }
   bool Reattach(int64_t n, const std::string& id, int attempt, int64_t started_ns) override;
   void ExpireTraces(int64_t now, int64_t retention,

@@ -310,6 +310,7 @@ int Supervise(const Job& job) {
   sigset_t chld;
   sigemptyset(&chld);
   sigaddset(&chld, SIGCHLD);
+  sigaddset(&chld, SIGTERM);  // bucketctl runs cancel: the target is stopped as at a timeout
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   int out[2], err[2];
@@ -403,6 +404,12 @@ int Supervise(const Job& job) {
     }
     struct signalfd_siginfo si;
     while (read(sigfd, &si, sizeof si) == sizeof si) {
+      if (si.ssi_signo == SIGTERM && !timed_out) {
+        timed_out = true;
+        kill(-pid, SIGTERM);
+        kill_at_ms = NowMs() + grace_ms;
+        log.Line(2, "[bucketd: cancelled; SIGTERM sent]");
+      }
     }
     if (waitpid(pid, &wstatus, WNOHANG) == pid) exited = true;
   }

@@ -2,6 +2,11 @@
 // redrive, replay, a loop stopped at 16 hops, and a config directory other
 // users could write refused.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <thread>
 
 #include "tests/integration/pipeline_daemon.h"
 
@@ -67,6 +72,52 @@ TEST(RunnerCliTest, ADeadInvocationIsListedShownAndRedrivenOnceItsTargetIsFixed)
   auto unknown = d.Ctl({"replay", "--rule", "nope", "--from", "1h"});
   EXPECT_EQ(unknown.exit_code, 1);
   EXPECT_NE(unknown.err.find("no rule named 'nope'"), std::string::npos) << unknown.err;
+  EXPECT_EQ(d.Stop(), 0);
+}
+
+TEST(RunnerCliTest, CancelEndsARunningAttemptAndItsRetriesAndRedriveRunsItAgain) {
+  testing::TempDir tmp;
+  PipelineDaemon d(tmp.path());
+  // A target that would run for a minute, then be retried twice.
+  std::string program = tmp / "long.sh";
+  testing::WriteFile(program, "#!/bin/sh\necho $$ >> \"$OUT/pids\"\nexec sleep 60\n");
+  ::chmod(program.c_str(), 0755);
+  d.AddRule("long", "in/", "Long", R"(,"RetryPolicy":{"MaximumRetryAttempts":2})");
+  d.AddFunction("Long", program, R"("OUT":")" + tmp.path() + "\"");
+  ASSERT_EQ(d.Ctl({"mb", "s3://data"}).exit_code, 0);
+  d.Start();
+  ASSERT_TRUE(d.WaitReady()) << d.Log();
+  testing::WriteFile(tmp / "a", "x");
+  ASSERT_EQ(d.Ctl({"cp", tmp / "a", "s3://data/in/a"}).exit_code, 0);
+  std::string id;
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] {
+    id = FirstId(d.Ctl({"runs", "--state", "running", "--json"}).out);
+    return !id.empty() && testing::Exists(tmp / "pids");
+  })) << d.Log();
+  int pid = std::stoi(testing::ReadFile(tmp / "pids"));
+  auto cancel = d.Ctl({"runs", "cancel", id});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_EQ(cancel.out, "cancelled: " + id + " (was running)\n");
+  // The attempt's process is stopped, and no retry follows.
+  EXPECT_TRUE(PipelineDaemon::WaitFor([&] { return ::kill(pid, 0) != 0; }, 10000)) << "pid " << pid << " still runs";
+  auto dead = d.Ctl({"runs", "--state", "dead", "--json"});
+  EXPECT_EQ(FirstId(dead.out), id) << dead.out;
+  EXPECT_NE(dead.out.find("cancelled (bucketctl runs cancel) while running"), std::string::npos) << dead.out;
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the first retry's backoff
+  EXPECT_EQ(PipelineDaemon::Count(testing::ReadFile(tmp / "pids"), "\n"), 1) << "a cancelled invocation is not retried";
+  EXPECT_NE(d.Log().find(id + " #1] cancelled while running; no more attempts"), std::string::npos) << d.Log();
+  // Nothing left to cancel; an unknown id.
+  auto again = d.Ctl({"runs", "cancel", id});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("invocation " + id + " is dead: nothing to cancel"), std::string::npos) << again.err;
+  auto unknown = d.Ctl({"runs", "cancel", "0123abcd"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no invocation 0123abcd"), std::string::npos) << unknown.err;
+  // A cancelled invocation is dead like any other: redrive runs it again.
+  EXPECT_EQ(d.Ctl({"dlq", "redrive", id}).exit_code, 0);
+  EXPECT_TRUE(PipelineDaemon::WaitFor([&] { return PipelineDaemon::Count(testing::ReadFile(tmp / "pids"), "\n") == 2; }))
+      << d.Log();
+  EXPECT_EQ(d.Ctl({"runs", "cancel", id}).exit_code, 0);
   EXPECT_EQ(d.Stop(), 0);
 }
 
