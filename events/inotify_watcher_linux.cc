@@ -23,15 +23,18 @@
 #include <inotifytools/inotifytools.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstring>
+#include <filesystem>
 #include <future>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "common/unique_fd.h"
 #include "events/watcher.h"
@@ -63,6 +66,8 @@ std::string StripSlash(std::string p) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
   return p;
 }
+
+std::string Normal(const std::string& p) { return StripSlash(std::filesystem::path(p).lexically_normal().string()); }
 
 class InotifyWatcher final : public Watcher {
  public:
@@ -122,12 +127,51 @@ class InotifyWatcher final : public Watcher {
   // rescan: its kDirAppeared tells the plane, and its chmod (IN_ATTRIB)
   // brings it here again.
   bool WatchNewDir(const std::string& path) {
+    if (!WatchOne(path)) return false;
+    // libinotifytools lists a directory before it watches it, so a
+    // subdirectory made in between (mkdir -p a/b/c as a new object's
+    // parents) would never be seen, nor anything later put in it. Once the
+    // watches stand, anything made from now on is reported; what was made
+    // before is found by looking again, until a look adds nothing.
+    for (int pass = 0; pass < 16; ++pass) {
+      std::vector<std::string> missed;
+      FindUnwatched(path, 0, &missed);
+      if (missed.empty()) break;
+      for (const std::string& dir : missed) {
+        if (WatchOne(dir)) Push({WatchHint::Kind::kDirAppeared, dir, IN_CREATE | IN_ISDIR});
+      }
+    }
+    return true;
+  }
+
+  bool WatchOne(const std::string& path) {
     if (inotifytools_watch_recursively(path.c_str(), kMask)) return true;
     int err = inotifytools_error();
     if (err == EACCES || err == ENOENT) return false;
     Push({err == ENOSPC ? WatchHint::Kind::kWatchLimit : WatchHint::Kind::kRescanAll, path,
           static_cast<uint32_t>(err)});
     return false;
+  }
+
+  // The directories beneath `path` without a watch (the topmost of each
+  // unwatched subtree: watching it watches what is beneath).
+  void FindUnwatched(const std::string& path, int depth, std::vector<std::string>* out) {
+    if (depth > 256) return;
+    DIR* d = ::opendir(path.c_str());
+    if (d == nullptr) return;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0) continue;
+      std::string sub = path + "/" + e->d_name;
+      struct stat st;
+      bool dir = e->d_type == DT_DIR || (e->d_type == DT_UNKNOWN && ::lstat(sub.c_str(), &st) == 0 && S_ISDIR(st.st_mode));
+      if (!dir || excluded_.count(Normal(sub)) != 0) continue;
+      if (inotifytools_wd_from_filename((sub + "/").c_str()) < 0) {
+        out->push_back(sub);
+      } else {
+        FindUnwatched(sub, depth + 1, out);
+      }
+    }
+    ::closedir(d);
   }
 
   void Handle(struct inotify_event* ev) {
@@ -203,6 +247,7 @@ class InotifyWatcher final : public Watcher {
     (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     std::vector<std::string> ex_slash;
     for (const auto& e : exclude) ex_slash.push_back(StripSlash(e));
+    for (const auto& e : ex_slash) excluded_.insert(Normal(e));
     std::vector<const char*> ex;
     for (const auto& e : ex_slash) ex.push_back(e.c_str());
     ex.push_back(nullptr);
@@ -217,6 +262,11 @@ class InotifyWatcher final : public Watcher {
       Push({WatchHint::Kind::kWatchLimit, root_, static_cast<uint32_t>(err)});
       Wake();
     }
+    // What was made while the tree was being watched (see WatchNewDir); the
+    // plane's first reconcile reads what is in it.
+    std::vector<std::string> missed;
+    FindUnwatched(root_, 0, &missed);
+    for (const std::string& dir : missed) WatchNewDir(dir);
     watches_ = inotifytools_get_num_watches();
     started->set_value(Status::OK());
     std::vector<char> buf(256 * 1024);
@@ -260,6 +310,7 @@ class InotifyWatcher final : public Watcher {
   std::atomic<bool> stopping_{false};
   // Watcher-thread only:
   std::string root_;
+  std::set<std::string> excluded_;
   std::string moved_from_;
   uint32_t moved_cookie_ = 0;
 };
