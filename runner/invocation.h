@@ -75,7 +75,7 @@ struct AttemptRecord {
   int attempt = 0;
   int64_t started_ns = 0;
   int64_t finished_ns = 0;
-  std::string outcome;  // "succeeded", "failed", "timed out", "interrupted"
+  std::string outcome;  // "succeeded", "failed", "timed out", "interrupted", "cancelled"
   std::string error;
 };
 

@@ -688,6 +688,9 @@ Result<std::string> Runner::Cancel(const std::string& id) {
     if (run != running_.end()) {
       run->second->Cancel(n);
       running_.erase(run);
+      // The attempt ends here for `runs show` (its supervisor's late end is nobody's).
+      attempts_to_save_.push_back({active.id, active.attempts, active.started_ns, env_.clock().NowNanos(), "cancelled",
+                                   "cancelled (bucketctl runs cancel)"});
     }
     int64_t number = n;  // the entry goes with the cancel
     Invocation v = active;

@@ -106,6 +106,8 @@ TEST(RunnerCliTest, CancelEndsARunningAttemptAndItsRetriesAndRedriveRunsItAgain)
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the first retry's backoff
   EXPECT_EQ(PipelineDaemon::Count(testing::ReadFile(tmp / "pids"), "\n"), 1) << "a cancelled invocation is not retried";
   EXPECT_NE(d.Log().find(id + " #1] cancelled while running; no more attempts"), std::string::npos) << d.Log();
+  auto show = d.Ctl({"runs", "show", id});
+  EXPECT_NE(show.out.find("attempt 1: cancelled: cancelled (bucketctl runs cancel)"), std::string::npos) << show.out;
   // Nothing left to cancel; an unknown id.
   auto again = d.Ctl({"runs", "cancel", id});
   EXPECT_EQ(again.exit_code, 1);
