@@ -49,12 +49,11 @@ std::string Fingerprint(const Function& fn) {
 
 // Lambda's words when an environment outgrows its MemorySize.
 AttemptResult OutOfMemory(const std::string& request_id) {
+  const std::string message = "RequestId: " + request_id + " Error: Runtime exited with error: signal: killed";
   AttemptResult r;
   r.outcome = "failed";
-  r.error = "Runtime.OutOfMemory: RequestId: " + request_id + " Error: Runtime exited with error: signal: killed";
-  r.response = nlohmann::json{{"errorMessage", "RequestId: " + request_id + " Error: Runtime exited with error: signal: killed"},
-                              {"errorType", "Runtime.OutOfMemory"}}
-                   .dump();
+  r.error = "Runtime.OutOfMemory: " + message;
+  r.response = nlohmann::json{{"errorMessage", message}, {"errorType", "Runtime.OutOfMemory"}}.dump();
   return r;
 }
 
