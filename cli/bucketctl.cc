@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
   CLI::App* iam = app.add_subcommand("iam", "IAM users, access keys and policies (as aws iam)");
   iam->require_subcommand(1);
   add(iam, bucketd::cli::IamCommands());
-  CLI::App* lambda = app.add_subcommand("lambda", "functions: invoke (as aws lambda)");
+  CLI::App* lambda = app.add_subcommand("lambda", "functions and layers: invoke, update-function-code, publish-layer-version, list-layer-versions (as aws lambda)");
   lambda->require_subcommand(1);
   add(lambda, bucketd::cli::LambdaCommands());
   try {

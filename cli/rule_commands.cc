@@ -11,6 +11,7 @@
 #include "rules/rule.h"
 #include "rules/schedule.h"
 #include "runner/function.h"
+#include "runner/layers.h"
 #include "stages/stages.h"
 
 namespace bucketd::cli {
@@ -130,8 +131,14 @@ std::vector<Command> RulesCommands() {
                         auto functions =
                             runner::LoadFunctionsDir(ctx.env(), functions_dir, stages::SeedBuiltins().Names());
                         if (!functions.ok()) return Usage(functions.status());
-                        for (const auto& [name, fn] : *functions) {
+                        auto state_dir = ctx.StateDir();
+                        for (auto& [name, fn] : *functions) {
                           if (Status code = runner::CheckLambdaCode(fn); !code.ok()) return Usage(code);
+                          if (fn.layers.empty()) continue;
+                          if (!state_dir.ok()) return Context::Fail(state_dir.status());
+                          if (Status layers = runner::ResolveLayers(ctx.env(), *state_dir, &fn); !layers.ok()) {
+                            return Usage(layers);
+                          }
                         }
                         for (const auto& w : runner::TargetsWithoutFunctions(*rules, *functions)) {
                           std::fprintf(stderr, "warning: %s\n", w.c_str());

@@ -138,6 +138,10 @@ Result<nlohmann::json> InvokeResultVerb(Manager& m, const nlohmann::json& reques
   return m.InvokeResult(request.value("id", ""));
 }
 
+Result<nlohmann::json> UpdateFunctionCodeVerb(Manager& m, const nlohmann::json& request) {
+  return m.UpdateFunctionCode(request.value("function", ""), request.value("bucket", ""), request.value("key", ""));
+}
+
 ControlReply Refusal(const std::string& error) { return {{{"ok", false}, {"error", error}}, {}}; }
 
 std::string VerbNames() {
@@ -166,6 +170,8 @@ const std::vector<ControlVerb>& ControlVerbs() {
       {"invoke-result", {{"id", F::kString}}, InvokeResultVerb},
       {"redrive", {{"ids", F::kStringList}}, RedriveVerb},
       {"cancel", {{"id", F::kString}}, CancelVerb},
+      {"update-function-code", {{"function", F::kString}, {"bucket", F::kString}, {"key", F::kString}},
+       UpdateFunctionCodeVerb},
       {"replay",
        {{"rule", F::kString}, {"from_ns", F::kInteger}, {"to_ns", F::kInteger}, {"name", F::kString}},
        ReplayVerb},

@@ -17,6 +17,7 @@
 #include "daemon/signals_linux.h"
 #include "daemon/test_hooks.h"
 #include "runner/code_package.h"
+#include "runner/layers.h"
 
 namespace bucketd::daemon {
 
@@ -121,6 +122,7 @@ Status Manager::LoadConfig() {
       spdlog::error("{}: its invocations fail until a reload finds its package", fn.code_error);
       continue;
     }
+    RETURN_IF_ERROR(runner::ResolveLayers(env_, config_.state_dir, &fn));
     if (fn.runtime == runner::Runtime::kExec) RETURN_IF_ERROR(CheckTrustedPath(fn.handler, role + ": /Handler"));
     if (runner::IsLambdaRuntime(fn.runtime)) {
       RETURN_IF_ERROR(CheckTrustedPath(fn.code_directory, role + ": /Code/Directory", /*with_files=*/true));

@@ -111,6 +111,16 @@ class Manager {
   // asked for ({"pending": true} until then; NotFound for an unknown id).
   Result<nlohmann::json> InvokeForControl(const InvokeRequest& request);
   Result<nlohmann::json> InvokeResult(const std::string& request_id);
+  // Lambda's UpdateFunctionCode (daemon/function_code.cc): takes the
+  // function's package again from where its file's Code names it (a
+  // Code.Directory's files as they are now); the function's environments
+  // serve no more invocations. `bucket`/`key`, when given, must be the
+  // file's. Returns GetFunctionConfiguration's shape; on error the function
+  // keeps the code it had.
+  Result<nlohmann::json> UpdateFunctionCode(const std::string& function, const std::string& bucket,
+                                            const std::string& key);
+  // GetFunctionConfiguration's shape of a loaded function.
+  nlohmann::json FunctionConfiguration(const runner::Function& fn) const;
   // `on_ready` runs on the loop's thread whenever `fd` is readable (the
   // endpoint's Invoke bridge). Before Run.
   void AddWakeFd(int fd, std::function<void()> on_ready) { wakes_.push_back({fd, std::move(on_ready)}); }

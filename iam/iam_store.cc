@@ -137,13 +137,17 @@ Result<IamData> Parse(const std::string& text, const std::string& file) {
 
 }  // namespace
 
-std::string AccountOf(Env& env, const std::string& config_dir) {
+std::string TrailSettingOf(Env& env, const std::string& config_dir, const char* field, const std::string& fallback) {
   auto text = ReadFileToString(env.fs(), AT_FDCWD, config_dir + "/bucketd.json");
-  if (!text.ok()) return kDefaultAccount;
+  if (!text.ok()) return fallback;
   json j = json::parse(*text, nullptr, false);
-  if (!j.is_object() || !j.contains("Trail") || !j["Trail"].is_object()) return kDefaultAccount;
-  auto a = j["Trail"].find("Account");
-  return a != j["Trail"].end() && a->is_string() ? a->get<std::string>() : kDefaultAccount;
+  if (!j.is_object() || !j.contains("Trail") || !j["Trail"].is_object()) return fallback;
+  auto a = j["Trail"].find(field);
+  return a != j["Trail"].end() && a->is_string() ? a->get<std::string>() : fallback;
+}
+
+std::string AccountOf(Env& env, const std::string& config_dir) {
+  return TrailSettingOf(env, config_dir, "Account", kDefaultAccount);
 }
 
 std::string UserArn(const std::string& account, const User& user) {

@@ -78,6 +78,8 @@ struct IamData {
 
 // The account in <config-dir>/bucketd.json (Trail.Account), else the default.
 std::string AccountOf(Env& env, const std::string& config_dir);
+// Trail.<field> in <config-dir>/bucketd.json ("Region"), else `fallback`.
+std::string TrailSettingOf(Env& env, const std::string& config_dir, const char* field, const std::string& fallback);
 std::string UserArn(const std::string& account, const User& user);
 // IAM's shape of a user ({"Path","UserName","UserId","Arn","CreateDate"}).
 nlohmann::json UserJson(const std::string& account, const User& user);

@@ -3,6 +3,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
+#include <stdio.h>  // renameat2
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -136,38 +137,57 @@ void KeepNewest(const std::string& function_dir, size_t keep) {
 
 }  // namespace
 
-Result<std::string> UnpackCode(const std::string& state_dir, const std::string& function, const std::string& digest,
-                               std::string_view zip, const std::string& source) {
+Result<std::string> UnpackVersion(const std::string& parent, const std::string& version, std::string_view zip,
+                                  const std::string& source, int flags) {
   if (zip.size() > kMaxPackageBytes) {
     return Status::InvalidArgument(source + ": a package is at most " + std::to_string(kMaxPackageBytes >> 20) + " MB");
   }
-  // Absolute: an environment runs in its code directory, so a relative
-  // LAMBDA_TASK_ROOT (a --root given relative) would name nothing there.
-  std::error_code abs_ec;
-  std::string state = std::filesystem::absolute(state_dir, abs_ec).lexically_normal().string();
-  if (abs_ec) state = state_dir;
-  std::string function_dir = state + "/lambda/code/" + function;
-  std::string dir = function_dir + "/" + digest;
+  std::string dir = parent + "/" + version;
   struct stat st;
-  if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+  if (!(flags & kNewVersionOnly) && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
     // Touched, so the versions kept are the newest in use.
     (void)::utimensat(AT_FDCWD, dir.c_str(), nullptr, 0);
     return dir;
   }
   std::error_code ec;
-  std::filesystem::create_directories(function_dir, ec);
-  if (ec) return Status::IOError("making " + function_dir + ": " + ec.message());
+  std::filesystem::create_directories(parent, ec);
+  if (ec) return Status::IOError("making " + parent + ": " + ec.message());
   std::string tmp = dir + ".tmp" + std::to_string(::getpid());
   std::filesystem::remove_all(tmp, ec);
   if (::mkdir(tmp.c_str(), 0755) != 0) return Status::FromErrno("making " + tmp, errno);
   Status s = Unpack(zip, tmp, source);
-  if (s.ok() && ::rename(tmp.c_str(), dir.c_str()) != 0) s = Status::FromErrno("renaming " + tmp, errno);
-  if (!s.ok()) {
-    std::filesystem::remove_all(tmp, ec);
-    return s;
+  // A version, once there, is never replaced: a concurrent unpack of the
+  // same one wins or loses whole.
+  if (s.ok() && ::renameat2(AT_FDCWD, tmp.c_str(), AT_FDCWD, dir.c_str(), RENAME_NOREPLACE) != 0) {
+    if (errno != EEXIST) {
+      s = Status::FromErrno("renaming " + tmp + " to " + dir, errno);
+    } else if (flags & kNewVersionOnly) {
+      s = Status::AlreadyExists(dir + " exists");
+    }
   }
+  std::filesystem::remove_all(tmp, ec);
+  if (!s.ok()) return s;
+  return dir;
+}
+
+std::string AbsoluteStateDir(const std::string& state_dir) {
+  // Absolute: an environment runs in its code directory, so a relative
+  // LAMBDA_TASK_ROOT (a --root given relative) would name nothing there.
+  std::error_code ec;
+  std::string state = std::filesystem::absolute(state_dir, ec).lexically_normal().string();
+  return ec ? state_dir : state;
+}
+
+Result<std::string> UnpackCode(const std::string& state_dir, const std::string& function, const std::string& digest,
+                               std::string_view zip, const std::string& source) {
+  std::string function_dir = AbsoluteStateDir(state_dir) + "/lambda/code/" + function;
+  ASSIGN_OR_RETURN(std::string dir, UnpackVersion(function_dir, digest, zip, source, 0));
   KeepNewest(function_dir, 3);
   return dir;
+}
+
+Result<std::string> ReadPackage(int fd, const std::string& source) {
+  return ReadAll(fd, kMaxPackageBytes + 1, source);
 }
 
 Status ResolveCode(store::Store& store, const std::string& state_dir, Function* fn) {
@@ -178,7 +198,7 @@ Status ResolveCode(store::Store& store, const std::string& state_dir, Function* 
     source = fn->code_zip_file;
     UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) return Status::FromErrno(where + "/ZipFile: " + source, errno);
-    ASSIGN_OR_RETURN(bytes, ReadAll(fd.get(), kMaxPackageBytes + 1, source));
+    ASSIGN_OR_RETURN(bytes, ReadPackage(fd.get(), source));
     digest = Sha256Hex(bytes).substr(0, 32);
   } else {
     source = "s3://" + fn->code_s3_bucket + "/" + fn->code_s3_key;
@@ -195,13 +215,17 @@ Status ResolveCode(store::Store& store, const std::string& state_dir, Function* 
                                       "runs a package only when an IAM principal allowed to wrote it (aws s3 cp), "
                                       "or when bucketd's user or root owns its file");
     }
-    ASSIGN_OR_RETURN(bytes, ReadAll(object->fd.get(), kMaxPackageBytes + 1, source));
+    ASSIGN_OR_RETURN(bytes, ReadPackage(object->fd.get(), source));
     digest = object->info.etag;
     digest.erase(std::remove(digest.begin(), digest.end(), '"'), digest.end());
   }
   auto dir = UnpackCode(state_dir, fn->name, digest, bytes, source);
   if (!dir.ok()) return Status(dir.status().code(), where + ": " + dir.status().message());
   fn->code_directory = *dir;
+  Digest sha(Digest::Algorithm::kSha256);
+  sha.Update(bytes);
+  fn->code_sha256 = Base64Encode(sha.Final());
+  fn->code_size = bytes.size();
   return Status::OK();
 }
 

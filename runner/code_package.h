@@ -27,6 +27,20 @@ inline constexpr uint64_t kMaxUnpackedBytes = 250ull << 20;
 inline constexpr uint64_t kMaxPackageBytes = 250ull << 20;
 inline constexpr int kMaxEntries = 20000;
 
+// Unpacks `zip` (named `source` in messages) into <parent>/<version>,
+// whole or not at all. An existing version is reused as it is, unless
+// `flags` has kNewVersionOnly: then it is AlreadyExists and
+// nothing is changed. Returns the version's directory.
+inline constexpr int kNewVersionOnly = 1;
+Result<std::string> UnpackVersion(const std::string& parent, const std::string& version, std::string_view zip,
+                                  const std::string& source, int flags);
+
+// A package file's bytes (at most kMaxPackageBytes).
+Result<std::string> ReadPackage(int fd, const std::string& source);
+
+// `state_dir` made absolute: code and layer directories are named by it.
+std::string AbsoluteStateDir(const std::string& state_dir);
+
 // The directory `zip` (named `source` in messages) is unpacked in, for
 // `function`; `digest` names the version (its bytes' hash or ETag). An
 // existing directory of that version is reused as it is.

@@ -19,6 +19,7 @@ namespace bucketd::runner {
 namespace {
 
 constexpr int kMaxTimeoutSeconds = 7 * 24 * 3600;  // stages may train for hours
+constexpr size_t kMaxLayers = 5;                    // Lambda's limit
 
 bool ValidName(const std::string& s, size_t max) {
   if (s.empty() || s.size() > max) return false;
@@ -83,7 +84,7 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
   ASSIGN_OR_RETURN(nlohmann::json j, rules::ParseJson(text, source));
   if (!j.is_object()) return f.Error("/", "expected a function object (CreateFunction's shape)");
   RETURN_IF_ERROR(f.OnlyKeys(j, "", {"FunctionName", "Description", "Runtime", "Handler", "Code", "Timeout",
-                                     "MemorySize", "WorkingDirectory", "Environment", "Role",
+                                     "MemorySize", "WorkingDirectory", "Environment", "Role", "Layers",
                                      "MaximumRetryAttempts", "MaximumEventAgeInSeconds",
                                      "ReservedConcurrentExecutions", "DestinationConfig"}));
   Function fn;
@@ -147,8 +148,21 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     }
     // Lambda's default when absent.
     if (!j.contains("MemorySize")) fn.memory_mb = 128;
-  } else if (j.contains("Code")) {
-    return f.Error("/Code", "only a Lambda runtime's function has Code (an exec function names its program in Handler)");
+    if (j.contains("Layers")) {
+      const auto& layers = j["Layers"];
+      if (!layers.is_array() || layers.size() > kMaxLayers) {
+        return f.Error("/Layers", "expected a list of at most " + std::to_string(kMaxLayers) +
+                                      " layer version ARNs (arn:aws:lambda:REGION:ACCOUNT:layer:NAME:N)");
+      }
+      for (size_t i = 0; i < layers.size(); ++i) {
+        if (!layers[i].is_string()) return f.Error("/Layers/" + std::to_string(i), "expected a layer version ARN");
+        fn.layers.push_back(layers[i].get<std::string>());
+      }
+    }
+  } else if (j.contains("Code") || j.contains("Layers")) {
+    const char* field = j.contains("Code") ? "/Code" : "/Layers";
+    return f.Error(field, std::string("only a Lambda runtime's function has ") + (field + 1) +
+                              " (an exec function names its program in Handler)");
   }
   if (fn.runtime == Runtime::kBuiltin && builtins.count(fn.handler) == 0) {
     std::string names;

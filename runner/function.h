@@ -5,7 +5,8 @@
 //   {"FunctionName": "RunNotebook", "Runtime": "exec" | "builtin" | "python3.x",
 //    "Handler": "/usr/lib/bucketd/run-notebook" | "<built-in stage name>" | "module.function",
 //    "Code": {"Directory": "/abs/dir"} | {"ZipFile": "/abs/f.zip"} | {"S3Bucket": "b", "S3Key": "k.zip"}
-//    (python), "Role": "arn:aws:iam::ACCOUNT:role/NAME",
+//    (python), "Layers": ["arn:aws:lambda:REGION:ACCOUNT:layer:NAME:N"],
+//    "Role": "arn:aws:iam::ACCOUNT:role/NAME",
 //    "Timeout": 900, "MemorySize": 2048, "WorkingDirectory": "/srv/pipeline",
 //    "Environment": {"Variables": {"K": "V"}}, "ReservedConcurrentExecutions": 1,
 //    "DestinationConfig": {"OnSuccess": {"Destination": "<arn>"},
@@ -64,6 +65,16 @@ struct Function {
   std::string code_zip_file;
   std::string code_s3_bucket, code_s3_key;
   std::string code_error;  // why its package could not be taken (then it cannot start)
+  std::string code_sha256;  // the package's SHA-256, base64 (Lambda's CodeSha256)
+  uint64_t code_size = 0;
+  // Counted up by `bucketctl lambda update-function-code`: environments of
+  // an earlier count are not given more invocations (a Code.Directory's
+  // files change in place).
+  int code_revision = 0;
+  // Layers: layer version ARNs as written, and the directories they were
+  // published to (runner/layers.h), in the same order.
+  std::vector<std::string> layers;
+  std::vector<std::string> layer_directories;
   // "arn:aws:iam::ACCOUNT:role/NAME": a python function's environments get
   // temporary credentials for it (AWS_ACCESS_KEY_ID, …); empty: none.
   std::string role;

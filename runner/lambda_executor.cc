@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -43,8 +44,41 @@ constexpr int64_t kCredentialMarginSeconds = 300;
 
 std::string Fingerprint(const Function& fn) {
   nlohmann::json j = {{"h", fn.handler}, {"c", fn.code_directory}, {"r", fn.runtime_name},
-                      {"m", fn.memory_mb},  {"t", fn.timeout_seconds}, {"e", fn.environment}, {"role", fn.role}};
+                      {"m", fn.memory_mb},  {"t", fn.timeout_seconds}, {"e", fn.environment}, {"role", fn.role},
+                      {"l", fn.layer_directories}, {"rev", fn.code_revision}};
   return j.dump();
+}
+
+// "a:b:c" of the `sub` directories of the function's layers that exist, the
+// last layer's first (a later layer's files win, as in /opt), then `tail`.
+std::string LayerPath(const Function& fn, const std::vector<std::string>& subs, const std::string& tail) {
+  std::string out;
+  for (auto layer = fn.layer_directories.rbegin(); layer != fn.layer_directories.rend(); ++layer) {
+    for (const std::string& sub : subs) {
+      std::string dir = *layer + "/" + sub;
+      struct stat st;
+      if (::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) out += (out.empty() ? "" : ":") + dir;
+    }
+  }
+  if (!tail.empty()) out += (out.empty() ? "" : ":") + tail;
+  return out;
+}
+
+// A layer's python/lib/pythonX.Y/site-packages, for whichever X.Y it was
+// built for (the interpreter bucketd runs may not be the Runtime's).
+std::vector<std::string> PythonLayerDirs(const Function& fn) {
+  std::set<std::string> site;
+  for (const std::string& layer : fn.layer_directories) {
+    std::error_code ec;
+    for (const auto& d : std::filesystem::directory_iterator(layer + "/python/lib", ec)) {
+      if (d.path().filename().string().rfind("python3", 0) == 0) {
+        site.insert("python/lib/" + d.path().filename().string() + "/site-packages");
+      }
+    }
+  }
+  std::vector<std::string> out(site.rbegin(), site.rend());
+  out.push_back("python");
+  return out;
 }
 
 // Lambda's words when an environment outgrows its MemorySize.
@@ -323,13 +357,24 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
       {"AWS_EXECUTION_ENV", "AWS_Lambda_" + fn.runtime_name},
       {"TZ", ":UTC"},
       {"LANG", "C.UTF-8"},
-      {"PATH", "/usr/local/bin:/usr/bin:/bin"},
+      {"PATH", LayerPath(fn, {"bin"}, "/usr/local/bin:/usr/bin:/bin")},
       {"TMPDIR", env->tmp_dir},
       {"HOME", env->tmp_dir},
       {"PYTHONUNBUFFERED", "1"},
-      {"NODE_PATH", fn.code_directory + "/node_modules"},
       {"PYTHONDONTWRITEBYTECODE", "1"}};
   if (!endpoint_url_.empty()) lambda["AWS_ENDPOINT_URL"] = endpoint_url_;
+  // Layers join the paths after the function's own code and before what
+  // the machine has; a function's own PYTHONPATH or LD_LIBRARY_PATH follows.
+  auto before = [&vars](const std::string& name, const std::string& ours) {
+    auto own = vars.find(name);
+    std::string theirs = own == vars.end() ? "" : own->second;
+    return ours.empty() ? theirs : theirs.empty() ? ours : ours + ":" + theirs;
+  };
+  if (std::string p = before("PYTHONPATH", LayerPath(fn, PythonLayerDirs(fn), "")); !p.empty()) lambda["PYTHONPATH"] = p;
+  if (std::string p = before("LD_LIBRARY_PATH", LayerPath(fn, {"lib"}, "")); !p.empty()) lambda["LD_LIBRARY_PATH"] = p;
+  std::string node_path = fn.code_directory + "/node_modules";
+  if (std::string l = LayerPath(fn, {"nodejs/node_modules"}, ""); !l.empty()) node_path += ":" + l;
+  lambda["NODE_PATH"] = before("NODE_PATH", node_path);
   if (credentials) {
     lambda["AWS_ACCESS_KEY_ID"] = credentials->access_key_id;
     lambda["AWS_SECRET_ACCESS_KEY"] = credentials->secret_access_key;

@@ -132,6 +132,7 @@ class Runner {
 
   void SetFunctions(std::shared_ptr<const FunctionSet> functions);
   const BuiltinRegistry& builtins() const { return builtins_; }
+  std::shared_ptr<const FunctionSet> functions() const { return functions_; }
   // The loaded function of that name, or null.
   const Function* FindFunction(const std::string& name) const {
     if (!functions_) return nullptr;

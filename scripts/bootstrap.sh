@@ -36,6 +36,7 @@ PACKAGES=(
   nodejs                # tests: the JavaScript SDK (@aws-sdk/client-s3, from npm; this nodejs brings npm)
   curl                  # tests: presigned URLs fetched as a browser would
   openssl               # tests: a self-signed certificate for the https endpoint
+  python3-nbclient python3-ipykernel python3-nbconvert  # runner: the jupyter runtime (notebooks run as SageMaker processing jobs did)
   libcurl4-openssl-dev nginx-light  # bench/s3_bench: a SigV4 client (libcurl's own signer), nginx as the static-file peer
 )
 

@@ -322,5 +322,75 @@ print(json.dumps({"status": r["StatusCode"], "echo": body["echo"], "same_id": bo
   EXPECT_NE(denied.err.find("AccessDeniedException"), std::string::npos) << denied.err;
 }
 
+// UpdateFunctionCode: the running bucketd takes the package again from
+// where the function's file names it; the warm environments of the old
+// code serve no more invocations, and a package that cannot be taken
+// leaves the code that runs as it was. A Code.Directory's files, changed in
+// place, are taken the same way.
+TEST_F(LambdaAwsTest, UpdateFunctionCodeTakesThePackageAgainAndOnlyFreshEnvironmentsRunIt) {
+  RunResult zipped = bucketd::testing::Run({"/usr/bin/python3", "-c", R"(import sys, zipfile
+for path, version in ((sys.argv[1], "v1"), (sys.argv[2], "v2")):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("versioned.py", "VERSION = %r\ndef handler(event, context):\n    return {'v': VERSION}\n" % version)
+)", tmp_ / "v1.zip", tmp_ / "v2.zip"});
+  ASSERT_EQ(zipped.exit_code, 0) << zipped.err;
+  std::string dir = tmp_ / "versioned";
+  ::mkdir(dir.c_str(), 0755);
+  WriteFile(dir + "/versioned.py", "def handler(event, context):\n    return {'v': 'd1'}\n");
+  WriteFile(daemon_->cfg() + "/functions.d/Versioned.json", R"({"FunctionName": "Versioned", "Runtime": "python3.11",
+      "Handler": "versioned.handler", "Code": {"S3Bucket": "code", "S3Key": "versioned.zip"}})");
+  WriteFile(daemon_->cfg() + "/functions.d/InPlace.json", R"({"FunctionName": "InPlace", "Runtime": "python3.11",
+      "Handler": "versioned.handler", "Code": {"Directory": ")" + dir + R"("}})");
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "v1.zip", "s3://code/versioned.zip"}).exit_code, 0);
+  RunResult reloaded = Ctl({"reload"});
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.err;
+  auto invoke = [&](const std::string& function) {
+    std::string out = tmp_ / "out.json";
+    RunResult r = Ctl({"lambda", "invoke", "--function-name", function, out});
+    EXPECT_EQ(r.exit_code, 0) << r.err << daemon_->Log();
+    return nlohmann::json::parse(ReadFile(out), nullptr, false).value("v", "?");
+  };
+  EXPECT_EQ(invoke("Versioned"), "v1");
+  EXPECT_EQ(invoke("InPlace"), "d1");
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "v2.zip", "s3://code/versioned.zip"}).exit_code, 0);
+  WriteFile(dir + "/versioned.py", "def handler(event, context):\n    return {'v': 'd2'}\n");
+  EXPECT_EQ(invoke("Versioned"), "v1") << "the package is taken when told, not at each write";
+  EXPECT_EQ(invoke("InPlace"), "d1") << "the warm environment keeps the module it imported";
+
+  RunResult elsewhere = Ctl({"lambda", "update-function-code", "--function-name", "Versioned", "--s3-bucket", "data",
+                             "--s3-key", "versioned.zip"});
+  EXPECT_NE(elsewhere.exit_code, 0);
+  EXPECT_NE(elsewhere.err.find("(InvalidParameterValueException) when calling the UpdateFunctionCode operation: "
+                               "function Versioned's file " + daemon_->cfg() + "/functions.d/Versioned.json names "
+                               "s3://code/versioned.zip in /Code"),
+            std::string::npos)
+      << elsewhere.err;
+  RunResult updated = Ctl({"lambda", "update-function-code", "--function-name", "Versioned", "--s3-bucket", "code",
+                           "--s3-key", "versioned.zip"});
+  ASSERT_EQ(updated.exit_code, 0) << updated.err;
+  auto config = nlohmann::json::parse(updated.out, nullptr, false);
+  RunResult sha = bucketd::testing::Run({"/bin/sh", "-c", "openssl dgst -sha256 -binary " + tmp_ / "v2.zip" + " | base64"});
+  EXPECT_EQ(config.value("CodeSha256", "") + "\n", sha.out) << updated.out;
+  EXPECT_EQ(config["CodeSize"], ReadFile(tmp_ / "v2.zip").size());
+  EXPECT_EQ(config["FunctionArn"], "arn:aws:lambda:local:000000000000:function:Versioned");
+  EXPECT_EQ(config["LastUpdateStatus"], "Successful");
+  EXPECT_EQ(invoke("Versioned"), "v2");
+  ASSERT_EQ(Ctl({"lambda", "update-function-code", "--function-name", "InPlace"}).exit_code, 0);
+  EXPECT_EQ(invoke("InPlace"), "d2");
+
+  // A package that is no zip: refused, and v2 keeps running.
+  WriteFile(tmp_ / "garbage.zip", "PK\x03\x04 no zip");
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "garbage.zip", "s3://code/versioned.zip"}).exit_code, 0);
+  RunResult bad = Ctl({"lambda", "update-function-code", "--function-name", "Versioned"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("Versioned.json: /Code: s3://code/versioned.zip: "), std::string::npos) << bad.err;
+  EXPECT_EQ(invoke("Versioned"), "v2");
+  RunResult missing = Ctl({"lambda", "update-function-code", "--function-name", "Nope"});
+  EXPECT_NE(missing.err.find("(ResourceNotFoundException) when calling the UpdateFunctionCode operation: Function "
+                             "not found: arn:aws:lambda:local:000000000000:function:Nope"),
+            std::string::npos)
+      << missing.err;
+}
+
 }  // namespace
 }  // namespace bucketd::testing

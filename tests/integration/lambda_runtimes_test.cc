@@ -181,5 +181,111 @@ TEST_F(LambdaRuntimesTest, MissingCodeIsReportedAtTheLoadWithItsFileAndField) {
       << v.err;
 }
 
+// Layers as Lambda has them: zips published with `bucketctl lambda
+// publish-layer-version`, numbered per name, named by their version ARNs
+// in a function's Layers; their python/ (and python/lib/pythonX.Y/
+// site-packages/), nodejs/node_modules/ and bin/ are where the handler's
+// imports and PATH find them, a later layer's before an earlier one's.
+TEST_F(LambdaRuntimesTest, LayersPublishedWithBucketctlJoinTheImportPathsAndPathInOrder) {
+  // Two layers, as `zip -r` of python/ … makes them (bin/hello keeps its x bit).
+  RunResult zipped = bucketd::testing::Run({"/usr/bin/python3", "-c", R"PY(import sys, zipfile
+site = "python/lib/python%d.%d/site-packages/" % sys.version_info[:2]
+def add(z, name, text, mode=0o644):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (0o100000 | mode) << 16
+    z.writestr(info, text)
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    add(z, "python/greeting.py", "WHO = 'common v1'\n")
+    add(z, site + "extra.py", "EXTRA = 'from site-packages'\n")
+    add(z, "nodejs/node_modules/greet/index.js", "module.exports = () => 'node layer';\n")
+    add(z, "bin/hello", "#!/bin/sh\necho hello from a layer\n", 0o755)
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    add(z, "python/greeting.py", "WHO = 'override v1'\n")
+)PY", tmp_ / "common.zip", tmp_ / "override.zip"});
+  ASSERT_EQ(zipped.exit_code, 0) << zipped.err;
+  WriteFile(tmp_ / "garbage.zip", "PK\x03\x04 no zip at all");
+
+  RunResult first = daemon_->Ctl({"lambda", "publish-layer-version", "--layer-name", "common", "--zip-file",
+                                  "fileb://" + tmp_ / "common.zip", "--description", "shared code",
+                                  "--compatible-runtimes", "python3.11", "nodejs20.x"});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto v1 = nlohmann::json::parse(first.out, nullptr, false);
+  EXPECT_EQ(v1["Version"], 1) << first.out;
+  EXPECT_EQ(v1["LayerVersionArn"], "arn:aws:lambda:local:000000000000:layer:common:1");
+  EXPECT_EQ(v1["LayerArn"], "arn:aws:lambda:local:000000000000:layer:common");
+  EXPECT_EQ(v1["Description"], "shared code");
+  EXPECT_EQ(v1["CompatibleRuntimes"], (nlohmann::json{"python3.11", "nodejs20.x"}));
+  EXPECT_EQ(v1["Content"]["CodeSize"], ReadFile(tmp_ / "common.zip").size());
+  RunResult sha = bucketd::testing::Run({"/bin/sh", "-c", "openssl dgst -sha256 -binary " + tmp_ / "common.zip" +
+                                                              " | base64"});
+  EXPECT_EQ(v1["Content"]["CodeSha256"].get<std::string>() + "\n", sha.out);
+  RunResult second = daemon_->Ctl({"lambda", "publish-layer-version", "--layer-name", "common", "--zip-file",
+                                   "fileb://" + tmp_ / "common.zip"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  EXPECT_EQ(nlohmann::json::parse(second.out)["Version"], 2);
+  ASSERT_EQ(daemon_->Ctl({"lambda", "publish-layer-version", "--layer-name", "override", "--zip-file",
+                          "fileb://" + tmp_ / "override.zip"}).exit_code, 0);
+  // A zip that is none: refused with its name, no version made.
+  RunResult bad = daemon_->Ctl({"lambda", "publish-layer-version", "--layer-name", "common", "--zip-file",
+                                "fileb://" + tmp_ / "garbage.zip"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("(InvalidParameterValueException) when calling the PublishLayerVersion operation: " +
+                         tmp_ / "garbage.zip" + ": "),
+            std::string::npos)
+      << bad.err;
+  RunResult listed = daemon_->Ctl({"lambda", "list-layer-versions", "--layer-name", "common"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.err;
+  auto versions = nlohmann::json::parse(listed.out)["LayerVersions"];
+  ASSERT_EQ(versions.size(), 2u) << listed.out;
+  EXPECT_EQ(versions[0]["Version"], 2);
+  EXPECT_EQ(versions[1]["LayerVersionArn"], "arn:aws:lambda:local:000000000000:layer:common:1");
+
+  std::string py = tmp_ / "py";
+  ::mkdir(py.c_str(), 0755);
+  WriteFile(py + "/app.py", R"(import subprocess, greeting, extra
+def handler(event, context):
+    return {"who": greeting.WHO, "extra": extra.EXTRA,
+            "hello": subprocess.run(["hello"], capture_output=True, text=True).stdout.strip()}
+)");
+  WriteFile(tmp_ / "node/layered.js", "exports.handler = async () => ({greet: require('greet')()});\n");
+  const std::string arn = "arn:aws:lambda:local:000000000000:layer:";
+  WriteFile(daemon_->cfg() + "/functions.d/PyLayers.json",
+            R"({"FunctionName": "PyLayers", "Runtime": "python3.11", "Handler": "app.handler",
+                "Code": {"Directory": ")" + py + R"("}, "Layers": [")" + arn + R"(common:1", ")" + arn +
+                R"(override:1"]})");
+  WriteFile(daemon_->cfg() + "/functions.d/JsLayers.json",
+            R"({"FunctionName": "JsLayers", "Runtime": "nodejs20.x", "Handler": "layered.handler",
+                "Code": {"Directory": ")" + tmp_ / "node" + R"("}, "Layers": [")" + arn + R"(common:2"]})");
+  RunResult reloaded = daemon_->Ctl({"reload"});
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.err << daemon_->Log();
+  auto [printed, value] = Invoke("PyLayers", "{}");
+  EXPECT_EQ(value, (nlohmann::json{{"who", "override v1"}, {"extra", "from site-packages"},
+                                   {"hello", "hello from a layer"}}))
+      << value.dump() << daemon_->Log();
+  std::tie(printed, value) = Invoke("JsLayers", "{}");
+  EXPECT_EQ(value, (nlohmann::json{{"greet", "node layer"}})) << value.dump() << daemon_->Log();
+
+  // A version that was never published, and an ARN that is none: told at
+  // the load with the file and the entry; what runs stays.
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {arn + "common:9", "PyLayers.json: /Layers/1: " + arn + "common:9: no such layer version"},
+      {"arn:aws:lambda:local:000000000000:function:common", "PyLayers.json: /Layers/1: 'arn:aws:lambda:local:"
+                                                           "000000000000:function:common': expected a layer version ARN"},
+  };
+  for (const auto& [layer, error] : cases) {
+    WriteFile(daemon_->cfg() + "/functions.d/PyLayers.json",
+              R"({"FunctionName": "PyLayers", "Runtime": "python3.11", "Handler": "app.handler",
+                  "Code": {"Directory": ")" + py + R"("}, "Layers": [")" + arn + R"(common:1", ")" + layer + R"("]})");
+    RunResult v = daemon_->Ctl({"--config-dir", daemon_->cfg(), "rules", "validate"});
+    EXPECT_EQ(v.exit_code, 2) << v.out;
+    EXPECT_NE(v.err.find(error), std::string::npos) << v.err;
+    RunResult r = daemon_->Ctl({"reload"});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find(error), std::string::npos) << r.err;
+  }
+  std::tie(printed, value) = Invoke("PyLayers", "{}");
+  EXPECT_EQ(value["who"], "override v1") << value.dump();
+}
+
 }  // namespace
 }  // namespace bucketd::testing
