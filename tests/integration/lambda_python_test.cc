@@ -3,6 +3,8 @@
 // Python runtime; its return value and its errors reach the destinations.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <algorithm>
 #include <chrono>
 #include <thread>
@@ -28,6 +30,7 @@ def lambda_handler(event, context):
     key = event["detail"]["object"]["key"]
     logger.info("handling %s", key)
     if "slow" in key:
+        print("slow pid %d." % os.getpid())
         time.sleep(30)
     if "hold" in key:
         time.sleep(1)
@@ -193,6 +196,38 @@ TEST_F(LambdaPythonTest, ATimeoutEndsThatEnvironmentAndTheNextInvocationGetsAFre
   ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
   EXPECT_EQ(ok[0]["responsePayload"]["count"], 1) << "a fresh environment: init again";
   EXPECT_EQ(ok[0]["responsePayload"]["seen"], nlohmann::json::array({"in/fast.txt"})) << "and a TMPDIR of its own";
+  EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "init ran"), 2) << daemon_->Log();
+}
+
+// `runs cancel` on a Lambda runtime's invocation: the handler's environment
+// ends mid-run, neither a timeout, a retry nor a destination record
+// follows, and the next invocation gets a fresh environment.
+TEST_F(LambdaPythonTest, CancelEndsTheRunningHandlersEnvironmentAndNothingFollows) {
+  Drop("in/slow-cancel.txt");
+  std::string id;
+  int pid = 0;
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] {
+    std::string runs = daemon_->Ctl({"runs", "--state", "running", "--json"}).out;
+    size_t p = runs.find("\"id\":\"");
+    id = p == std::string::npos ? "" : runs.substr(p + 6, runs.find('"', p + 6) - p - 6);
+    std::string log = daemon_->Log();
+    size_t at = log.find("slow pid ");
+    if (at != std::string::npos) pid = std::atoi(log.c_str() + at + 9);
+    return !id.empty() && pid > 0;
+  })) << daemon_->Log();
+  RunResult cancel = daemon_->Ctl({"runs", "cancel", id});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.err;
+  EXPECT_EQ(cancel.out, "cancelled: " + id + " (was running)\n");
+  EXPECT_TRUE(PipelineDaemon::WaitFor([&] { return ::kill(pid, 0) != 0; }, 5000)) << "pid " << pid << " still runs";
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // past its Timeout of 2 s
+  EXPECT_TRUE(ListDir(daemon_->root() + "/buckets/dest/fail/Py").empty()) << "a cancel sends no failure record";
+  EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "Task timed out"), 0) << daemon_->Log();
+  RunResult show = daemon_->Ctl({"runs", "show", id});
+  EXPECT_NE(show.out.find("attempt 1: cancelled"), std::string::npos) << show.out;
+  Drop("in/after.txt");
+  auto ok = Records("ok", 1);
+  ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(ok[0]["responsePayload"]["count"], 1) << "a fresh environment";
   EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "init ran"), 2) << daemon_->Log();
 }
 
