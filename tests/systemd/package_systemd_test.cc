@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/integration/pipeline_daemon.h"
 #include "tests/stages/sshd_server.h"
 #include "tests/systemd/systemd_ns.h"
@@ -164,6 +166,46 @@ TEST(PackageSystemdTest, TheDebInstallsCreatesTheUserAndItsHardenedServiceRunsTa
       << sd.Journalctl({"-u", "bucketd"}).out;
   std::string journal = sd.Journalctl({"-u", "bucketd", "-o", "cat"}).out;
   EXPECT_EQ(journal.find("PRIVATE KEY"), std::string::npos) << "the key reached the journal";
+
+  // A python and a node function under the hardened unit (issue 15): its
+  // MemoryDenyWriteExecute, inherited by every child, would abort V8's JIT;
+  // bucketd's probe sees it and runs node --jitless. Both answer.
+  const std::string code = "/usr/local/lib/bucketd-test";
+  ASSERT_EQ(sd.Inside({"mkdir", "-p", code + "/py", code + "/js"}).exit_code, 0);
+  ASSERT_EQ(put_file(code + "/py/app.py", "644", R"(import os, numpy
+def handler(event, context):
+    return {"lang": "python", "n": event["n"] * 2, "sum": int(numpy.arange(5).sum()),
+            "tmp": os.environ["TMPDIR"], "fn": context.function_name}
+)"), 0);
+  ASSERT_EQ(put_file(code + "/js/index.js", "644", R"(exports.handler = async (event, context) =>
+  ({lang: "node", n: event.n * 2, flags: process.execArgv, fn: context.functionName});
+)"), 0);
+  ASSERT_EQ(put_file("/etc/bucketd/functions.d/py.json", "644",
+                     R"({"FunctionName":"Py","Runtime":"python3.11","Handler":"app.handler","MemorySize":256,)"
+                     R"("Code":{"Directory":")" + code + R"(/py"}})"), 0);
+  ASSERT_EQ(put_file("/etc/bucketd/functions.d/js.json", "644",
+                     R"({"FunctionName":"Js","Runtime":"nodejs20.x","Handler":"index.handler",)"
+                     R"("Code":{"Directory":")" + code + R"(/js"}})"), 0);
+  auto reload = sd.Inside({ctl, "reload"});
+  ASSERT_EQ(reload.exit_code, 0) << reload.err << sd.Journalctl({"-u", "bucketd"}).out;
+  auto invoke = [&](const std::string& function) {
+    auto r = sd.Inside({ctl, "lambda", "invoke", "--function-name", function, "--payload", R"({"n": 21})",
+                        "/run/answer-" + function + ".json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err << sd.Journalctl({"-u", "bucketd"}).out;
+    EXPECT_NE(r.out.find("\"StatusCode\": 200"), std::string::npos) << r.out;
+    EXPECT_EQ(r.out.find("FunctionError"), std::string::npos) << r.out << sd.Inside({"cat", "/run/answer-" + function + ".json"}).out
+                                                               << sd.Journalctl({"-u", "bucketd"}).out;
+    return nlohmann::json::parse(sd.Inside({"cat", "/run/answer-" + function + ".json"}).out, nullptr, false);
+  };
+  auto py = invoke("Py");
+  EXPECT_EQ(py["n"], 42) << py.dump();
+  EXPECT_EQ(py["sum"], 10) << py.dump();
+  EXPECT_EQ(py["fn"], "Py");
+  EXPECT_EQ(py.value("tmp", "").rfind("/var/lib/bucketd/lambda/tmp/Py-", 0), 0u) << py.dump();
+  auto js = invoke("Js");
+  EXPECT_EQ(js["n"], 42) << js.dump();
+  EXPECT_EQ(js["flags"], nlohmann::json::array({"--jitless"})) << js.dump();
+  EXPECT_NE(sd.Journalctl({"-u", "bucketd"}).out.find("node functions run --jitless"), std::string::npos);
   EXPECT_EQ(sd.Systemctl({"stop", "bucketd"}).exit_code, 0);
 }
 
