@@ -124,7 +124,7 @@ Status Manager::LoadConfig() {
     }
     RETURN_IF_ERROR(runner::ResolveLayers(env_, config_.state_dir, &fn));
     if (fn.runtime == runner::Runtime::kExec) RETURN_IF_ERROR(CheckTrustedPath(fn.handler, role + ": /Handler"));
-    if (runner::IsLambdaRuntime(fn.runtime)) {
+    if (runner::IsLambdaRuntime(fn.runtime) && fn.runtime != runner::Runtime::kJupyter) {
       RETURN_IF_ERROR(CheckTrustedPath(fn.code_directory, role + ": /Code/Directory", /*with_files=*/true));
       if (Status code = runner::CheckLambdaCode(fn); !code.ok()) {
         if (fn.code_s3_bucket.empty()) return code;

@@ -20,6 +20,8 @@ namespace {
 
 constexpr int kMaxTimeoutSeconds = 7 * 24 * 3600;  // stages may train for hours
 constexpr size_t kMaxLayers = 5;                    // Lambda's limit
+constexpr int kNotebookMemoryMb = 2048;
+constexpr int kNotebookTimeoutSeconds = 3600;
 
 bool ValidName(const std::string& s, size_t max) {
   if (s.empty() || s.size() > max) return false;
@@ -100,20 +102,33 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
     fn.runtime = Runtime::kNode;
   } else if (runtime == "provided" || runtime.rfind("provided.", 0) == 0) {
     fn.runtime = Runtime::kProvided;
+  } else if (runtime == "jupyter") {
+    fn.runtime = Runtime::kJupyter;
   } else if (runtime == "exec" || runtime == "builtin") {
     fn.runtime = runtime == "exec" ? Runtime::kExec : Runtime::kBuiltin;
   } else {
     return f.Error("/Runtime", "expected \"python3.x\" or \"nodejs…\" (Lambda's runtimes), \"provided\" / "
-                               "\"provided.al2023\" (a bootstrap program), \"exec\" (a program) or \"builtin\" "
-                               "(a built-in stage)");
+                               "\"provided.al2023\" (a bootstrap program), \"jupyter\" (a notebook), \"exec\" (a program) "
+                               "or \"builtin\" (a built-in stage)");
   }
   fn.runtime_name = runtime;
-  ASSIGN_OR_RETURN(fn.handler, f.String(j, "Handler", "", true));
+  if (fn.runtime == Runtime::kJupyter) {
+    // The notebook is the event's: there is no code of the function's own.
+    for (const char* field : {"Handler", "Code"}) {
+      if (j.contains(field)) {
+        return f.Error(std::string("/") + field, "a jupyter function runs the notebook its event names with "
+                                                 "bucketd's notebook runner; leave " + std::string(field) + " out");
+      }
+    }
+    fn.handler = kNotebookHandler;
+  } else {
+    ASSIGN_OR_RETURN(fn.handler, f.String(j, "Handler", "", true));
+  }
   if (fn.runtime == Runtime::kExec && (fn.handler.empty() || fn.handler[0] != '/')) {
     return f.Error("/Handler", "expected the program's absolute path");
   }
   if (IsLambdaRuntime(fn.runtime)) {
-    if (fn.runtime != Runtime::kProvided) {
+    if (fn.runtime == Runtime::kPython || fn.runtime == Runtime::kNode) {
       size_t dot = fn.handler.rfind('.');
       bool ok = dot != std::string::npos && dot > 0 && dot + 1 < fn.handler.size();
       for (char c : fn.handler) {
@@ -124,30 +139,33 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
                                                                   : "expected FILE.EXPORT (\"index.handler\")");
       }
     }
-    constexpr char kCodeShapes[] = "expected {\"Directory\": \"/absolute/path\"}, {\"ZipFile\": \"/absolute/f.zip\"} "
-                                   "or {\"S3Bucket\": \"bucket\", \"S3Key\": \"key.zip\"}";
-    if (!j.contains("Code") || !j["Code"].is_object()) return f.Error("/Code", kCodeShapes);
-    const auto& code = j["Code"];
-    RETURN_IF_ERROR(f.OnlyKeys(code, "/Code", {"Directory", "ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion"}));
-    int shapes = code.contains("Directory") + code.contains("ZipFile") + (code.contains("S3Bucket") || code.contains("S3Key"));
-    if (shapes != 1) return f.Error("/Code", std::string(kCodeShapes) + ", one of them");
-    if (code.contains("S3ObjectVersion")) {
-      return f.Error("/Code/S3ObjectVersion", "bucketd keeps one version of an object; name the key only");
+    if (fn.runtime != Runtime::kJupyter) {
+      constexpr char kCodeShapes[] = "expected {\"Directory\": \"/absolute/path\"}, {\"ZipFile\": \"/absolute/f.zip\"} "
+                                     "or {\"S3Bucket\": \"bucket\", \"S3Key\": \"key.zip\"}";
+      if (!j.contains("Code") || !j["Code"].is_object()) return f.Error("/Code", kCodeShapes);
+      const auto& code = j["Code"];
+      RETURN_IF_ERROR(f.OnlyKeys(code, "/Code", {"Directory", "ZipFile", "S3Bucket", "S3Key", "S3ObjectVersion"}));
+      int shapes = code.contains("Directory") + code.contains("ZipFile") + (code.contains("S3Bucket") || code.contains("S3Key"));
+      if (shapes != 1) return f.Error("/Code", std::string(kCodeShapes) + ", one of them");
+      if (code.contains("S3ObjectVersion")) {
+        return f.Error("/Code/S3ObjectVersion", "bucketd keeps one version of an object; name the key only");
+      }
+      for (const char* field : {"Directory", "ZipFile"}) {
+        if (!code.contains(field)) continue;
+        ASSIGN_OR_RETURN(std::string path, f.String(code, field, "/Code", true));
+        if (path.empty() || path[0] != '/') return f.Error(std::string("/Code/") + field, "expected an absolute path");
+        (std::string(field) == "Directory" ? fn.code_directory : fn.code_zip_file) = path;
+      }
+      if (code.contains("S3Bucket") || code.contains("S3Key")) {
+        ASSIGN_OR_RETURN(fn.code_s3_bucket, f.String(code, "S3Bucket", "/Code", true));
+        ASSIGN_OR_RETURN(fn.code_s3_key, f.String(code, "S3Key", "/Code", true));
+        if (Status b = store::ValidateBucketName(fn.code_s3_bucket); !b.ok()) return f.Error("/Code/S3Bucket", b.message());
+        if (Status k = store::ValidateKey(fn.code_s3_key); !k.ok()) return f.Error("/Code/S3Key", k.message());
+      }
     }
-    for (const char* field : {"Directory", "ZipFile"}) {
-      if (!code.contains(field)) continue;
-      ASSIGN_OR_RETURN(std::string path, f.String(code, field, "/Code", true));
-      if (path.empty() || path[0] != '/') return f.Error(std::string("/Code/") + field, "expected an absolute path");
-      (std::string(field) == "Directory" ? fn.code_directory : fn.code_zip_file) = path;
-    }
-    if (code.contains("S3Bucket") || code.contains("S3Key")) {
-      ASSIGN_OR_RETURN(fn.code_s3_bucket, f.String(code, "S3Bucket", "/Code", true));
-      ASSIGN_OR_RETURN(fn.code_s3_key, f.String(code, "S3Key", "/Code", true));
-      if (Status b = store::ValidateBucketName(fn.code_s3_bucket); !b.ok()) return f.Error("/Code/S3Bucket", b.message());
-      if (Status k = store::ValidateKey(fn.code_s3_key); !k.ok()) return f.Error("/Code/S3Key", k.message());
-    }
-    // Lambda's default when absent.
-    if (!j.contains("MemorySize")) fn.memory_mb = 128;
+    // Lambda's default when absent; a notebook gets what a small SageMaker
+    // processing instance would give it.
+    if (!j.contains("MemorySize")) fn.memory_mb = fn.runtime == Runtime::kJupyter ? kNotebookMemoryMb : 128;
     if (j.contains("Layers")) {
       const auto& layers = j["Layers"];
       if (!layers.is_array() || layers.size() > kMaxLayers) {
@@ -173,7 +191,8 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
   if (!fn.role.empty() && !ValidRoleArn(fn.role)) {
     return f.Error("/Role", "expected a role ARN, arn:aws:iam::ACCOUNT:role/NAME");
   }
-  ASSIGN_OR_RETURN(fn.timeout_seconds, f.Int(j, "Timeout", "", 1, kMaxTimeoutSeconds, 3));
+  ASSIGN_OR_RETURN(fn.timeout_seconds, f.Int(j, "Timeout", "", 1, kMaxTimeoutSeconds,
+                                              fn.runtime == Runtime::kJupyter ? kNotebookTimeoutSeconds : 3));
   ASSIGN_OR_RETURN(fn.memory_mb, f.Int(j, "MemorySize", "", 128, 1 << 20, fn.memory_mb));
   ASSIGN_OR_RETURN(fn.working_directory, f.String(j, "WorkingDirectory", "", false));
   if (!fn.working_directory.empty() && fn.working_directory[0] != '/') {

@@ -39,9 +39,15 @@ namespace bucketd::runner {
 // code directory, run in warm execution environments (runner/lambda_executor.h).
 // kNode: nodejs…, a handler "file.export"; kProvided: provided /
 // provided.al2023, the code's own executable "bootstrap" speaks the Runtime
-// API. The three are Lambda's runtimes: one executor, one path.
-enum class Runtime { kExec, kBuiltin, kPython, kNode, kProvided };
-inline bool IsLambdaRuntime(Runtime r) { return r == Runtime::kPython || r == Runtime::kNode || r == Runtime::kProvided; }
+// API. The three are Lambda's runtimes: one executor, one path. kJupyter:
+// "jupyter", a notebook its event names, run by bucketd's notebook runner
+// (runner/runtimes/notebook_runner.py) as a python handler on that path.
+enum class Runtime { kExec, kBuiltin, kPython, kNode, kProvided, kJupyter };
+inline bool IsLambdaRuntime(Runtime r) {
+  return r == Runtime::kPython || r == Runtime::kNode || r == Runtime::kProvided || r == Runtime::kJupyter;
+}
+// The handler a jupyter function runs: bucketd's, in its runtime directory.
+inline constexpr char kNotebookHandler[] = "notebook_runner.handler";
 
 // Where a record goes: a store prefix, or a function to invoke with it.
 struct Destination {

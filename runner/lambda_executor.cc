@@ -22,6 +22,7 @@
 #include "common/file_util.h"
 #include "common/time_format.h"
 #include "http/server.h"
+#include "runner/code_package.h"
 #include "runner/process_memory.h"
 #include "runner/reaped.h"
 
@@ -29,6 +30,8 @@ namespace bucketd::runner {
 
 extern const char kPythonBootstrap[];  // runner/runtimes/python_bootstrap.py, built in
 extern const char kNodeBootstrap[];    // runner/runtimes/node_bootstrap.js, built in
+extern const char kNotebookRunner[];   // runner/runtimes/notebook_runner.py: the jupyter runtime's handler
+extern const char kNotebookKernel[];   // runner/runtimes/notebook_kernel.py: its kernel's launcher
 
 namespace {
 
@@ -170,6 +173,7 @@ LambdaExecutor::LambdaExecutor(Clock& clock, LambdaOptions options)
       endpoint_url_(options_.endpoint_url),
       wake_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
   std::string dir = options_.state_dir + "/lambda";
+  runtime_dir_ = AbsoluteStateDir(options_.state_dir) + "/lambda/runtime";
   ::mkdir(dir.c_str(), 0700);
   ::mkdir((dir + "/runtime").c_str(), 0755);
   ::mkdir((dir + "/tmp").c_str(), 0700);
@@ -179,8 +183,11 @@ LambdaExecutor::LambdaExecutor(Clock& clock, LambdaOptions options)
     const char* text;
     std::string* path;
   };
+  std::string notebook_runner, notebook_kernel;
   for (const Shipped& r : {Shipped{"python_bootstrap.py", kPythonBootstrap, &bootstrap_},
-                           Shipped{"node_bootstrap.js", kNodeBootstrap, &node_bootstrap_}}) {
+                           Shipped{"node_bootstrap.js", kNodeBootstrap, &node_bootstrap_},
+                           Shipped{"notebook_runner.py", kNotebookRunner, &notebook_runner},
+                           Shipped{"notebook_kernel.py", kNotebookKernel, &notebook_kernel}}) {
     if (WriteFileAtomically(Env::Default().fs(), dir + "/runtime", r.name, r.text, 0644).ok()) {
       *r.path = dir + "/runtime/" + r.name;
     }
@@ -310,7 +317,7 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
   // What the environment runs: bucketd's runtime for the language, or the
   // function's own bootstrap.
   std::vector<std::string> argv_text;
-  if (fn.runtime == Runtime::kPython) {
+  if (fn.runtime == Runtime::kPython || fn.runtime == Runtime::kJupyter) {
     argv_text = {options_.python, "-u", bootstrap_};
   } else if (fn.runtime == Runtime::kNode) {
     argv_text = {options_.node};
@@ -345,8 +352,8 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
   std::map<std::string, std::string> lambda = {
       {"AWS_LAMBDA_RUNTIME_API", "127.0.0.1:" + std::to_string(env->api->port())},
       {"_HANDLER", fn.handler},
-      {"LAMBDA_TASK_ROOT", fn.code_directory},
-      {"LAMBDA_RUNTIME_DIR", options_.state_dir + "/lambda/runtime"},
+      {"LAMBDA_TASK_ROOT", fn.runtime == Runtime::kJupyter ? runtime_dir_ : fn.code_directory},
+      {"LAMBDA_RUNTIME_DIR", runtime_dir_},
       {"AWS_LAMBDA_FUNCTION_NAME", fn.name},
       {"AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"},
       {"AWS_LAMBDA_FUNCTION_MEMORY_SIZE", std::to_string(fn.memory_mb)},
@@ -400,7 +407,9 @@ Result<LambdaExecutor::Environment*> LambdaExecutor::EnvironmentFor(const Functi
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, write_end.get(), 1);
   posix_spawn_file_actions_adddup2(&fa, write_end.get(), 2);
-  posix_spawn_file_actions_addchdir_np(&fa, fn.code_directory.c_str());
+  // A notebook's relative paths are its environment's own.
+  std::string cwd = fn.runtime == Runtime::kJupyter ? env->tmp_dir : fn.code_directory;
+  posix_spawn_file_actions_addchdir_np(&fa, cwd.c_str());
   posix_spawn_file_actions_addclosefrom_np(&fa, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);

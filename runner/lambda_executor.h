@@ -129,6 +129,7 @@ class LambdaExecutor final : public Executor {
 
   Clock& clock_;
   const LambdaOptions options_;
+  std::string runtime_dir_;     // where bucketd's runtimes are written (absolute)
   std::string bootstrap_;       // the Python runtime's path
   std::string node_bootstrap_;  // the Node.js runtime's
   std::string endpoint_url_;

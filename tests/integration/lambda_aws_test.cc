@@ -5,6 +5,8 @@
 // what the role may not do is refused and recorded.
 #include <gtest/gtest.h>
 
+#include <sys/prctl.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -390,6 +392,104 @@ for path, version in ((sys.argv[1], "v1"), (sys.argv[2], "v2")):
                              "not found: arn:aws:lambda:local:000000000000:function:Nope"),
             std::string::npos)
       << missing.err;
+}
+
+// The jupyter runtime (the seed's RunNotebook ran SageMaker processing jobs
+// with papermill): the notebook named by input_path is taken from the
+// bucket, its parameters injected after the cell tagged "parameters", run
+// on an ipykernel kernel with the function's role, and the executed
+// notebook and its HTML land under output_prefix; a cell that raises fails
+// the invocation with its traceback, and its notebook is written still.
+TEST_F(LambdaAwsTest, ANotebookRunsWithItsParametersAndItsExecutedCopyAndHtmlLandInTheBucket) {
+  RunResult made = bucketd::testing::Run({"/usr/bin/python3", "-c", R"PY(import sys, nbformat
+nb = nbformat.v4.new_notebook()
+params = nbformat.v4.new_code_cell("threshold = 1\nname = 'default'")
+params.metadata["tags"] = ["parameters"]
+nb.cells = [nbformat.v4.new_markdown_cell("# Rows above a threshold"), params,
+            nbformat.v4.new_code_cell("import json, boto3\ns3 = boto3.client('s3')\n"
+                                      "rows = [int(x) for x in s3.get_object(Bucket='data', Key='nb/rows.txt')['Body'].read().split()]\n"
+                                      "above = sum(1 for r in rows if r > threshold)\nprint('rows above', threshold, above)"),
+            nbformat.v4.new_code_cell("s3.put_object(Bucket='out', Key='reports/' + name + '.json', "
+                                      "Body=json.dumps({'name': name, 'above': above}))"),
+            nbformat.v4.new_code_cell("if name == 'fail':\n    raise ValueError('asked to fail by ' + name)")]
+nbformat.write(nb, sys.argv[1])
+)PY", tmp_ / "analysis.ipynb"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  WriteFile(tmp_ / "rows.txt", "1 2 3 4 5\n");
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "analysis.ipynb", "s3://data/nb/analysis.ipynb"}).exit_code, 0);
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "rows.txt", "s3://data/nb/rows.txt"}).exit_code, 0);
+  WriteFile(daemon_->cfg() + "/functions.d/Notebook.json", R"({"FunctionName": "Notebook", "Runtime": "jupyter",
+      "Role": "arn:aws:iam::000000000000:role/writer", "Timeout": 120})");
+  RunResult reloaded = Ctl({"reload"});
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.err;
+
+  auto invoke = [&](const std::string& name) {
+    std::string out = tmp_ / "out.json";
+    RunResult r = Ctl({"lambda", "invoke", "--function-name", "Notebook", "--payload",
+                       R"({"input_path": "s3://data/nb/analysis.ipynb", "output_prefix": "s3://out/reports/",
+                           "parameters": {"threshold": 2, "name": ")" + name + R"("}})", out});
+    EXPECT_EQ(r.exit_code, 0) << r.err << daemon_->Log();
+    return std::make_pair(nlohmann::json::parse(r.out, nullptr, false), nlohmann::json::parse(ReadFile(out), nullptr, false));
+  };
+  auto [printed, value] = invoke("run1");
+  EXPECT_EQ(printed.contains("FunctionError"), false) << value.dump() << daemon_->Log();
+  EXPECT_EQ(value["output_notebook"], "s3://out/reports/analysis.ipynb") << value.dump();
+  EXPECT_EQ(value["output_html"], "s3://out/reports/analysis.html");
+  EXPECT_EQ(value["parameters"], (nlohmann::json{{"threshold", 2}, {"name", "run1"}}));
+  // What the kernel wrote with the role's credentials, and the executed copy.
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(daemon_->root() + "/buckets/out/reports/run1.json"), nullptr, false),
+            (nlohmann::json{{"name", "run1"}, {"above", 3}}));
+  auto executed = nlohmann::json::parse(ReadFile(daemon_->root() + "/buckets/out/reports/analysis.ipynb"), nullptr, false);
+  ASSERT_TRUE(executed.contains("cells")) << executed.dump();
+  ASSERT_EQ(executed["cells"].size(), 6u);
+  EXPECT_EQ(executed["cells"][2]["metadata"]["tags"], nlohmann::json::array({"injected-parameters"}));
+  std::string injected;
+  for (const auto& line : executed["cells"][2]["source"]) injected += line.get<std::string>();
+  if (executed["cells"][2]["source"].is_string()) injected = executed["cells"][2]["source"];
+  EXPECT_EQ(injected, "# Parameters\nthreshold = 2\nname = 'run1'\n");
+  EXPECT_NE(executed["cells"][3]["outputs"].dump().find("rows above 2 3"), std::string::npos)
+      << executed["cells"][3].dump();
+  std::string html = ReadFile(daemon_->root() + "/buckets/out/reports/analysis.html");
+  EXPECT_NE(html.find("<html"), std::string::npos);
+  EXPECT_NE(html.find("rows above 2 3"), std::string::npos);
+  EXPECT_NE(daemon_->Log().find("executing s3://data/nb/analysis.ipynb (5 code cells)"), std::string::npos);
+  EXPECT_NE(daemon_->Log().find("REPORT RequestId: "), std::string::npos);
+
+  std::tie(printed, value) = invoke("fail");
+  EXPECT_EQ(printed["FunctionError"], "Unhandled") << printed.dump();
+  EXPECT_EQ(value["errorType"], "CellExecutionError") << value.dump();
+  std::string message = value.value("errorMessage", "");
+  EXPECT_EQ(message.rfind("cell 6 (In [5]) raised ValueError: asked to fail by fail\n", 0), 0u) << message;
+  EXPECT_NE(message.find("raise ValueError('asked to fail by ' + name)"), std::string::npos) << message;
+  EXPECT_EQ(message.find("\x1b["), std::string::npos) << "no terminal colours in the message";
+  executed = nlohmann::json::parse(ReadFile(daemon_->root() + "/buckets/out/reports/analysis.ipynb"), nullptr, false);
+  EXPECT_NE(executed["cells"][5]["outputs"].dump().find("\"output_type\":\"error\""), std::string::npos)
+      << "the failed run's notebook is written with its error";
+  // No kernel outlives its run, also one ended by the function's Timeout
+  // (jupyter_client starts kernels in a session of their own) under a
+  // subreaper (a container's init, systemd --user), where ipykernel's own
+  // watch for a parent pid of 1 never fires.
+  EXPECT_NE(bucketd::testing::Run({"/usr/bin/pgrep", "-f", "notebook_kernel.py"}).exit_code, 0);
+  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+  made = bucketd::testing::Run({"/usr/bin/python3", "-c", R"PY(import sys, nbformat
+nb = nbformat.v4.new_notebook()
+nb.cells = [nbformat.v4.new_code_cell("import time\nprint('sleeping', flush=True)\ntime.sleep(120)")]
+nbformat.write(nb, sys.argv[1])
+)PY", tmp_ / "slow.ipynb"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  ASSERT_EQ(Aws({"s3", "cp", tmp_ / "slow.ipynb", "s3://data/nb/slow.ipynb"}).exit_code, 0);
+  WriteFile(daemon_->cfg() + "/functions.d/Slow.json", R"({"FunctionName": "Slow", "Runtime": "jupyter",
+      "Role": "arn:aws:iam::000000000000:role/writer", "Timeout": 8})");
+  ASSERT_EQ(Ctl({"reload"}).exit_code, 0);
+  std::string out = tmp_ / "slow.json";
+  RunResult slow = Ctl({"lambda", "invoke", "--function-name", "Slow", "--payload",
+                        R"({"input_path": "s3://data/nb/slow.ipynb", "output_prefix": "s3://out/reports/"})", out});
+  EXPECT_EQ(nlohmann::json::parse(ReadFile(out), nullptr, false).value("errorMessage", ""),
+            "Task timed out after 8.00 seconds") << ReadFile(out) << daemon_->Log();
+  EXPECT_TRUE(PipelineDaemon::WaitFor([] {
+    return bucketd::testing::Run({"/usr/bin/pgrep", "-f", "notebook_kernel.py"}).exit_code != 0;
+  }, 5000)) << bucketd::testing::Run({"/usr/bin/pgrep", "-af", "notebook_kernel.py"}).out;
+  (void)::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
 }  // namespace
