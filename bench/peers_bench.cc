@@ -87,35 +87,6 @@ struct Peer {
   std::vector<double> ms;
 };
 
-// The durable floor: what any recorder-and-runner must at least do.
-void FloorLoop(const std::string& dir, const std::string& log, const std::string& probe, const std::string& out,
-               std::atomic<bool>* stop) {
-  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-  inotify_add_watch(in, dir.c_str(), IN_MOVED_TO);
-  int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  std::vector<std::string> env = {"MODE=stamp", "OUT=" + out};
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  alignas(struct inotify_event) char buf[8192];
-  while (!*stop) {
-    struct pollfd p = {in, POLLIN, 0};
-    if (::poll(&p, 1, 50) <= 0) continue;
-    ssize_t n = ::read(in, buf, sizeof buf);
-    for (ssize_t off = 0; off < n;) {
-      auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
-      off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
-      std::string name = ev->name;
-      std::string line = name + "\n";
-      (void)!::write(logfd, line.data(), line.size());
-      ::fdatasync(logfd);  // the record is durable before anything runs
-      bucketd::bench::RunProbe(probe, name, envp.data());
-    }
-  }
-  ::close(logfd);
-  ::close(in);
-}
-
 bool Works(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
 
 }  // namespace
@@ -221,7 +192,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   Peer floor_peer{"floor: inotify + fdatasync + posix_spawn", dir + "/floor", "", true, "", {}};
   ::mkdir(floor_peer.dir.c_str(), 0755);
-  std::thread floor([&] { FloorLoop(floor_peer.dir, dir + "/floor.log", probe, out, &stop); });
+  std::thread floor([&] { bucketd::bench::DurableFloorLoop(floor_peer.dir, dir + "/floor.log", probe, out, &stop); });
   peers.push_back(floor_peer);
   std::this_thread::sleep_for(std::chrono::seconds(1));
 

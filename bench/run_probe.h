@@ -5,16 +5,20 @@
 #define BUCKETD_BENCH_RUN_PROBE_H_
 
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/inotify.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "bench/bench_check.h"
 
@@ -67,6 +71,37 @@ inline int64_t WaitStamp(const std::string& path, int ms) {
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   return 0;
+}
+
+// The durable floor: what any recorder-and-runner must at least do.
+// Watches `dir`; for each file renamed in, appends its name to `log`,
+// fdatasyncs, then runs the probe (MODE=stamp, OUT=out) — until *stop.
+inline void DurableFloorLoop(const std::string& dir, const std::string& log, const std::string& probe,
+                             const std::string& out, std::atomic<bool>* stop) {
+  int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  inotify_add_watch(in, dir.c_str(), IN_MOVED_TO);
+  int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  std::vector<std::string> env = {"MODE=stamp", "OUT=" + out};
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  alignas(struct inotify_event) char buf[8192];
+  while (!*stop) {
+    struct pollfd p = {in, POLLIN, 0};
+    if (::poll(&p, 1, 50) <= 0) continue;
+    ssize_t n = ::read(in, buf, sizeof buf);
+    for (ssize_t off = 0; off < n;) {
+      auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
+      off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
+      std::string name = ev->name;
+      std::string line = name + "\n";
+      (void)!::write(logfd, line.data(), line.size());
+      ::fdatasync(logfd);  // the record is durable before anything runs
+      RunProbe(probe, name, envp.data());
+    }
+  }
+  ::close(logfd);
+  ::close(in);
 }
 
 }  // namespace bucketd::bench

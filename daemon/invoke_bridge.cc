@@ -67,6 +67,31 @@ void InvokeBridge::Serve(Manager& manager) {
     std::lock_guard<std::mutex> lock(mu_);
     taken.swap(queue_);
   }
+  // The Events that came together are made durable together (one commit).
+  std::vector<InvokeRequest> events;
+  std::vector<std::shared_ptr<Pending>> event_calls;
+  for (auto it = taken.begin(); it != taken.end();) {
+    if ((*it)->request.type != "Event") {
+      ++it;
+      continue;
+    }
+    events.push_back({(*it)->request.function, (*it)->request.type, (*it)->request.payload});
+    event_calls.push_back(*it);
+    it = taken.erase(it);
+  }
+  if (!events.empty()) {
+    std::vector<Result<nlohmann::json>> answers = manager.InvokeEvents(events);
+    for (size_t i = 0; i < answers.size(); ++i) {
+      if (!answers[i].ok()) {
+        event_calls[i]->Answer(FromStatus(answers[i].status()));
+        continue;
+      }
+      api::LambdaAnswer a;
+      a.status = 202;
+      a.request_id = answers[i]->value("RequestId", "");
+      event_calls[i]->Answer(std::move(a));
+    }
+  }
   for (auto& p : taken) {
     InvokeRequest r{p->request.function, p->request.type, p->request.payload};
     running_.push_back(p);

@@ -14,32 +14,57 @@ constexpr size_t kKeptAnswers = 1000;
 
 }  // namespace
 
-Result<nlohmann::json> Manager::Invoke(const InvokeRequest& request, runner::SyncDone done) {
+Result<std::string> Manager::InvokedFunction(const InvokeRequest& request, std::string* payload) const {
   std::string name = request.function.rfind("arn:", 0) == 0 ? rules::LambdaFunctionName(request.function)
                                                             : request.function;
-  const runner::Function* fn = runner_.FindFunction(name);
-  if (fn == nullptr) {
+  if (runner_.FindFunction(name) == nullptr) {
     return Status::NotFound("Function not found: arn:aws:lambda:" + identity_.region + ":" + identity_.account +
                             ":function:" + (name.empty() ? request.function : name));
   }
-  std::string payload = request.payload.empty() ? "{}" : request.payload;
-  if (nlohmann::json::parse(payload, nullptr, false).is_discarded()) {
+  *payload = request.payload.empty() ? "{}" : request.payload;
+  if (nlohmann::json::parse(*payload, nullptr, false).is_discarded()) {
     return Status::InvalidArgument("Could not parse request body into json: the payload must be JSON text");
   }
-  std::string id = events::NewUuid(env_.random());
-  if (request.type == "DryRun") return nlohmann::json{{"StatusCode", 204}};
-  if (request.type == "Event") {
-    Work work;
-    work.invokes.push_back({name, payload, id});
-    RETURN_IF_ERROR(Commit(std::move(work)));
-    return nlohmann::json{{"StatusCode", 202}, {"RequestId", id}};
-  }
-  if (request.type != "RequestResponse") {
+  if (request.type != "RequestResponse" && request.type != "Event" && request.type != "DryRun") {
     return Status::InvalidArgument("InvocationType '" + request.type +
                                    "': expected RequestResponse, Event or DryRun");
   }
+  return name;
+}
+
+Result<nlohmann::json> Manager::Invoke(const InvokeRequest& request, runner::SyncDone done) {
+  if (request.type == "Event") return std::move(InvokeEvents({request}).front());
+  std::string payload;
+  ASSIGN_OR_RETURN(std::string name, InvokedFunction(request, &payload));
+  if (request.type == "DryRun") return nlohmann::json{{"StatusCode", 204}};
+  std::string id = events::NewUuid(env_.random());
   RETURN_IF_ERROR(runner_.InvokeNow(name, payload, id, std::move(done)));
   return nlohmann::json{{"RequestId", id}, {"pending", true}};
+}
+
+std::vector<Result<nlohmann::json>> Manager::InvokeEvents(const std::vector<InvokeRequest>& requests) {
+  std::vector<Result<nlohmann::json>> answers;
+  Work work;
+  for (const InvokeRequest& r : requests) {
+    std::string payload;
+    auto name = InvokedFunction(r, &payload);
+    if (!name.ok()) {
+      answers.push_back(name.status());
+      continue;
+    }
+    std::string id = events::NewUuid(env_.random());
+    work.invokes.push_back({*name, payload, id});
+    answers.push_back(nlohmann::json{{"StatusCode", 202}, {"RequestId", id}});
+  }
+  if (work.invokes.empty()) return answers;
+  // One unit of work: durable together before any of them is answered.
+  Status committed = Commit(std::move(work));
+  if (!committed.ok()) {
+    for (auto& a : answers) {
+      if (a.ok()) a = committed;
+    }
+  }
+  return answers;
 }
 
 Result<nlohmann::json> Manager::InvokeForControl(const InvokeRequest& request) {

@@ -107,6 +107,9 @@ class Manager {
   // (ResourceNotFoundException), InvalidArgument for a payload that is not
   // JSON or a type that is none of the three.
   Result<nlohmann::json> Invoke(const InvokeRequest& request, runner::SyncDone done);
+  // Invoke of many Events (type "Event" each) as one unit of work: one
+  // commit makes them all durable; an answer per request, in order.
+  std::vector<Result<nlohmann::json>> InvokeEvents(const std::vector<InvokeRequest>& requests);
   // The control socket's RequestResponse: its answer is kept here until
   // asked for ({"pending": true} until then; NotFound for an unknown id).
   Result<nlohmann::json> InvokeForControl(const InvokeRequest& request);
@@ -137,6 +140,9 @@ class Manager {
   void FireDue();
   // Loads rules.d and functions.d and swaps both in when both are good.
   Status LoadConfig();
+  // The loaded function an Invoke names, and its payload ("{}" when empty);
+  // NotFound or InvalidArgument as Invoke answers them.
+  Result<std::string> InvokedFunction(const InvokeRequest& request, std::string* payload) const;
   void Shutdown();
 
   Env& env_;

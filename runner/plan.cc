@@ -15,7 +15,7 @@ void Plan::Admit(Invocation v) {
   auto& lane = lanes_[v.Lane()];
   lane.push_back(v.n);
   if (v.state == State::kRunning) {
-    running_.insert(v.n);
+    MarkRunning(v);
   } else {
     ++queued_;
     if (lane.size() == 1) Ready(v);
@@ -31,12 +31,53 @@ void Plan::AdoptRunning(Invocation v) {
 
 bool Plan::AtWorkerLimit() const { return running_.size() >= static_cast<size_t>(std::max(1, options_.workers)); }
 
+int Plan::RunningOf(const std::string& function) const {
+  auto it = running_by_function_.find(function);
+  return it == running_by_function_.end() ? 0 : it->second;
+}
+
 bool Plan::AtConcurrencyLimit(const Function& fn) const {
-  if (!fn.reserved_concurrency) return false;
-  // At most Workers attempts run: counting them is cheaper than keeping count.
-  int running = 0;
-  for (int64_t n : running_) running += active_.at(n).function == fn.name;
-  return running >= *fn.reserved_concurrency;
+  return fn.reserved_concurrency && RunningOf(fn.name) >= *fn.reserved_concurrency;
+}
+
+void Plan::MarkRunning(const Invocation& v) {
+  running_.insert(v.n);
+  ++running_by_function_[v.function];
+}
+
+bool Plan::UnmarkRunning(const Invocation& v) {
+  if (running_.erase(v.n) == 0) return false;
+  auto it = running_by_function_.find(v.function);
+  if (it != running_by_function_.end() && --it->second <= 0) running_by_function_.erase(it);
+  // A place is free: the function's longest held lane head may start.
+  auto held = held_.find(v.function);
+  if (held != held_.end()) {
+    auto fn = functions_->find(v.function);
+    size_t room = fn == functions_->end() || !fn->second.reserved_concurrency
+                      ? held->second.size()
+                      : static_cast<size_t>(std::max(0, *fn->second.reserved_concurrency - RunningOf(v.function)));
+    for (; room > 0 && !held->second.empty(); --room) {
+      ready_.insert(*held->second.begin());
+      held->second.erase(held->second.begin());
+    }
+    if (held->second.empty()) held_.erase(held);
+  }
+  return true;
+}
+
+void Plan::Unready(const Invocation& v) {
+  if (ready_.erase({v.next_ns, v.n}) != 0) return;
+  auto held = held_.find(v.function);
+  if (held == held_.end()) return;
+  held->second.erase({v.next_ns, v.n});
+  if (held->second.empty()) held_.erase(held);
+}
+
+void Plan::SetFunctions(std::shared_ptr<const FunctionSet> functions) {
+  functions_ = std::move(functions);
+  // Limits may have changed: every held lane head is looked at again.
+  for (auto& [name, entries] : held_) ready_.insert(entries.begin(), entries.end());
+  held_.clear();
 }
 
 std::string Plan::PermanentError(const Invocation& v, const Function** fn) const {
@@ -85,7 +126,13 @@ std::vector<Decision> Plan::TakeReady(bool errors_wait,
       it = ready_.begin();  // the lane's next one may be ready now
       continue;
     }
-    if (AtConcurrencyLimit(*fn) || (also && !also(v, *fn))) {
+    if (AtConcurrencyLimit(*fn)) {
+      // Held until one of its function's runs ends, out of the scan.
+      held_[fn->name].insert(*it);
+      it = ready_.erase(it);
+      continue;
+    }
+    if (also && !also(v, *fn)) {
       ++it;  // held back; others may start
       continue;
     }
@@ -94,7 +141,7 @@ std::vector<Decision> Plan::TakeReady(bool errors_wait,
     v.attempts += 1;
     v.state = State::kRunning;
     v.started_ns = now;
-    running_.insert(v.n);
+    MarkRunning(v);
     MarkDirty(v);
     out.push_back({v.n, fn, {}});
   }
@@ -105,7 +152,7 @@ void Plan::Unstart(int64_t n, bool requeue) {
   auto it = active_.find(n);
   if (it == active_.end()) return;
   Invocation& v = it->second;
-  running_.erase(n);
+  UnmarkRunning(v);
   v.attempts -= 1;
   v.state = State::kPending;
   ++queued_;
@@ -118,7 +165,7 @@ Verdict Plan::Finish(int64_t n, const AttemptEnd& end) {
   auto it = active_.find(n);
   if (it == active_.end()) return verdict;
   Invocation& v = it->second;
-  running_.erase(n);
+  UnmarkRunning(v);
   if (end.not_started) {
     // It never reached its target: not a try, so it costs no retry.
     v.retry_base += 1;
@@ -202,8 +249,8 @@ bool Plan::Cancel(int64_t n, const std::string& why) {
   auto it = active_.find(n);
   if (it == active_.end()) return false;
   Invocation& v = it->second;
-  bool was_queued = running_.erase(n) == 0;
-  if (was_queued) ready_.erase({v.next_ns, n});
+  bool was_queued = !UnmarkRunning(v);
+  if (was_queued) Unready(v);
   Kill(v, why, was_queued);
   return true;
 }
@@ -212,9 +259,9 @@ void Plan::Forget(int64_t n) {
   auto it = active_.find(n);
   if (it == active_.end()) return;
   Invocation& v = it->second;
-  if (running_.erase(n) == 0) {
+  if (!UnmarkRunning(v)) {
     --queued_;
-    ready_.erase({v.next_ns, n});
+    Unready(v);
   }
   auto lane = lanes_.find(v.Lane());
   if (lane != lanes_.end()) {

@@ -73,7 +73,7 @@ class Plan {
   // `clock` outlives the plan.
   Plan(Clock& clock, PlanOptions options, Random& random = SystemRandom());
 
-  void SetFunctions(std::shared_ptr<const FunctionSet> functions) { functions_ = std::move(functions); }
+  void SetFunctions(std::shared_ptr<const FunctionSet> functions);
   const FunctionSet& functions() const { return *functions_; }
 
   // An unfinished invocation joins its lane (no-op when known).
@@ -128,6 +128,13 @@ class Plan {
   void Retire(Invocation& v);
   void Ready(const Invocation& v) { ready_.insert({v.next_ns, v.n}); }
   bool AtConcurrencyLimit(const Function& fn) const;
+  int RunningOf(const std::string& function) const;
+  void MarkRunning(const Invocation& v);
+  // False when v was not running. A freed place lets one of its function's
+  // held lane heads be ready again.
+  bool UnmarkRunning(const Invocation& v);
+  // Takes v's lane head entry out of ready_ or held_.
+  void Unready(const Invocation& v);
   int64_t Backoff(int attempt_in_budget);
 
   Clock& clock_;
@@ -138,6 +145,10 @@ class Plan {
   std::unordered_map<std::string, std::deque<int64_t>> lanes_;
   std::set<std::pair<int64_t, int64_t>> ready_;           // (next_ns, n), lane heads waiting
   std::set<int64_t> running_;
+  std::unordered_map<std::string, int> running_by_function_;
+  // Lane heads due but held: their function is at its
+  // ReservedConcurrentExecutions (so the scan for ready ones skips them).
+  std::map<std::string, std::set<std::pair<int64_t, int64_t>>> held_;
   size_t queued_ = 0;                                     // pending or waiting for a retry
   std::map<int64_t, Invocation> dirty_;
   Invocation last_dead_;  // what Kill made of the invocation it retired

@@ -103,6 +103,36 @@ TEST_F(PlanTest, ReservedConcurrencyHoldsBackOnlyItsOwnFunction) {
   EXPECT_EQ(Take(), std::vector<int64_t>{2});
 }
 
+// Lane heads of a function at its limit wait out of the scan for ready
+// ones, and come back in their order, one per place freed; a cancel and a
+// new limit reach them there.
+TEST_F(PlanTest, HeldLaneHeadsStartInOrderAsPlacesFreeAndACancelOrANewLimitReachesThem) {
+  for (int n = 1; n <= 5; ++n) plan_->Admit(Make(n, "k" + std::to_string(n), "G"));
+  plan_->Admit(Make(6, "f", "F"));
+  EXPECT_EQ(Take(), (std::vector<int64_t>{1, 6}));
+  EXPECT_EQ(Take(), std::vector<int64_t>{});
+  End(6, true);
+  EXPECT_EQ(Take(), std::vector<int64_t>{}) << "a free worker does not free G's place";
+  EXPECT_TRUE(plan_->Cancel(3, "cancelled while held"));
+  End(1, true);
+  EXPECT_EQ(Take(), std::vector<int64_t>{2});
+  End(2, true);
+  EXPECT_EQ(Take(), std::vector<int64_t>{4}) << "3 was cancelled while held";
+  auto fns = std::make_shared<FunctionSet>();
+  for (const char* name : {"F", "G"}) {
+    Function f;
+    f.name = name;
+    (*fns)[name] = f;
+  }
+  (*fns)["G"].reserved_concurrency = 3;
+  plan_->SetFunctions(fns);
+  EXPECT_EQ(Take(), std::vector<int64_t>{5}) << "a larger limit lets the held one start";
+  End(4, true);
+  End(5, true);
+  EXPECT_EQ(plan_->queued(), 0u);
+  EXPECT_TRUE(plan_->active().empty());
+}
+
 TEST_F(PlanTest, FailedAttemptsAreRetriedAfterADoublingBackoffThenDie) {
   plan_->Admit(Make(1, "a", "F", /*retries=*/2));
   struct Want {
