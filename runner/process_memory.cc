@@ -1,37 +1,67 @@
 #include "runner/process_memory.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
-#include <filesystem>
-#include <fstream>
+#include <cstring>
 #include <string>
 #include <vector>
+
+#include "common/unique_fd.h"
 
 namespace bucketd::runner {
 namespace {
 
-int64_t StatusFieldKb(pid_t pid, const char* field) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  const std::string prefix = std::string(field) + ":";
-  while (std::getline(in, line)) {
-    if (line.rfind(prefix, 0) == 0) return std::strtoll(line.c_str() + prefix.size(), nullptr, 10);
-  }
-  return 0;
+// A /proc file's start into `buf` (NUL-terminated); its length, 0 when gone.
+// Plain reads: this runs on the loop's thread at every answer.
+size_t ReadProc(const std::string& path, char* buf, size_t size) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return 0;
+  ssize_t n = ::read(fd.get(), buf, size - 1);
+  buf[n > 0 ? n : 0] = '\0';
+  return n > 0 ? static_cast<size_t>(n) : 0;
 }
 
-std::vector<pid_t> Children(pid_t pid) {
-  std::vector<pid_t> out;
-  std::error_code ec;
-  for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task", ec)) {
-    std::ifstream in(task.path() / "children");
-    for (long child; in >> child;) out.push_back(static_cast<pid_t>(child));
+// Resident pages (statm's second field), KiB.
+int64_t RssKb(pid_t pid) {
+  char buf[256];
+  if (ReadProc("/proc/" + std::to_string(pid) + "/statm", buf, sizeof buf) == 0) return 0;
+  char* end = nullptr;
+  (void)std::strtoll(buf, &end, 10);
+  static const int64_t kPageKb = ::sysconf(_SC_PAGESIZE) / 1024;
+  return std::strtoll(end, nullptr, 10) * kPageKb;
+}
+
+void AddChildren(pid_t pid, std::vector<pid_t>* out) {
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* d = ::opendir(tasks.c_str());
+  if (d == nullptr) return;
+  char buf[4096];
+  while (struct dirent* e = ::readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    if (ReadProc(tasks + "/" + e->d_name + "/children", buf, sizeof buf) == 0) continue;
+    for (char* p = buf; *p != '\0';) {
+      char* end = nullptr;
+      long child = std::strtol(p, &end, 10);
+      if (end == p) break;
+      out->push_back(static_cast<pid_t>(child));
+      p = end;
+    }
   }
-  return out;
+  ::closedir(d);
 }
 
 }  // namespace
 
-int64_t PeakRssKb(pid_t pid) { return pid > 0 ? StatusFieldKb(pid, "VmHWM") : 0; }
+int64_t PeakRssKb(pid_t pid) {
+  if (pid <= 0) return 0;
+  char buf[4096];
+  if (ReadProc("/proc/" + std::to_string(pid) + "/status", buf, sizeof buf) == 0) return 0;
+  const char* hwm = std::strstr(buf, "\nVmHWM:");
+  return hwm == nullptr ? 0 : std::strtoll(hwm + 7, nullptr, 10);
+}
 
 int64_t TreeRssKb(pid_t pid) {
   if (pid <= 0) return 0;
@@ -41,8 +71,8 @@ int64_t TreeRssKb(pid_t pid) {
   for (size_t seen = 0; !todo.empty() && seen < 4096; ++seen) {
     pid_t p = todo.back();
     todo.pop_back();
-    total += StatusFieldKb(p, "VmRSS");
-    for (pid_t c : Children(p)) todo.push_back(c);
+    total += RssKb(p);
+    AddChildren(p, &todo);
   }
   return total;
 }
