@@ -492,5 +492,85 @@ nbformat.write(nb, sys.argv[1])
   (void)::prctl(PR_SET_CHILD_SUBREAPER, 0);
 }
 
+// The node and provided runtimes on the same path as python's: code from
+// zips in a bucket (written through the endpoint), wired by an S3
+// notification configuration, get S3's Records with the key form-encoded;
+// their return values reach the success destination, a throw Node's error
+// document the failure one.
+TEST_F(LambdaAwsTest, ANodeHandlerAndAProvidedBootstrapFromZipsInABucketGetS3sRecords) {
+  RunResult zipped = bucketd::testing::Run({"/usr/bin/python3", "-c", R"PY(import sys, zipfile
+def add(z, name, text, mode=0o644):
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (0o100000 | mode) << 16
+    z.writestr(info, text)
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    add(z, "index.js", """exports.handler = async (event) => {
+  const r = event.Records[0];
+  const key = decodeURIComponent(r.s3.object.key.replace(/\\+/g, " "));
+  console.log("node got", key);
+  if (key.includes("bad")) throw new RangeError("cannot take " + key);
+  return {key, eventName: r.eventName, bucket: r.s3.bucket.name};
+};
+""")
+with zipfile.ZipFile(sys.argv[2], "w") as z:
+    add(z, "bootstrap", """#!/bin/sh
+set -eu
+api="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+while true; do
+  headers=$(mktemp)
+  event=$(curl -sS -D "$headers" "$api/invocation/next")
+  id=$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$headers" | tr -d '\\r' | cut -d' ' -f2)
+  rm -f "$headers"
+  curl -sS -X POST "$api/invocation/$id/response" -d "{\\"sh\\": $event}" >/dev/null
+done
+""", 0o755)
+)PY", tmp_ / "node.zip", tmp_ / "sh.zip"});
+  ASSERT_EQ(zipped.exit_code, 0) << zipped.err;
+  for (const char* z : {"node.zip", "sh.zip"}) {
+    ASSERT_EQ(Aws({"s3", "cp", tmp_ / z, std::string("s3://code/") + z}).exit_code, 0);
+  }
+  WriteFile(daemon_->cfg() + "/functions.d/NodeRecords.json", R"({"FunctionName": "NodeRecords",
+      "Runtime": "nodejs20.x", "Handler": "index.handler", "Code": {"S3Bucket": "code", "S3Key": "node.zip"},
+      "MaximumRetryAttempts": 0,
+      "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"},
+                            "OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
+  WriteFile(daemon_->cfg() + "/functions.d/ShRecords.json", R"({"FunctionName": "ShRecords",
+      "Runtime": "provided.al2023", "Handler": "function.handler", "Code": {"S3Bucket": "code", "S3Key": "sh.zip"},
+      "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"}}})");
+  RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
+                       "--notification-configuration", R"({"LambdaFunctionConfigurations": [
+      {"Id": "node", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:NodeRecords",
+       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "node/"}]}}},
+      {"Id": "sh", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:ShRecords",
+       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "sh/"}]}}}]})"});
+  ASSERT_EQ(put.exit_code, 0) << put.err;
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("loaded 2 rule(s)") != std::string::npos; }))
+      << daemon_->Log();
+  WriteFile(tmp_ / "f", "hello");
+  for (const char* key : {"s3://data/node/a b+c.txt", "s3://data/node/bad.txt", "s3://data/sh/x.txt"}) {
+    ASSERT_EQ(Aws({"s3", "cp", tmp_ / "f", key}).exit_code, 0);
+  }
+  auto node = Destination("ok", "NodeRecords", 1);
+  ASSERT_EQ(node.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(node[0]["responsePayload"], (nlohmann::json{{"key", "node/a b+c.txt"}, {"eventName", "ObjectCreated:Put"},
+                                                        {"bucket", "data"}}))
+      << node[0].dump();
+  std::string id = node[0]["requestContext"]["requestId"];
+  EXPECT_NE(daemon_->Log().find("\t" + id + "\tINFO\tnode got node/a b+c.txt"), std::string::npos) << daemon_->Log();
+  auto failed = Destination("fail", "NodeRecords", 1);
+  ASSERT_EQ(failed.size(), 1u) << daemon_->Log();
+  const nlohmann::json& doc = failed[0]["responsePayload"];
+  EXPECT_EQ(doc["errorType"], "RangeError") << doc.dump();
+  EXPECT_EQ(doc["errorMessage"], "cannot take node/bad.txt");
+  EXPECT_TRUE(doc["trace"].is_array() && !doc["trace"].empty()) << doc.dump();
+  EXPECT_EQ(failed[0]["responseContext"]["functionError"], "Unhandled") << failed[0].dump();
+  auto sh = Destination("ok", "ShRecords", 1);
+  ASSERT_EQ(sh.size(), 1u) << daemon_->Log();
+  const nlohmann::json& record = sh[0]["responsePayload"]["sh"]["Records"][0];
+  EXPECT_EQ(record["eventSource"], "aws:s3") << sh[0].dump();
+  EXPECT_EQ(record["s3"]["object"]["key"], "sh/x.txt");
+  EXPECT_EQ(record["s3"]["configurationId"], "sh");
+}
+
 }  // namespace
 }  // namespace bucketd::testing
