@@ -44,6 +44,23 @@ inline pid_t Start(const std::vector<std::string>& argv, const std::string& log)
   return pid;
 }
 
+// An access key of a new user "bench" with AdministratorAccess, made with
+// `ctl` (a bucketctl command line with its --config-dir).
+struct AccessKey {
+  std::string id, secret;
+};
+inline AccessKey CreateAdminKey(const std::string& ctl) {
+  Output(ctl + " iam create-user --user-name bench");
+  Output(ctl + " iam attach-user-policy --user-name bench --policy-arn arn:aws:iam::aws:policy/AdministratorAccess");
+  std::string key = Output(ctl + " iam create-access-key --user-name bench");
+  auto field = [&](const std::string& name) {
+    size_t at = key.find("\"" + name + "\"");
+    size_t q1 = key.find('"', key.find(':', at) + 1);
+    return key.substr(q1 + 1, key.find('"', q1 + 1) - q1 - 1);
+  };
+  return {field("AccessKeyId"), field("SecretAccessKey")};
+}
+
 inline void Stop(pid_t pid) {
   ::kill(pid, SIGTERM);
   ::waitpid(pid, nullptr, 0);

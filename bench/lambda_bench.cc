@@ -157,14 +157,7 @@ int main(int argc, char** argv) {
   Output("rm -rf '" + dir + "' && mkdir -p '" + root + "' '" + cfg + "/rules.d' '" + cfg + "/functions.d' '" + out +
          "' '" + code + "' '" + dir + "/incoming' '" + dir + "/floor'");
   std::string ctl = bin + "/bucketctl --root " + root + " --config-dir " + cfg;
-  Output(ctl + " iam create-user --user-name bench");
-  Output(ctl + " iam attach-user-policy --user-name bench --policy-arn arn:aws:iam::aws:policy/AdministratorAccess");
-  std::string key = Output(ctl + " iam create-access-key --user-name bench");
-  auto field = [&](const std::string& name) {
-    size_t at = key.find("\"" + name + "\"");
-    size_t q1 = key.find('"', key.find(':', at) + 1);
-    return key.substr(q1 + 1, key.find('"', q1 + 1) - q1 - 1);
-  };
+  AccessKey admin = CreateAdminKey(ctl);
   Output(ctl + " mb s3://data");
 
   // The handlers: a stamp at the handler's first line, a no-op, and one
@@ -203,7 +196,7 @@ int main(int argc, char** argv) {
                          "127.0.0.1:" + std::to_string(port)},
                         dir + "/bucketd.log");
   std::string base = "http://127.0.0.1:" + std::to_string(port);
-  Invoker one(base, field("AccessKeyId"), field("SecretAccessKey"));
+  Invoker one(base, admin.id, admin.secret);
   bool up = false;
   for (int i = 0; i < 300 && !up; ++i) {
     CURL* c = curl_easy_init();
@@ -280,7 +273,7 @@ int main(int argc, char** argv) {
   long before = Succeeded(ctl);
   std::vector<std::unique_ptr<Invoker>> invokers;
   for (int i = 0; i < clients; ++i) {
-    invokers.push_back(std::make_unique<Invoker>(base, field("AccessKeyId"), field("SecretAccessKey")));
+    invokers.push_back(std::make_unique<Invoker>(base, admin.id, admin.secret));
   }
   std::atomic<int> next{0};
   auto start = Steady::now();

@@ -180,19 +180,12 @@ int main(int argc, char** argv) {
 
   // bucketd with one admin user.
   std::string ctl = bin + "/bucketctl --config-dir " + dir + "/cfg";
-  Output(ctl + " iam create-user --user-name bench");
-  Output(ctl + " iam attach-user-policy --user-name bench --policy-arn arn:aws:iam::aws:policy/AdministratorAccess");
-  std::string key = Output(ctl + " iam create-access-key --user-name bench");
-  auto field = [&](const std::string& name) {
-    size_t at = key.find("\"" + name + "\"");
-    size_t q1 = key.find('"', key.find(':', at) + 1);
-    return key.substr(q1 + 1, key.find('"', q1 + 1) - q1 - 1);
-  };
+  AccessKey admin = CreateAdminKey(ctl);
   int port = FreePort();
   pid_t bucketd = Start({bin + "/bucketd", "--root", dir + "/root", "--config-dir", dir + "/cfg", "--api-listen",
                          "127.0.0.1:" + std::to_string(port)},
                         dir + "/bucketd.log");
-  Target b{"bucketd", "http://127.0.0.1:" + std::to_string(port), field("AccessKeyId"), field("SecretAccessKey")};
+  Target b{"bucketd", "http://127.0.0.1:" + std::to_string(port), admin.id, admin.secret};
   int moto_port = FreePort();
   pid_t moto = Start({"moto_server", "-H", "127.0.0.1", "-p", std::to_string(moto_port)}, dir + "/moto.log");
   Target m{"moto", "http://127.0.0.1:" + std::to_string(moto_port), "AKIAMOTOBENCH0000000", "moto"};

@@ -71,6 +71,8 @@ struct Rule {
 // The function name of "arn:aws:lambda:<region>:<account>:function:<Name>[:qualifier]",
 // or "" for any other ARN.
 std::string LambdaFunctionName(const std::string& arn);
+// An ARN's ':'-separated parts ("arn", "aws", service, region, account, …).
+std::vector<std::string> ArnParts(const std::string& arn);
 
 // Parses one file's text. InvalidArgument: "<source>: <pointer or line,
 // column>: <what was expected>".

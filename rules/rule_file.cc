@@ -285,8 +285,7 @@ class RuleParser : public JsonFields {
 
 std::string NotificationsDir(const std::string& state_dir) { return state_dir + "/notifications"; }
 
-std::string LambdaFunctionName(const std::string& arn) {
-  // arn:aws:lambda:<region>:<account>:function:<Name>[:qualifier]
+std::vector<std::string> ArnParts(const std::string& arn) {
   std::vector<std::string> parts;
   size_t start = 0;
   for (size_t i = 0; i <= arn.size(); ++i) {
@@ -295,6 +294,12 @@ std::string LambdaFunctionName(const std::string& arn) {
       start = i + 1;
     }
   }
+  return parts;
+}
+
+std::string LambdaFunctionName(const std::string& arn) {
+  // arn:aws:lambda:<region>:<account>:function:<Name>[:qualifier]
+  std::vector<std::string> parts = ArnParts(arn);
   if (parts.size() < 7 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "function") return "";
   return parts[6];
 }

@@ -9,6 +9,7 @@
 #include "common/file_util.h"
 #include "common/md5.h"
 #include "common/time_format.h"
+#include "rules/rule.h"
 #include "runner/code_package.h"
 
 namespace bucketd::runner {
@@ -132,14 +133,7 @@ Result<std::vector<LayerVersion>> ListLayerVersions(Env& env, const std::string&
 }
 
 Result<std::pair<std::string, int>> ParseLayerVersionArn(const std::string& arn) {
-  std::vector<std::string> parts;
-  size_t start = 0;
-  for (size_t i = 0; i <= arn.size(); ++i) {
-    if (i == arn.size() || arn[i] == ':') {
-      parts.push_back(arn.substr(start, i - start));
-      start = i + 1;
-    }
-  }
+  std::vector<std::string> parts = rules::ArnParts(arn);
   int version = parts.size() == 8 ? VersionNumber(parts[7]) : 0;
   if (parts.size() != 8 || parts[0] != "arn" || parts[2] != "lambda" || parts[5] != "layer" ||
       !ValidLayerName(parts[6]) || version == 0) {
