@@ -210,7 +210,7 @@ int main(int argc, char** argv) {
 
   // Latency: exec, warm python and the floor, round-robin.
   std::atomic<bool> stop{false};
-  std::thread floor([&] { DurableFloorLoop(dir + "/floor", dir + "/floor.log", probe, out, &stop); });
+  std::thread floor([&] { FloorLoop(dir + "/floor", dir + "/floor.log", probe, out, "", &stop); });
   struct Peer {
     std::string name, dir, prefix;
     std::vector<double> ms;

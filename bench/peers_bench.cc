@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
   std::atomic<bool> stop{false};
   Peer floor_peer{"floor: inotify + fdatasync + posix_spawn", dir + "/floor", "", true, "", {}};
   ::mkdir(floor_peer.dir.c_str(), 0755);
-  std::thread floor([&] { bucketd::bench::DurableFloorLoop(floor_peer.dir, dir + "/floor.log", probe, out, &stop); });
+  std::thread floor([&] { bucketd::bench::FloorLoop(floor_peer.dir, dir + "/floor.log", probe, out, "", &stop); });
   peers.push_back(floor_peer);
   std::this_thread::sleep_for(std::chrono::seconds(1));
 

@@ -73,14 +73,15 @@ inline int64_t WaitStamp(const std::string& path, int ms) {
   return 0;
 }
 
-// The durable floor: what any recorder-and-runner must at least do.
-// Watches `dir`; for each file renamed in, appends its name to `log`,
-// fdatasyncs, then runs the probe (MODE=stamp, OUT=out) — until *stop.
-inline void DurableFloorLoop(const std::string& dir, const std::string& log, const std::string& probe,
-                             const std::string& out, std::atomic<bool>* stop) {
+// The floors: watches `dir`; for each file renamed in, runs the probe
+// (MODE=stamp, OUT=out) with `name_prefix` + the file's name on its stdin,
+// until *stop. With a `log`, the name is appended to it and fdatasynced
+// first: the durable floor, what any recorder-and-runner must at least do.
+inline void FloorLoop(const std::string& dir, const std::string& log, const std::string& probe,
+                      const std::string& out, const std::string& name_prefix, std::atomic<bool>* stop) {
   int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
   inotify_add_watch(in, dir.c_str(), IN_MOVED_TO);
-  int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int logfd = log.empty() ? -1 : ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   std::vector<std::string> env = {"MODE=stamp", "OUT=" + out};
   std::vector<char*> envp;
   for (auto& e : env) envp.push_back(e.data());
@@ -93,14 +94,16 @@ inline void DurableFloorLoop(const std::string& dir, const std::string& log, con
     for (ssize_t off = 0; off < n;) {
       auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
       off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
-      std::string name = ev->name;
-      std::string line = name + "\n";
-      (void)!::write(logfd, line.data(), line.size());
-      ::fdatasync(logfd);  // the record is durable before anything runs
+      std::string name = name_prefix + ev->name;
+      if (logfd >= 0) {
+        std::string line = name + "\n";
+        (void)!::write(logfd, line.data(), line.size());
+        ::fdatasync(logfd);  // the record is durable before anything runs
+      }
       RunProbe(probe, name, envp.data());
     }
   }
-  ::close(logfd);
+  if (logfd >= 0) ::close(logfd);
   ::close(in);
 }
 

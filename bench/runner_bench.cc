@@ -247,28 +247,7 @@ void Latency(const std::string& dir, int samples) {
   // the file's name on the program's stdin (as bucketd gives the key).
   std::atomic<bool> stop{false};
   std::string raw_dir = base + "/raw";
-  std::thread raw([&] {
-    int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
-    inotify_add_watch(in, raw_dir.c_str(), IN_MOVED_TO | IN_CLOSE_WRITE);
-    std::vector<std::string> env = {"MODE=stamp", "OUT=" + out};
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-    char buf[8192] __attribute__((aligned(8)));
-    while (!stop) {
-      struct pollfd p = {in, POLLIN, 0};
-      if (::poll(&p, 1, 50) <= 0) continue;
-      ssize_t n = ::read(in, buf, sizeof buf);
-      for (ssize_t off = 0; off < n;) {
-        auto* ev = reinterpret_cast<struct inotify_event*>(buf + off);
-        off += static_cast<ssize_t>(sizeof(struct inotify_event) + ev->len);
-        if (!(ev->mask & IN_MOVED_TO)) continue;
-        std::string name = std::string("raw/") + ev->name;
-        bench::RunProbe(probe, name, envp.data());
-      }
-    }
-    ::close(in);
-  });
+  std::thread raw([&] { bench::FloorLoop(raw_dir, "", probe, out, "raw/", &stop); });
 
   std::vector<double> ours, theirs;
   for (int i = 0; i < samples; ++i) {
