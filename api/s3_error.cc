@@ -50,6 +50,7 @@ S3Error FromStoreStatus(const Status& s, const std::string& bucket, const std::s
       e = S3Error::Make(403, "AccessDenied", "Access Denied");
       break;
     case StatusCode::kUnavailable:
+    case StatusCode::kResourceExhausted:
       e = S3Error::Make(503, "SlowDown", m);
       break;
     default:

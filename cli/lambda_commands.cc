@@ -35,6 +35,10 @@ Status Refused(const nlohmann::json& answer) {
     return Status::NotFound("An error occurred (ResourceNotFoundException) when calling the Invoke operation: " +
                             error);
   }
+  if (error.rfind("Rate Exceeded", 0) == 0) {
+    return Status::ResourceExhausted("An error occurred (TooManyRequestsException) when calling the Invoke "
+                                     "operation: " + error);
+  }
   return Status::InvalidArgument("An error occurred (InvalidRequestContentException) when calling the Invoke "
                                  "operation: " + error);
 }

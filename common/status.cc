@@ -16,6 +16,7 @@ std::string_view StatusCodeName(StatusCode code) {
     case StatusCode::kCancelled: return "cancelled";
     case StatusCode::kPreconditionFailed: return "precondition failed";
     case StatusCode::kPermissionDenied: return "permission denied";
+    case StatusCode::kResourceExhausted: return "resource exhausted";
   }
   return "unknown";
 }

@@ -30,6 +30,8 @@ enum class StatusCode {
   kPreconditionFailed,
   // The caller may not do this (permissions, path escapes).
   kPermissionDenied,
+  // A limit is reached for now (a function's reserved concurrency): later may work.
+  kResourceExhausted,
 };
 
 // Stable, lower-case name of a code ("not found"), for messages.
@@ -50,6 +52,7 @@ class [[nodiscard]] Status {
   static Status Cancelled(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
   static Status PreconditionFailed(std::string m) { return {StatusCode::kPreconditionFailed, std::move(m)}; }
   static Status PermissionDenied(std::string m) { return {StatusCode::kPermissionDenied, std::move(m)}; }
+  static Status ResourceExhausted(std::string m) { return {StatusCode::kResourceExhausted, std::move(m)}; }
   // An IOError "<context>: <strerror(err)>".
   static Status FromErrno(std::string_view context, int err);
 

@@ -27,6 +27,7 @@ api::LambdaAnswer FromStatus(const Status& s) {
     return ErrorAnswer(400, content ? "InvalidRequestContentException" : "InvalidParameterValueException",
                        s.message());
   }
+  if (s.code() == StatusCode::kResourceExhausted) return ErrorAnswer(429, "TooManyRequestsException", s.message());
   if (s.code() == StatusCode::kPermissionDenied || s.code() == StatusCode::kPreconditionFailed) {
     // Its package or role is not usable: Lambda's word for a function in
     // State "Failed", a 4xx, so clients do not retry what cannot change.

@@ -47,22 +47,28 @@ void Plan::MarkRunning(const Invocation& v) {
 
 bool Plan::UnmarkRunning(const Invocation& v) {
   if (running_.erase(v.n) == 0) return false;
-  auto it = running_by_function_.find(v.function);
-  if (it != running_by_function_.end() && --it->second <= 0) running_by_function_.erase(it);
-  // A place is free: the function's longest held lane head may start.
-  auto held = held_.find(v.function);
-  if (held != held_.end()) {
-    auto fn = functions_->find(v.function);
-    size_t room = fn == functions_->end() || !fn->second.reserved_concurrency
-                      ? held->second.size()
-                      : static_cast<size_t>(std::max(0, *fn->second.reserved_concurrency - RunningOf(v.function)));
-    for (; room > 0 && !held->second.empty(); --room) {
-      ready_.insert(*held->second.begin());
-      held->second.erase(held->second.begin());
-    }
-    if (held->second.empty()) held_.erase(held);
-  }
+  EndOutsideRun(v.function);
   return true;
+}
+
+void Plan::EndOutsideRun(const std::string& function) {
+  auto it = running_by_function_.find(function);
+  if (it != running_by_function_.end() && --it->second <= 0) running_by_function_.erase(it);
+  Release(function);
+}
+
+void Plan::Release(const std::string& function) {
+  auto held = held_.find(function);
+  if (held == held_.end()) return;
+  auto fn = functions_->find(function);
+  size_t room = fn == functions_->end() || !fn->second.reserved_concurrency
+                    ? held->second.size()
+                    : static_cast<size_t>(std::max(0, *fn->second.reserved_concurrency - RunningOf(function)));
+  for (; room > 0 && !held->second.empty(); --room) {
+    ready_.insert(*held->second.begin());
+    held->second.erase(held->second.begin());
+  }
+  if (held->second.empty()) held_.erase(held);
 }
 
 void Plan::Unready(const Invocation& v) {

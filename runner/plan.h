@@ -113,6 +113,12 @@ class Plan {
   // Puts back what could not be saved (newer changes win).
   void KeepDirty(std::map<int64_t, Invocation> unsaved);
 
+  // Runs the plan does not start (RequestResponse invokes) that count
+  // against their function's ReservedConcurrentExecutions all the same.
+  void AddOutsideRun(const std::string& function) { ++running_by_function_[function]; }
+  void EndOutsideRun(const std::string& function);
+  bool AtConcurrencyLimit(const Function& fn) const;
+
   size_t running() const { return running_.size(); }
   size_t queued() const { return queued_; }
   bool AtWorkerLimit() const;
@@ -127,8 +133,9 @@ class Plan {
   void Kill(Invocation& v, const std::string& error, bool was_queued = true);
   void Retire(Invocation& v);
   void Ready(const Invocation& v) { ready_.insert({v.next_ns, v.n}); }
-  bool AtConcurrencyLimit(const Function& fn) const;
   int RunningOf(const std::string& function) const;
+  // Lets as many of the function's held lane heads be ready as it has room.
+  void Release(const std::string& function);
   void MarkRunning(const Invocation& v);
   // False when v was not running. A freed place lets one of its function's
   // held lane heads be ready again.

@@ -235,6 +235,13 @@ Status Runner::InvokeNow(const std::string& function, std::string payload, const
                                    "(--invocation-type Event)");
   }
   if (shut_down_) return Status::Unavailable("bucketd is stopping");
+  // Reserved concurrency is one budget for every way a function is invoked,
+  // as in Lambda, which throttles a RequestResponse past it.
+  if (plan_.AtConcurrencyLimit(fn->second)) {
+    return Status::ResourceExhausted("Rate Exceeded. (ReservedFunctionConcurrentInvocationLimitExceeded: function " +
+                                     function + " runs as many invocations as its ReservedConcurrentExecutions, " +
+                                     std::to_string(*fn->second.reserved_concurrency) + ")");
+  }
   int64_t n = next_sync_n_--;
   SyncRun& run = sync_[n];
   run.done = std::move(done);
@@ -258,6 +265,7 @@ Status Runner::InvokeNow(const std::string& function, std::string payload, const
     sync_.erase(n);
     return s;
   }
+  plan_.AddOutsideRun(function);
   Log(events::LogLevel::kInfo, v, "invoked (RequestResponse)");
   return Status::OK();
 }
@@ -282,6 +290,7 @@ bool Runner::EndSync(const AttemptResult& r) {
   if (it == sync_.end()) return r.n < 0;
   SyncRun run = std::move(it->second);
   sync_.erase(it);
+  plan_.EndOutsideRun(run.invocation.function);
   SyncAnswer a;
   a.request_id = run.invocation.id;
   a.ok = r.ok;

@@ -572,5 +572,28 @@ done
   EXPECT_EQ(record["s3"]["configurationId"], "sh");
 }
 
+// A throttled Invoke through the endpoint is Lambda's 429
+// TooManyRequestsException, which boto3 knows (and would retry).
+TEST_F(LambdaAwsTest, AThrottledInvokeIsTooManyRequestsThroughTheEndpoint) {
+  std::string code = tmp_ / "throttled";
+  ::mkdir(code.c_str(), 0755);
+  WriteFile(code + "/t.py", "def handler(event, context):\n    return 1\n");
+  WriteFile(daemon_->cfg() + "/functions.d/Throttled.json", R"({"FunctionName": "Throttled", "Runtime": "python3.11",
+      "Handler": "t.handler", "Code": {"Directory": ")" + code + R"("}, "ReservedConcurrentExecutions": 0})");
+  ASSERT_EQ(Ctl({"reload"}).exit_code, 0);
+  RunResult p = bucketd::testing::Run({"/usr/bin/env", "python3", "-c", R"(import boto3, botocore.config, json
+c = boto3.client("lambda", config=botocore.config.Config(retries={"max_attempts": 1, "mode": "standard"}))
+try:
+    c.invoke(FunctionName="Throttled", Payload=b"{}")
+    print(json.dumps({"error": None}))
+except c.exceptions.TooManyRequestsException as e:
+    print(json.dumps({"error": e.response["Error"]["Code"], "status": e.response["ResponseMetadata"]["HTTPStatusCode"]}))
+)"}, "", ClientEnv(admin_));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_EQ(nlohmann::json::parse(p.out, nullptr, false),
+            (nlohmann::json{{"error", "TooManyRequestsException"}, {"status", 429}}))
+      << p.out;
+}
+
 }  // namespace
 }  // namespace bucketd::testing

@@ -231,6 +231,53 @@ TEST_F(LambdaPythonTest, CancelEndsTheRunningHandlersEnvironmentAndNothingFollow
   EXPECT_EQ(PipelineDaemon::Count(daemon_->Log(), "init ran"), 2) << daemon_->Log();
 }
 
+// Reserved concurrency is one budget for every way a function is invoked,
+// as in Lambda: a RequestResponse past it is throttled
+// (TooManyRequestsException), an Event waits for the place, and 0
+// throttles every call.
+TEST_F(LambdaPythonTest, ARequestResponsePastReservedConcurrencyIsThrottledAndAnEventWaitsForThePlace) {
+  for (const auto& [name, reserved] : {std::pair<std::string, int>{"One", 1}, {"Zero", 0}}) {
+    WriteFile(daemon_->cfg() + "/functions.d/" + name + ".json",
+              R"({"FunctionName": ")" + name + R"(", "Runtime": "python3.11", "Handler": "app.lambda_handler",
+                  "Code": {"Directory": ")" + code_ + R"("}, "Timeout": 10, "ReservedConcurrentExecutions": )" +
+                  std::to_string(reserved) + R"(,
+                  "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"}}})");
+  }
+  RunResult reloaded = daemon_->Ctl({"reload"});
+  ASSERT_EQ(reloaded.exit_code, 0) << reloaded.err;
+  auto payload = [](const std::string& key) { return R"({"detail": {"object": {"key": ")" + key + R"("}}})"; };
+  RunResult first;
+  std::thread holder([&] {
+    first = daemon_->Ctl({"lambda", "invoke", "--function-name", "One", "--payload", payload("in/hold-a"), tmp_ / "a.json"});
+  });
+  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("handling in/hold-a") != std::string::npos; }))
+      << daemon_->Log();
+  RunResult second = daemon_->Ctl({"lambda", "invoke", "--function-name", "One", "--payload", payload("in/hold-b"),
+                                   tmp_ / "b.json"});
+  RunResult event = daemon_->Ctl({"lambda", "invoke", "--function-name", "One", "--invocation-type", "Event",
+                                  "--payload", payload("in/hold-c"), tmp_ / "c.json"});
+  holder.join();
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.err.find("(TooManyRequestsException) when calling the Invoke operation: Rate Exceeded."),
+            std::string::npos)
+      << second.err;
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_EQ(event.exit_code, 0) << event.err;
+  EXPECT_NE(event.out.find("\"StatusCode\": 202"), std::string::npos) << event.out;
+  auto ok = Records("ok", 1, "One");
+  ASSERT_EQ(ok.size(), 1u) << daemon_->Log();
+  EXPECT_EQ(ok[0]["responsePayload"]["key"], "in/hold-c") << ok[0].dump();
+  std::string a_id = nlohmann::json::parse(ReadFile(tmp_ / "a.json"))["context"]["aws_request_id"];
+  std::string log = daemon_->Log();
+  size_t a_end = log.find("END RequestId: " + a_id), c_start = log.find("handling in/hold-c");
+  ASSERT_NE(a_end, std::string::npos) << log;
+  EXPECT_GT(c_start, a_end) << "the Event waited for the place the RequestResponse held\n" << log;
+  EXPECT_EQ(log.find("handling in/hold-b"), std::string::npos) << "a throttled call does not run";
+  RunResult zero = daemon_->Ctl({"lambda", "invoke", "--function-name", "Zero", "--payload", payload("in/z"),
+                                 tmp_ / "z.json"});
+  EXPECT_NE(zero.err.find("(TooManyRequestsException)"), std::string::npos) << zero.err;
+}
+
 TEST_F(LambdaPythonTest, InvocationsAtOnceGetAnEnvironmentEach) {
   Drop("in/hold-1.txt");
   Drop("in/hold-2.txt");
