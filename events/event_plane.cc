@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/inotify.h>
+#include <sys/xattr.h>
 
 #include <algorithm>
 
@@ -9,6 +10,7 @@
 #include "events/open_check.h"
 #include "events/reconcile.h"
 #include "events/trail_publisher.h"
+#include "store/object_meta.h"
 
 namespace bucketd::events {
 
@@ -134,7 +136,14 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     bool unsure = open == OpenState::kUnknown &&
                   (check_open ? env_.clock().NowNanos() - st->mtime_ns < kQuietAgeNs
                               : closed_at != 0 && written_since_close);
-    if (open == OpenState::kOpenForWriting || unsure) {
+    // A young empty file seen with no close: its creator may still be inside
+    // open(2) — the name exists before the write access does, an IN_CREATE
+    // or a scan comes in between, and the lease is granted. Its close, or a
+    // look once it is a second old, records it. Not the store's own writes
+    // (the endpoint's empty PUT): they appear whole, with their metadata.
+    bool maybe_opening = check_open && st->size == 0 && env_.clock().NowNanos() - st->mtime_ns < kQuietAgeNs &&
+                         ::getxattr(PathOf(bucket, key).c_str(), store::kMetaXattr, nullptr, 0) < 0;
+    if (open == OpenState::kOpenForWriting || unsure || maybe_opening) {
       open_files_.insert({bucket, key});  // its close (or a recheck) will record it
       return Status::OK();
     }
