@@ -149,6 +149,7 @@ int main(int argc, char** argv) {
     else if (f == "--clients") clients = std::stoi(v);
     else Check(false, "unknown flag " + f);
   }
+  Check(trials > 0 && cold > 0 && events > 0 && clients > 0, "--trials, --cold, --events and --clients: at least 1");
   signal(SIGPIPE, SIG_IGN);
   curl_global_init(CURL_GLOBAL_ALL);
   std::string bin = BinDir(), probe = bin + "/runner_probe";

@@ -28,19 +28,23 @@ struct InvokeFlags {
   std::string function, payload, type = "RequestResponse", log_type = "None", outfile;
 };
 
-// The control socket's refusal, as the status it stands for.
-Status Refused(const nlohmann::json& answer) {
+Status LambdaError(const char* code, const char* operation, const Status& s) {
+  return Status(s.code(), std::string("An error occurred (") + code + ") when calling the " + operation +
+                              " operation: " + s.message());
+}
+
+// The control socket's refusal of `operation`, as the status it stands for
+// in aws's words; `otherwise` names what is neither a missing function nor a
+// throttle.
+Status Refused(const nlohmann::json& answer, const char* operation, const char* otherwise) {
   std::string error = answer.value("error", std::string("bucketd refused the request"));
   if (error.rfind("Function not found", 0) == 0) {
-    return Status::NotFound("An error occurred (ResourceNotFoundException) when calling the Invoke operation: " +
-                            error);
+    return LambdaError("ResourceNotFoundException", operation, Status::NotFound(error));
   }
   if (error.rfind("Rate Exceeded", 0) == 0) {
-    return Status::ResourceExhausted("An error occurred (TooManyRequestsException) when calling the Invoke "
-                                     "operation: " + error);
+    return LambdaError("TooManyRequestsException", operation, Status::ResourceExhausted(error));
   }
-  return Status::InvalidArgument("An error occurred (InvalidRequestContentException) when calling the Invoke "
-                                 "operation: " + error);
+  return LambdaError(otherwise, operation, Status::InvalidArgument(error));
 }
 
 Result<nlohmann::json> Invoke(Context& ctx, const InvokeFlags& f) {
@@ -54,22 +58,17 @@ Result<nlohmann::json> Invoke(Context& ctx, const InvokeFlags& f) {
                                                       {"function", f.function},
                                                       {"type", f.type},
                                                       {"payload", payload}}));
-  if (!answer.value("ok", false)) return Refused(answer);
+  if (!answer.value("ok", false)) return Refused(answer, "Invoke", "InvalidRequestContentException");
   if (!answer.value("pending", false)) return answer;
   std::string id = answer.value("RequestId", "");
   // Polled: the control socket answers one line per request, and a
   // function may run for its whole Timeout.
   for (int asked = 0;; ++asked) {
     ASSIGN_OR_RETURN(answer, ctx.Control({{"command", "invoke-result"}, {"id", id}}));
-    if (!answer.value("ok", false)) return Refused(answer);
+    if (!answer.value("ok", false)) return Refused(answer, "Invoke", "InvalidRequestContentException");
     if (!answer.value("pending", false)) return answer;
     std::this_thread::sleep_for(std::chrono::milliseconds(asked < 500 ? 2 : 20));
   }
-}
-
-Status LambdaError(const char* code, const char* operation, const Status& s) {
-  return Status(s.code(), std::string("An error occurred (") + code + ") when calling the " + operation +
-                              " operation: " + s.message());
 }
 
 // The region and account layer ARNs are printed with: bucketd.json's Trail.
@@ -130,10 +129,7 @@ int UpdateFunctionCode(Context& ctx, const CodeFlags& f) {
                              {"key", f.key}});
   if (!answer.ok()) return Context::Fail(answer.status());
   if (!answer->value("ok", false)) {
-    std::string error = answer->value("error", std::string("bucketd refused the request"));
-    const char* code = error.rfind("Function not found", 0) == 0 ? "ResourceNotFoundException"
-                                                                  : "InvalidParameterValueException";
-    return Context::Fail(LambdaError(code, "UpdateFunctionCode", Status::InvalidArgument(error)));
+    return Context::Fail(Refused(*answer, "UpdateFunctionCode", "InvalidParameterValueException"));
   }
   answer->erase("ok");
   std::printf("%s\n", answer->dump(4).c_str());

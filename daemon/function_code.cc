@@ -6,7 +6,6 @@
 #include "common/time_format.h"
 #include "daemon/manager.h"
 #include "runner/code_package.h"
-#include "runner/layers.h"
 
 namespace bucketd::daemon {
 
@@ -35,14 +34,9 @@ nlohmann::json Manager::FunctionConfiguration(const runner::Function& fn) const 
 
 Result<nlohmann::json> Manager::UpdateFunctionCode(const std::string& function, const std::string& bucket,
                                                    const std::string& key) {
-  std::string name = function.rfind("arn:", 0) == 0 ? rules::LambdaFunctionName(function) : function;
+  ASSIGN_OR_RETURN(std::string name, LoadedFunctionName(function));
   std::shared_ptr<const runner::FunctionSet> loaded = runner_.functions();
-  auto it = loaded->find(name);
-  if (it == loaded->end()) {
-    return Status::NotFound("Function not found: arn:aws:lambda:" + identity_.region + ":" + identity_.account +
-                            ":function:" + (name.empty() ? function : name));
-  }
-  runner::Function fn = it->second;
+  runner::Function fn = loaded->at(name);
   if (!runner::IsLambdaRuntime(fn.runtime)) {
     return Status::InvalidArgument("function " + name + " is a " + fn.runtime_name +
                                    " function: its code is its Handler, which every run starts anew");

@@ -14,13 +14,17 @@ constexpr size_t kKeptAnswers = 1000;
 
 }  // namespace
 
-Result<std::string> Manager::InvokedFunction(const InvokeRequest& request, std::string* payload) const {
-  std::string name = request.function.rfind("arn:", 0) == 0 ? rules::LambdaFunctionName(request.function)
-                                                            : request.function;
+Result<std::string> Manager::LoadedFunctionName(const std::string& name_or_arn) const {
+  std::string name = name_or_arn.rfind("arn:", 0) == 0 ? rules::LambdaFunctionName(name_or_arn) : name_or_arn;
   if (runner_.FindFunction(name) == nullptr) {
     return Status::NotFound("Function not found: arn:aws:lambda:" + identity_.region + ":" + identity_.account +
-                            ":function:" + (name.empty() ? request.function : name));
+                            ":function:" + (name.empty() ? name_or_arn : name));
   }
+  return name;
+}
+
+Result<std::string> Manager::InvokedFunction(const InvokeRequest& request, std::string* payload) const {
+  ASSIGN_OR_RETURN(std::string name, LoadedFunctionName(request.function));
   *payload = request.payload.empty() ? "{}" : request.payload;
   if (nlohmann::json::parse(*payload, nullptr, false).is_discarded()) {
     return Status::InvalidArgument("Could not parse request body into json: the payload must be JSON text");

@@ -122,8 +122,6 @@ class Manager {
   // keeps the code it had.
   Result<nlohmann::json> UpdateFunctionCode(const std::string& function, const std::string& bucket,
                                             const std::string& key);
-  // GetFunctionConfiguration's shape of a loaded function.
-  nlohmann::json FunctionConfiguration(const runner::Function& fn) const;
   // `on_ready` runs on the loop's thread whenever `fd` is readable (the
   // endpoint's Invoke bridge). Before Run.
   void AddWakeFd(int fd, std::function<void()> on_ready) { wakes_.push_back({fd, std::move(on_ready)}); }
@@ -140,9 +138,14 @@ class Manager {
   void FireDue();
   // Loads rules.d and functions.d and swaps both in when both are good.
   Status LoadConfig();
+  // The name of the loaded function `name_or_arn` names; NotFound in
+  // Lambda's words ("Function not found: <arn>") otherwise.
+  Result<std::string> LoadedFunctionName(const std::string& name_or_arn) const;
   // The loaded function an Invoke names, and its payload ("{}" when empty);
   // NotFound or InvalidArgument as Invoke answers them.
   Result<std::string> InvokedFunction(const InvokeRequest& request, std::string* payload) const;
+  // GetFunctionConfiguration's shape of a loaded function.
+  nlohmann::json FunctionConfiguration(const runner::Function& fn) const;
   void Shutdown();
 
   Env& env_;

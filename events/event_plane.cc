@@ -142,7 +142,7 @@ Status EventPlane::CheckKey(const std::string& bucket, const std::string& key, b
     // look once it is a second old, records it. Not the store's own writes
     // (the endpoint's empty PUT): they appear whole, with their metadata.
     bool maybe_opening = check_open && st->size == 0 && env_.clock().NowNanos() - st->mtime_ns < kQuietAgeNs &&
-                         ::getxattr(PathOf(bucket, key).c_str(), store::kMetaXattr, nullptr, 0) < 0;
+                         ::lgetxattr(PathOf(bucket, key).c_str(), store::kMetaXattr, nullptr, 0) < 0;
     if (open == OpenState::kOpenForWriting || unsure || maybe_opening) {
       open_files_.insert({bucket, key});  // its close (or a recheck) will record it
       return Status::OK();

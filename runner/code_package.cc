@@ -193,13 +193,19 @@ Result<std::string> ReadPackage(int fd, const std::string& source) {
 Status ResolveCode(store::Store& store, const std::string& state_dir, Function* fn) {
   if (fn->code_zip_file.empty() && fn->code_s3_bucket.empty()) return Status::OK();
   std::string where = fn->source + ": /Code";
-  std::string bytes, digest, source;
+  std::string bytes, digest, source, sha256;
+  auto hash = [&bytes, &sha256] {
+    Digest d(Digest::Algorithm::kSha256);
+    d.Update(bytes);
+    sha256 = d.Final();
+  };
   if (!fn->code_zip_file.empty()) {
     source = fn->code_zip_file;
     UniqueFd fd(::open(source.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (!fd.valid()) return Status::FromErrno(where + "/ZipFile: " + source, errno);
     ASSIGN_OR_RETURN(bytes, ReadPackage(fd.get(), source));
-    digest = Sha256Hex(bytes).substr(0, 32);
+    hash();
+    digest = HexEncode(sha256).substr(0, 32);
   } else {
     source = "s3://" + fn->code_s3_bucket + "/" + fn->code_s3_key;
     auto object = store.OpenObjectForRead(fn->code_s3_bucket, fn->code_s3_key);
@@ -216,15 +222,14 @@ Status ResolveCode(store::Store& store, const std::string& state_dir, Function* 
                                       "or when bucketd's user or root owns its file");
     }
     ASSIGN_OR_RETURN(bytes, ReadPackage(object->fd.get(), source));
+    hash();
     digest = object->info.etag;
     digest.erase(std::remove(digest.begin(), digest.end(), '"'), digest.end());
   }
   auto dir = UnpackCode(state_dir, fn->name, digest, bytes, source);
   if (!dir.ok()) return Status(dir.status().code(), where + ": " + dir.status().message());
   fn->code_directory = *dir;
-  Digest sha(Digest::Algorithm::kSha256);
-  sha.Update(bytes);
-  fn->code_sha256 = Base64Encode(sha.Final());
+  fn->code_sha256 = Base64Encode(sha256);
   fn->code_size = bytes.size();
   return Status::OK();
 }

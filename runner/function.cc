@@ -178,9 +178,9 @@ Result<Function> ParseFunctionFile(std::string_view text, const std::string& sou
       }
     }
   } else if (j.contains("Code") || j.contains("Layers")) {
-    const char* field = j.contains("Code") ? "/Code" : "/Layers";
-    return f.Error(field, std::string("only a Lambda runtime's function has ") + (field + 1) +
-                              " (an exec function names its program in Handler)");
+    std::string field = j.contains("Code") ? "Code" : "Layers";
+    return f.Error("/" + field, "only a Lambda runtime's function has " + field +
+                                    " (an exec function names its program in Handler)");
   }
   if (fn.runtime == Runtime::kBuiltin && builtins.count(fn.handler) == 0) {
     std::string names;

@@ -183,12 +183,13 @@ LambdaExecutor::LambdaExecutor(Clock& clock, LambdaOptions options)
     const char* text;
     std::string* path;
   };
-  std::string notebook_runner, notebook_kernel;
+  // The notebook runner is imported from the runtime directory by name:
+  // nobody needs its path.
   for (const Shipped& r : {Shipped{"python_bootstrap.py", kPythonBootstrap, &bootstrap_},
                            Shipped{"node_bootstrap.js", kNodeBootstrap, &node_bootstrap_},
-                           Shipped{"notebook_runner.py", kNotebookRunner, &notebook_runner},
-                           Shipped{"notebook_kernel.py", kNotebookKernel, &notebook_kernel}}) {
-    if (WriteFileAtomically(Env::Default().fs(), dir + "/runtime", r.name, r.text, 0644).ok()) {
+                           Shipped{"notebook_runner.py", kNotebookRunner, nullptr},
+                           Shipped{"notebook_kernel.py", kNotebookKernel, nullptr}}) {
+    if (WriteFileAtomically(Env::Default().fs(), dir + "/runtime", r.name, r.text, 0644).ok() && r.path) {
       *r.path = dir + "/runtime/" + r.name;
     }
   }

@@ -53,12 +53,16 @@ Result<LayerVersion> ReadVersion(Env& env, const std::string& layer_dir, const s
   LayerVersion v;
   v.name = name;
   v.version = version;
-  v.description = j.value("Description", "");
-  v.compatible_runtimes = j.value("CompatibleRuntimes", std::vector<std::string>{});
-  v.code_sha256 = j.value("CodeSha256", "");
-  v.code_size = j.value("CodeSize", uint64_t{0});
-  v.created_ns = j.value("CreatedNs", int64_t{0});
   v.directory = layer_dir + "/" + std::to_string(version);
+  try {  // a field of the wrong type (the file edited by hand) is the file's error
+    v.description = j.value("Description", "");
+    v.compatible_runtimes = j.value("CompatibleRuntimes", std::vector<std::string>{});
+    v.code_sha256 = j.value("CodeSha256", "");
+    v.code_size = j.value("CodeSize", uint64_t{0});
+    v.created_ns = j.value("CreatedNs", int64_t{0});
+  } catch (const json::exception& e) {
+    return Status::Corruption(file + ": " + e.what());
+  }
   return v;
 }
 

@@ -47,11 +47,11 @@ void Plan::MarkRunning(const Invocation& v) {
 
 bool Plan::UnmarkRunning(const Invocation& v) {
   if (running_.erase(v.n) == 0) return false;
-  EndOutsideRun(v.function);
+  RunEnded(v.function);
   return true;
 }
 
-void Plan::EndOutsideRun(const std::string& function) {
+void Plan::RunEnded(const std::string& function) {
   auto it = running_by_function_.find(function);
   if (it != running_by_function_.end() && --it->second <= 0) running_by_function_.erase(it);
   Release(function);

@@ -116,7 +116,7 @@ class Plan {
   // Runs the plan does not start (RequestResponse invokes) that count
   // against their function's ReservedConcurrentExecutions all the same.
   void AddOutsideRun(const std::string& function) { ++running_by_function_[function]; }
-  void EndOutsideRun(const std::string& function);
+  void EndOutsideRun(const std::string& function) { RunEnded(function); }
   bool AtConcurrencyLimit(const Function& fn) const;
 
   size_t running() const { return running_.size(); }
@@ -134,6 +134,8 @@ class Plan {
   void Retire(Invocation& v);
   void Ready(const Invocation& v) { ready_.insert({v.next_ns, v.n}); }
   int RunningOf(const std::string& function) const;
+  // One of the function's runs (the plan's or an outside one) ended.
+  void RunEnded(const std::string& function);
   // Lets as many of the function's held lane heads be ready as it has room.
   void Release(const std::string& function);
   void MarkRunning(const Invocation& v);

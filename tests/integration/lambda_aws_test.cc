@@ -86,6 +86,27 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
     StartDaemon();
   }
 
+  struct Notification {
+    std::string id, function, prefix, events = "s3:ObjectCreated:*";
+  };
+  // Puts bucket data's notification configuration, one function per prefix
+  // (its put reloads the functions too), and waits until it is loaded.
+  void PutNotifications(const std::vector<Notification>& configs) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const Notification& c : configs) {
+      list.push_back({{"Id", c.id},
+                      {"LambdaFunctionArn", "arn:aws:lambda:local:000000000000:function:" + c.function},
+                      {"Events", {c.events}},
+                      {"Filter", {{"Key", {{"FilterRules", {{{"Name", "prefix"}, {"Value", c.prefix}}}}}}}}});
+    }
+    RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
+                         "--notification-configuration", nlohmann::json{{"LambdaFunctionConfigurations", list}}.dump()});
+    ASSERT_EQ(put.exit_code, 0) << put.err;
+    std::string loaded = "loaded " + std::to_string(configs.size()) + " rule(s)";
+    ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find(loaded) != std::string::npos; }))
+        << daemon_->Log();
+  }
+
   RunResult Aws(std::vector<std::string> args) {
     args.insert(args.begin(), {"/usr/bin/env", "aws"});
     return bucketd::testing::Run(args, "", ClientEnv(admin_));
@@ -114,15 +135,8 @@ TEST_F(LambdaAwsTest, AnUnchangedHandlerGetsS3sRecordsAndWorksWithItsRolesCreden
   RunResult up = Aws({"s3", "cp", tmp_ / "function.zip", "s3://code/function.zip"});
   ASSERT_EQ(up.exit_code, 0) << up.err;
   // The configuration's put reloads, and the functions take their package.
-  RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
-                       "--notification-configuration", R"({"LambdaFunctionConfigurations": [
-      {"Id": "upper", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:Upper",
-       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "in/"}]}}},
-      {"Id": "readonly", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:ReadOnly",
-       "Events": ["s3:ObjectCreated:Put"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "ro/"}]}}}]})"});
-  ASSERT_EQ(put.exit_code, 0) << put.err;
-  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("loaded 2 rule(s)") != std::string::npos; }))
-      << daemon_->Log();
+  ASSERT_NO_FATAL_FAILURE(PutNotifications(
+      {{"upper", "Upper", "in/"}, {"readonly", "ReadOnly", "ro/", "s3:ObjectCreated:Put"}}));
   WriteFile(tmp_ / "f", "hello lambda");
   // A key with a space and a '+': S3 writes it form-encoded in the message.
   RunResult cp = Aws({"s3", "cp", tmp_ / "f", "s3://data/in/a b+c.txt"});
@@ -198,15 +212,7 @@ TEST_F(LambdaAwsTest, AFunctionWhoseRoleIsMissingOrUntrustingFailsNamingTheRole)
                   "DestinationConfig": {"OnFailure": {"Destination": "arn:aws:s3:::dest/fail/"}}})");
   }
   // The configuration's put reloads the functions too.
-  RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
-                       "--notification-configuration", R"({"LambdaFunctionConfigurations": [
-      {"Id": "a", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:NoRole",
-       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "a/"}]}}},
-      {"Id": "b", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:Untrusting",
-       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "b/"}]}}}]})"});
-  ASSERT_EQ(put.exit_code, 0) << put.err;
-  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("loaded 2 rule(s)") != std::string::npos; }))
-      << daemon_->Log();
+  ASSERT_NO_FATAL_FAILURE(PutNotifications({{"a", "NoRole", "a/"}, {"b", "Untrusting", "b/"}}));
   WriteFile(tmp_ / "f", "x");
   ASSERT_EQ(Aws({"s3", "cp", tmp_ / "f", "s3://data/a/x"}).exit_code, 0);
   ASSERT_EQ(Aws({"s3", "cp", tmp_ / "f", "s3://data/b/x"}).exit_code, 0);
@@ -537,15 +543,7 @@ done
   WriteFile(daemon_->cfg() + "/functions.d/ShRecords.json", R"({"FunctionName": "ShRecords",
       "Runtime": "provided.al2023", "Handler": "function.handler", "Code": {"S3Bucket": "code", "S3Key": "sh.zip"},
       "DestinationConfig": {"OnSuccess": {"Destination": "arn:aws:s3:::dest/ok/"}}})");
-  RunResult put = Aws({"s3api", "put-bucket-notification-configuration", "--bucket", "data",
-                       "--notification-configuration", R"({"LambdaFunctionConfigurations": [
-      {"Id": "node", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:NodeRecords",
-       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "node/"}]}}},
-      {"Id": "sh", "LambdaFunctionArn": "arn:aws:lambda:local:000000000000:function:ShRecords",
-       "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "sh/"}]}}}]})"});
-  ASSERT_EQ(put.exit_code, 0) << put.err;
-  ASSERT_TRUE(PipelineDaemon::WaitFor([&] { return daemon_->Log().find("loaded 2 rule(s)") != std::string::npos; }))
-      << daemon_->Log();
+  ASSERT_NO_FATAL_FAILURE(PutNotifications({{"node", "NodeRecords", "node/"}, {"sh", "ShRecords", "sh/"}}));
   WriteFile(tmp_ / "f", "hello");
   for (const char* key : {"s3://data/node/a b+c.txt", "s3://data/node/bad.txt", "s3://data/sh/x.txt"}) {
     ASSERT_EQ(Aws({"s3", "cp", tmp_ / "f", key}).exit_code, 0);
