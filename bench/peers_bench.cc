@@ -2,7 +2,7 @@
 // a file renamed into a watched directory -> the started program's first
 // instruction writes a timestamp (tests/runner/probe_target.cc, MODE=stamp).
 //
-//   peers_bench [--dir DIR] [--trials N]
+//   peers_bench [--dir DIR] [--trials N] [--also-bucketd BIN_DIR]
 //
 // Peers, each watching a directory of its own under --dir (default
 // /var/tmp/bucketd-peers-bench, on disk: the fsyncs are part of it):
@@ -11,7 +11,10 @@
 //   watchman     Debian's watchman, a trigger with settle 1 ms;
 //   inotifywait  `inotifywait -m | while read f; do probe; done`;
 //   incron       Debian's incrond with a table of its own, in the foreground;
-//   floor        raw inotify + one fdatasync + posix_spawn, the durable floor.
+//   floor        raw inotify + one fdatasync + posix_spawn, the durable floor;
+//   --also-bucketd  a second bucketd (bucketd, bucketctl and
+//                bucketd-supervisor from BIN_DIR: another build) in the same
+//                round-robin, for a before/after pair on the same machine.
 // Trials go round-robin over the peers (--trials each, default 200), so all
 // see the same machine at the same time. A peer that cannot start here is
 // reported as missing, not measured.
@@ -89,14 +92,39 @@ struct Peer {
 
 bool Works(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; }
 
+// A bucketd from `bin` with a store and config under `base` whose rule runs
+// the probe for every key under data/lat/.
+Peer StartBucketd(const std::string& name, const std::string& bin, const std::string& base, const std::string& probe,
+                  const std::string& out, std::vector<pid_t>* started) {
+  Peer p{name, base + "/root/buckets/data/lat", "lat_", false, "", {}};
+  std::string cfg = base + "/cfg";
+  Sh("mkdir -p " + cfg + "/rules.d " + cfg + "/functions.d");
+  WriteText(cfg + "/functions.d/stamp.json",
+            R"({"FunctionName":"Stamp","Runtime":"exec","Handler":")" + probe +
+                R"(","Timeout":30,"Environment":{"Variables":{"MODE":"stamp","OUT":")" + out + R"("}}})");
+  WriteText(cfg + "/rules.d/lat.json",
+            R"({"Name":"lat","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],)"
+            R"("detail":{"object":{"key":[{"prefix":"lat/"}]}}},"Targets":[{"Id":"t",)"
+            R"("Arn":"arn:aws:lambda:local:000000000000:function:Stamp",)"
+            R"("InputTransformer":{"InputPathsMap":{"k":"$.detail.object.key"},"InputTemplate":"<k>"}}]})");
+  Sh(bin + "/bucketctl --root " + base + "/root mb s3://data >/dev/null");
+  ::mkdir(p.dir.c_str(), 0755);
+  started->push_back(Background("exec " + bin + "/bucketd --root " + base + "/root --config-dir " + cfg + " 2>" +
+                                base + "/bucketd.log"));
+  p.ok = true;
+  return p;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string dir = "/var/tmp/bucketd-peers-bench";
   int trials = 200;
+  std::string also_bin;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string a = argv[i];
     if (a == "--dir") dir = argv[i + 1];
+    else if (a == "--also-bucketd") also_bin = argv[i + 1];
     else if (a == "--trials") trials = std::atoi(argv[i + 1]);
     else Check(false, "unknown flag " + a);
   }
@@ -113,24 +141,11 @@ int main(int argc, char** argv) {
   std::vector<pid_t> started;
 
   // bucketd: the file lands under data/lat/; its key is the target's input.
-  {
-    Peer p{"bucketd", dir + "/bucketd/root/buckets/data/lat", "lat_", false, "", {}};
-    std::string base = dir + "/bucketd", cfg = base + "/cfg";
-    Sh("mkdir -p " + cfg + "/rules.d " + cfg + "/functions.d");
-    WriteText(cfg + "/functions.d/stamp.json",
-              R"({"FunctionName":"Stamp","Runtime":"exec","Handler":")" + probe +
-                  R"(","Timeout":30,"Environment":{"Variables":{"MODE":"stamp","OUT":")" + out + R"("}}})");
-    WriteText(cfg + "/rules.d/lat.json",
-              R"({"Name":"lat","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],)"
-              R"("detail":{"object":{"key":[{"prefix":"lat/"}]}}},"Targets":[{"Id":"t",)"
-              R"("Arn":"arn:aws:lambda:local:000000000000:function:Stamp",)"
-              R"("InputTransformer":{"InputPathsMap":{"k":"$.detail.object.key"},"InputTemplate":"<k>"}}]})");
-    Sh(BinDir() + "/bucketctl --root " + base + "/root mb s3://data >/dev/null");
-    ::mkdir(p.dir.c_str(), 0755);
-    started.push_back(Background("exec " + BinDir() + "/bucketd --root " + base + "/root --config-dir " + cfg +
-                                 " 2>" + base + "/bucketd.log"));
-    p.ok = true;
-    peers.push_back(p);
+  peers.push_back(StartBucketd("bucketd", BinDir(), dir + "/bucketd", probe, out, &started));
+  if (!also_bin.empty()) {
+    // Another build of bucketd (say, the last landed main) in the same
+    // round-robin: a before/after pair that sees the same machine.
+    peers.push_back(StartBucketd("bucketd (" + also_bin + ")", also_bin, dir + "/bucketd-also", probe, out, &started));
   }
   // watchman: its own socket and state, a trigger with settle 1 ms.
   {

@@ -43,25 +43,71 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   }
 }
 
+// Enough for every statement bucketd's own code writes; SQL made up at run
+// time (a stage's queries) beyond it is parsed each time, as before.
+constexpr size_t kMaxKeptStatements = 128;
+
 }  // namespace
 
-SqliteStatement::SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, std::string sql)
-    : db_(db), stmt_(stmt), sql_(std::move(sql)) {}
+StatementCache::~StatementCache() { Close(); }
+
+sqlite3_stmt* StatementCache::Take(const std::string& sql) {
+  auto it = kept_.find(sql);
+  if (it == kept_.end()) return nullptr;
+  sqlite3_stmt* stmt = it->second;
+  kept_.erase(it);
+  return stmt;
+}
+
+void StatementCache::Give(std::string sql, sqlite3_stmt* stmt) {
+  if (stmt == nullptr) return;
+  if (closed_ || kept_.size() >= kMaxKeptStatements || kept_.count(sql)) {
+    sqlite3_finalize(stmt);
+    return;
+  }
+  // A statement left mid-step would hold its read snapshot open.
+  sqlite3_reset(stmt);
+  sqlite3_clear_bindings(stmt);
+  kept_.emplace(std::move(sql), stmt);
+}
+
+void StatementCache::Close() {
+  closed_ = true;
+  for (auto& [sql, stmt] : kept_) sqlite3_finalize(stmt);
+  kept_.clear();
+}
+
+SqliteStatement::SqliteStatement(sqlite3* db, sqlite3_stmt* stmt, std::string sql,
+                                 std::shared_ptr<StatementCache> cache)
+    : db_(db), stmt_(stmt), sql_(std::move(sql)), cache_(std::move(cache)) {}
 
 SqliteStatement::SqliteStatement(SqliteStatement&& o) noexcept
-    : db_(o.db_), stmt_(std::exchange(o.stmt_, nullptr)), sql_(std::move(o.sql_)) {}
+    : db_(o.db_),
+      stmt_(std::exchange(o.stmt_, nullptr)),
+      sql_(std::move(o.sql_)),
+      bind_error_(std::move(o.bind_error_)),
+      cache_(std::move(o.cache_)) {}
 
 SqliteStatement& SqliteStatement::operator=(SqliteStatement&& o) noexcept {
   if (this != &o) {
-    sqlite3_finalize(stmt_);
+    SqliteStatement replaced(std::move(*this));  // gives its statement back
     db_ = o.db_;
     stmt_ = std::exchange(o.stmt_, nullptr);
     sql_ = std::move(o.sql_);
+    bind_error_ = std::move(o.bind_error_);
+    cache_ = std::move(o.cache_);
   }
   return *this;
 }
 
-SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
+SqliteStatement::~SqliteStatement() {
+  if (stmt_ == nullptr) return;
+  if (cache_) {
+    cache_->Give(std::move(sql_), std::exchange(stmt_, nullptr));
+  } else {
+    sqlite3_finalize(std::exchange(stmt_, nullptr));
+  }
+}
 
 SqliteStatement& SqliteStatement::Bind(int index, int64_t value) {
   int rc = sqlite3_bind_int64(stmt_, index, value);
@@ -148,11 +194,22 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path, bool r
   return out;
 }
 
-SqliteDb::~SqliteDb() { sqlite3_close(db_); }
+SqliteDb::~SqliteDb() {
+  cache_->Close();
+  sqlite3_close_v2(db_);  // a statement still out closes it when finalized
+}
 
 Status SqliteDb::Exec(std::string_view sql) {
-  char* err = nullptr;
   std::string s(sql);
+  if (s.find_first_not_of(" \t\n") == std::string::npos) return Status::OK();
+  // One statement (BEGIN, COMMIT, a PRAGMA): from the cache, not parsed again.
+  if (size_t semi = s.find(';'); semi == std::string::npos || semi + 1 == s.size()) {
+    if (semi != std::string::npos) s.pop_back();
+    auto stmt = Prepare(s);
+    Status run = stmt.ok() ? stmt->Run() : stmt.status();
+    return run.ok() ? run : Status(run.code(), path_ + ": " + run.message());
+  }
+  char* err = nullptr;
   int rc = sqlite3_exec(db_, s.c_str(), nullptr, nullptr, &err);
   if (rc != SQLITE_OK) {
     std::string m = path_ + ": sql '" + s.substr(0, 80) + "': " + (err ? err : sqlite3_errstr(rc)) +
@@ -165,10 +222,14 @@ Status SqliteDb::Exec(std::string_view sql) {
 }
 
 Result<SqliteStatement> SqliteDb::Prepare(std::string_view sql) {
+  std::string text(sql);
+  if (sqlite3_stmt* kept = cache_->Take(text)) return SqliteStatement(db_, kept, std::move(text), cache_);
   sqlite3_stmt* stmt = nullptr;
-  int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
+  int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()), SQLITE_PREPARE_PERSISTENT, &stmt,
+                              nullptr);
   if (rc != SQLITE_OK) return SqliteError(db_, rc, "prepare '" + std::string(sql.substr(0, 80)) + "'");
-  return SqliteStatement(db_, stmt, std::string(sql));
+  if (stmt == nullptr) return Status::InvalidArgument("prepare '" + text.substr(0, 80) + "': no statement in it");
+  return SqliteStatement(db_, stmt, std::move(text), cache_);
 }
 
 int64_t SqliteDb::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }

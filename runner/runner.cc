@@ -321,7 +321,11 @@ void Runner::OnDurable() {
   lambda_->Release(true);
   for (int64_t n : staged_) {
     last_n_ = std::max(last_n_, n);
-    if (plan_.Has(n)) LogQueued(plan_.Get(n));
+    if (!plan_.Has(n)) continue;
+    const Invocation& v = plan_.Get(n);
+    LogQueued(v);
+    const Function* fn = running_.count(n) ? FindFunction(v.function) : nullptr;
+    if (fn != nullptr && fn->runtime == Runtime::kExec) LogStarted(v, *fn);
   }
   staged_.clear();
   LoadNew();
@@ -360,6 +364,10 @@ void Runner::LoadNew() {
     }
     if (rows->size() < 1000) return;
   }
+}
+
+void Runner::LogStarted(const Invocation& v, const Function& fn) {
+  Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
 }
 
 void Runner::LogQueued(const Invocation& v) {
@@ -402,9 +410,9 @@ void Runner::StartAttempt(int64_t n, const Function& fn, bool held) {
                       held);
   if (s.ok()) {
     running_[n] = &ex;
-    if (fn.runtime == Runtime::kExec) {
-      Log(events::LogLevel::kInfo, v, "started " + fn.handler + " (attempt " + std::to_string(v.attempts) + ")");
-    }
+    // A held start is told once its commit let it go: a log line (the
+    // journal is another process) waits behind the fsync otherwise.
+    if (fn.runtime == Runtime::kExec && !held) LogStarted(v, fn);
     return;
   }
   // A held start that no executor took: as if it had not been tried; the

@@ -206,6 +206,7 @@ class Runner {
   bool TakeSync(const ExecutorReport::Line& out);
   bool EndSync(const AttemptResult& r);
   void LoadNew();
+  void LogStarted(const Invocation& v, const Function& fn);
   void LogQueued(const Invocation& v);
   Executor& ExecutorFor(const Function& fn) const {
     return fn.runtime == Runtime::kBuiltin ? *builtin_ : IsLambdaRuntime(fn.runtime) ? *lambda_ : *exec_;
