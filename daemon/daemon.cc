@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/file_util.h"
+#include "common/sqlite_checkpointer.h"
 #include "daemon/config_file.h"
 #include "daemon/config_permissions.h"
 #include <sys/resource.h>
@@ -49,6 +50,12 @@
 #include "store/store.h"
 
 namespace bucketd::daemon {
+
+namespace {
+
+constexpr int kCheckpointPages = 1000;  // SQLite's own threshold
+
+}  // namespace
 
 Status ResolveConfig(Config* c) {
   if (c->root.empty()) c->root = "/srv/bucketd";
@@ -192,6 +199,11 @@ Status Run(Env& env, const Config& config) {
   ASSIGN_OR_RETURN(UniqueFd lock, LockStateDir(env, config.state_dir));
   ASSIGN_OR_RETURN(auto trail, events::Trail::Open(env, config.state_dir));
   RETURN_IF_ERROR(runner::InvocationStore::CreateTables(trail->db()));
+  // The state database's checkpoints run beside the unit of work, not in
+  // the commit that an event's target waits for.
+  ASSIGN_OR_RETURN(auto checkpointer, SqliteCheckpointer::Start(trail->db(), kCheckpointPages, [](const std::string& m) {
+                     spdlog::warn("{} (the log grows until a checkpoint works)", m);
+                   }));
   runner::RunnerOptions& runner_options = file_config.runner;
   runner_options.state_dir = config.state_dir;
   runner_options.config_dir = config.config_dir;
