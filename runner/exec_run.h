@@ -57,8 +57,9 @@ class SupervisorPool {
  public:
   // `kill_after_run_dir` is a test hook: bucketd kills itself right after it
   // made a run directory, before any supervisor has the attempt.
-  SupervisorPool(std::string supervisor, size_t size, bool kill_after_run_dir = false)
-      : supervisor_(std::move(supervisor)), size_(size), kill_after_run_dir_(kill_after_run_dir) {}
+  // Each idle supervisor gets a spare run directory under `runs_dir` (when
+  // not empty), named ".spare-*"; those of an earlier bucketd are removed.
+  SupervisorPool(std::string supervisor, size_t size, std::string runs_dir, bool kill_after_run_dir = false);
   ~SupervisorPool();
   SupervisorPool(const SupervisorPool&) = delete;
   SupervisorPool& operator=(const SupervisorPool&) = delete;
@@ -86,12 +87,16 @@ class SupervisorPool {
   struct Idle {
     pid_t pid;
     int socket;
+    std::string spare;  // its run directory-to-be, or empty
+    UniqueFd lock;      // the spare's lock file, not locked yet
   };
   Status AddIdle();
   Result<pid_t> Hand(const ExecSpec& spec, bool hold, UniqueFd* control);
   std::string supervisor_;
   size_t size_;
+  std::string runs_dir_;
   bool kill_after_run_dir_;
+  int64_t spares_made_ = 0;
   std::vector<Idle> idle_;
 };
 

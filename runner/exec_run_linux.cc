@@ -19,8 +19,8 @@ namespace bucketd::runner {
 
 namespace {
 
-Status WriteNewFile(int dir, const char* name, const std::string& data) {
-  UniqueFd fd(::openat(dir, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+Status WriteNewFile(int dir, const char* name, const std::string& data, bool exclusive) {
+  UniqueFd fd(::openat(dir, name, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC) | O_CLOEXEC, 0600));
   if (!fd.valid()) return Status::FromErrno(std::string("create ") + name, errno);
   size_t done = 0;
   while (done < data.size()) {
@@ -54,25 +54,41 @@ constexpr size_t kMaxInlineBytes = 96 << 10;
 
 // The run directory and its lock file; the lock is taken before any
 // supervisor has the attempt, so no moment passes in which the directory is
-// there, unlocked and without a status, while the attempt is alive.
-Result<UniqueFd> PrepareRunDir(const ExecSpec& spec, bool write_files) {
-  int made = ::mkdir(spec.run_dir.c_str(), 0700);
+// there, unlocked and without a status, while the attempt is alive. With a
+// spare (a directory made ahead, its lock file in it and its supervisor's
+// files made by that supervisor) the run directory is a rename of it: no
+// inode is allocated on the path from an event to its target, and a new
+// directory's inode may lie in a block group no cache holds.
+Result<UniqueFd> PrepareRunDir(const ExecSpec& spec, bool write_files, const std::string& spare,
+                               UniqueFd spare_lock) {
+  auto make = [&] {
+    return spare.empty() ? ::mkdir(spec.run_dir.c_str(), 0700)
+                         : ::renameat2(AT_FDCWD, spare.c_str(), AT_FDCWD, spec.run_dir.c_str(), RENAME_NOREPLACE);
+  };
+  int made = make();
   // A run directory left by a transaction that rolled back (bucketd died
   // before the commit; the same firing or replay makes the same id again)
   // never reached its target: it is taken over, not an error.
   if (made != 0 && errno == EEXIST && ProbeRun(spec.run_dir) != RunState::kRunning &&
       !ReachedTarget(spec.run_dir)) {
     RemoveRunDir(spec.run_dir);
-    made = ::mkdir(spec.run_dir.c_str(), 0700);
+    made = make();
   }
-  if (made != 0) return Status::FromErrno("mkdir " + spec.run_dir, errno);
+  if (made != 0) {
+    Status failed = Status::FromErrno((spare.empty() ? "mkdir " : "rename " + spare + " to ") + spec.run_dir, errno);
+    if (!spare.empty()) RemoveRunDir(spare);
+    return failed;
+  }
   UniqueFd dir(::open(spec.run_dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
   if (!dir.valid()) return Status::FromErrno("open " + spec.run_dir, errno);
   if (write_files) {
-    RETURN_IF_ERROR(WriteNewFile(dir.get(), "input", spec.input));
-    RETURN_IF_ERROR(WriteNewFile(dir.get(), "event.json", spec.event_json));
+    // The spare's supervisor made these files (or makes them now): the same
+    // inodes, written here.
+    RETURN_IF_ERROR(WriteNewFile(dir.get(), "input", spec.input, spare.empty()));
+    RETURN_IF_ERROR(WriteNewFile(dir.get(), "event.json", spec.event_json, spare.empty()));
   }
-  UniqueFd lock(::openat(dir.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  UniqueFd lock = spare.empty() ? UniqueFd(::openat(dir.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600))
+                                : std::move(spare_lock);
   if (!lock.valid() || ::flock(lock.get(), LOCK_EX | LOCK_NB) != 0) {
     return Status::FromErrno("lock " + spec.run_dir + "/lock", errno);
   }
@@ -80,8 +96,9 @@ Result<UniqueFd> PrepareRunDir(const ExecSpec& spec, bool write_files) {
 }
 
 // "bucketd-supervisor --pool" in its own session, signals as a fresh process
-// has them, the socket as stdin, stdout/stderr /dev/null, no environment.
-Result<pid_t> SpawnIdle(const std::string& program, int socket) {
+// has them, the socket as stdin, stdout/stderr /dev/null, no environment;
+// with a spare directory, "--spare" and the directory as its fd 4.
+Result<pid_t> SpawnIdle(const std::string& program, int socket, int spare_dir) {
   posix_spawn_file_actions_t fa;
   posix_spawnattr_t attr;
   posix_spawn_file_actions_init(&fa);
@@ -89,14 +106,16 @@ Result<pid_t> SpawnIdle(const std::string& program, int socket) {
   posix_spawn_file_actions_adddup2(&fa, socket, 0);
   posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  if (spare_dir >= 0) posix_spawn_file_actions_adddup2(&fa, spare_dir, 4);
   sigset_t none, all;
   sigemptyset(&none);
   sigfillset(&all);
   posix_spawnattr_setsigmask(&attr, &none);  // bucketd blocks what its signalfd reads
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  std::string flag = "--pool";
-  char* argv[] = {const_cast<char*>(program.c_str()), flag.data(), nullptr};
+  std::string flag = "--pool", spare_flag = "--spare";
+  char* argv[] = {const_cast<char*>(program.c_str()), flag.data(), spare_dir >= 0 ? spare_flag.data() : nullptr,
+                  nullptr};
   char* envp[] = {nullptr};
   pid_t pid = 0;
   int rc = posix_spawn(&pid, program.c_str(), &fa, &attr, argv, envp);
@@ -108,17 +127,19 @@ Result<pid_t> SpawnIdle(const std::string& program, int socket) {
 
 std::string ToMs(int64_t ns) { return std::to_string(ns / 1'000'000); }
 
-// The job datagram: NUL-terminated fields (mode, run dir, deadline, grace,
+// The job datagram: NUL-terminated fields (mode, whether the run dir is the
+// supervisor's spare, run dir, deadline, grace,
 // memory, workdir, program, input length, event length, variable count,
 // variables), then the input and the event bytes; a length of -1 means
 // bucketd wrote that file itself.
-std::string JobPayload(const ExecSpec& spec, bool hold, bool inline_data) {
+std::string JobPayload(const ExecSpec& spec, bool hold, bool inline_data, bool spare) {
   std::string p;
   auto field = [&p](const std::string& f) {
     p += f;
     p.push_back('\0');
   };
   field(hold ? "hold" : "run");
+  field(spare ? "spare" : "new");
   field(spec.run_dir);
   field(ToMs(spec.deadline_ns));
   field(ToMs(spec.grace_ns));
@@ -151,8 +172,27 @@ bool SendJob(int socket, const std::string& payload, int lock_fd) {
 
 }  // namespace
 
+SupervisorPool::SupervisorPool(std::string supervisor, size_t size, std::string runs_dir, bool kill_after_run_dir)
+    : supervisor_(std::move(supervisor)),
+      size_(size),
+      runs_dir_(std::move(runs_dir)),
+      kill_after_run_dir_(kill_after_run_dir) {
+  // Spares of an earlier bucketd (the state directory is one bucketd's).
+  if (DIR* d = runs_dir_.empty() ? nullptr : ::opendir(runs_dir_.c_str())) {
+    std::vector<std::string> stale;
+    while (struct dirent* e = ::readdir(d)) {
+      if (std::strncmp(e->d_name, ".spare-", 7) == 0) stale.push_back(runs_dir_ + "/" + e->d_name);
+    }
+    ::closedir(d);
+    for (const auto& dir : stale) RemoveRunDir(dir);
+  }
+}
+
 SupervisorPool::~SupervisorPool() {
-  for (const auto& i : idle_) ::close(i.socket);  // EOF: they exit
+  for (auto& i : idle_) {
+    ::close(i.socket);  // EOF: they exit
+    if (!i.spare.empty()) RemoveRunDir(i.spare);  // what a supervisor still makes there, the next start removes
+  }
 }
 
 Status SupervisorPool::AddIdle() {
@@ -160,13 +200,31 @@ Status SupervisorPool::AddIdle() {
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Status::FromErrno("socketpair", errno);
   }
-  auto pid = SpawnIdle(supervisor_, sv[1]);
+  // A spare that cannot be made (a full disk) leaves the supervisor to make
+  // its run directory as it comes.
+  Idle idle{0, sv[0], "", UniqueFd()};
+  UniqueFd spare_dir;
+  if (!runs_dir_.empty()) {
+    idle.spare = runs_dir_ + "/.spare-" + std::to_string(::getpid()) + "-" + std::to_string(++spares_made_);
+    if (::mkdir(idle.spare.c_str(), 0700) == 0) {
+      spare_dir = UniqueFd(::open(idle.spare.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+      if (spare_dir.valid()) idle.lock = UniqueFd(::openat(spare_dir.get(), "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    }
+    if (!idle.lock.valid()) {
+      RemoveRunDir(idle.spare);
+      idle.spare.clear();
+      spare_dir = UniqueFd();
+    }
+  }
+  auto pid = SpawnIdle(supervisor_, sv[1], idle.lock.valid() ? spare_dir.get() : -1);
   ::close(sv[1]);
   if (!pid.ok()) {
     ::close(sv[0]);
+    if (!idle.spare.empty()) RemoveRunDir(idle.spare);
     return pid.status();
   }
-  idle_.push_back({*pid, sv[0]});
+  idle.pid = *pid;
+  idle_.push_back(std::move(idle));
   return Status::OK();
 }
 
@@ -191,33 +249,25 @@ void SupervisorPool::Release(UniqueFd control, bool go) {
 
 Result<pid_t> SupervisorPool::Hand(const ExecSpec& spec, bool hold, UniqueFd* control) {
   bool inline_data = spec.input.size() + spec.event_json.size() <= kMaxInlineBytes;
-  ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec, !inline_data));
-  if (kill_after_run_dir_ && !hold) {
-    ::raise(SIGKILL);  // test hook: bucketd dies between the run directory and the hand-over
-  }
-  std::string payload = JobPayload(spec, hold, inline_data);
   for (int tries = 0; tries < 3; ++tries) {
     if (idle_.empty()) {
       // A held start must not wait for a spawn; a plain one starts its own.
-      Status added = hold ? Status::Unavailable("no idle supervisor") : AddIdle();
-      if (!added.ok()) {
-        RemoveRunDir(spec.run_dir);
-        return added;
-      }
+      RETURN_IF_ERROR(hold ? Status::Unavailable("no idle supervisor") : AddIdle());
     }
-    Idle idle = idle_.back();
+    Idle idle = std::move(idle_.back());
     idle_.pop_back();
-    if (SendJob(idle.socket, payload, lock.get())) {
-      if (control != nullptr) {
-        *control = UniqueFd(idle.socket);
-      } else {
-        ::close(idle.socket);
-      }
+    UniqueFd socket(idle.socket);  // closed unless handed on: EOF, and that supervisor exits
+    ASSIGN_OR_RETURN(UniqueFd lock, PrepareRunDir(spec, !inline_data, idle.spare, std::move(idle.lock)));
+    if (kill_after_run_dir_ && !hold) {
+      ::raise(SIGKILL);  // test hook: bucketd dies between the run directory and the hand-over
+    }
+    if (SendJob(socket.get(), JobPayload(spec, hold, inline_data, !idle.spare.empty()), lock.get())) {
+      if (control != nullptr) *control = std::move(socket);
       return idle.pid;
     }
-    ::close(idle.socket);  // that one is gone (killed?); try another
+    // That one is gone (killed?); the next brings a directory of its own.
+    RemoveRunDir(spec.run_dir);
   }
-  RemoveRunDir(spec.run_dir);
   return Status::Unavailable("no supervisor took the attempt");
 }
 

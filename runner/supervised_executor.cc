@@ -22,7 +22,7 @@ constexpr int64_t kRefillQuietNs = 20'000'000;
 
 SupervisedExecutor::SupervisedExecutor(SupervisedOptions options)
     : options_(std::move(options)),
-      pool_(options_.supervisor, options_.idle_supervisors, options_.test_kill_after_run_dir) {}
+      pool_(options_.supervisor, options_.idle_supervisors, options_.runs_dir, options_.test_kill_after_run_dir) {}
 
 std::string SupervisedExecutor::RunDir(const std::string& id, int attempt) const {
   return options_.runs_dir + "/" + RunDirName(id, attempt);

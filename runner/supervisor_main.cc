@@ -186,6 +186,7 @@ int SpawnTarget(const std::string& run_dir, const char* workdir, const char* pro
 
 struct Job {
   bool hold = false;  // set up, then wait on fd 0 for 'g' (go) before starting the target
+  bool spare = false;  // the run directory is this supervisor's spare (fd 4), its files made
   std::string run_dir, workdir, program;
   int64_t deadline_ms = 0, grace_ms = 0;
   long memory_mb = 0;
@@ -229,13 +230,14 @@ bool ReceiveJob(Job* job) {
     pos += len + 1;
     return true;
   };
-  std::string mode, deadline, grace, memory, input_len, event_len, count;
-  if (!field(&mode) || !field(&job->run_dir) || !field(&deadline) || !field(&grace) || !field(&memory) ||
+  std::string mode, spare, deadline, grace, memory, input_len, event_len, count;
+  if (!field(&mode) || !field(&spare) || !field(&job->run_dir) || !field(&deadline) || !field(&grace) || !field(&memory) ||
       !field(&job->workdir) || !field(&job->program) || !field(&input_len) || !field(&event_len) ||
       !field(&count)) {
     return false;
   }
   job->hold = mode == "hold";
+  job->spare = spare == "spare";
   job->deadline_ms = std::strtoll(deadline.c_str(), nullptr, 10);
   job->grace_ms = std::strtoll(grace.c_str(), nullptr, 10);
   job->memory_mb = std::strtol(memory.c_str(), nullptr, 10);
@@ -262,28 +264,65 @@ bool WriteNew(int dir, const char* name, const std::string& data) {
   return ok;
 }
 
-int Supervise(const Job& job);
+// What a supervisor with a spare directory (fd 4) makes while it waits, so
+// that none of it is on the path from an event to its target: the files of
+// a run directory, and supervisor.pid under its temporary name.
+struct Spare {
+  int dir = -1, input = -1, event = -1, output = -1;
+  bool pid_ready = false;
+};
+
+int Above(int fd) {
+  if (fd < 0) return fd;
+  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 5);  // 3 is for the lock, 4 the directory
+  close(fd);
+  return moved;
+}
+
+Spare MakeSpare() {
+  Spare s;
+  if (fcntl(4, F_GETFD) < 0) return s;
+  (void)fcntl(4, F_SETFD, FD_CLOEXEC);
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
+  s.input = Above(openat(4, "input", flags, 0600));
+  s.event = Above(openat(4, "event.json", flags, 0600));
+  s.output = Above(openat(4, "output", flags | O_APPEND, 0600));
+  std::string pid_text = std::to_string(getpid()) + "\n";
+  int pid_fd = openat(4, "supervisor.pid.tmp", flags | O_TRUNC, 0600);
+  s.pid_ready = pid_fd >= 0 && WriteAll(pid_fd, pid_text.data(), pid_text.size());
+  if (pid_fd >= 0) close(pid_fd);
+  if (s.input >= 0 && s.event >= 0 && s.output >= 0) s.dir = 4;
+  return s;
+}
+
+int Supervise(const Job& job, const Spare& spare);
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2 || std::strcmp(argv[1], "--pool") != 0) {
+  if (argc < 2 || argc > 3 || std::strcmp(argv[1], "--pool") != 0 || (argc == 3 && std::strcmp(argv[2], "--spare") != 0)) {
     std::fprintf(stderr,
-                 "usage: bucketd-supervisor --pool (started by bucketd, which hands it one attempt "
-                 "of an exec target through the socket on its stdin)\n");
+                 "usage: bucketd-supervisor --pool [--spare] (started by bucketd, which hands it one attempt "
+                 "of an exec target through the socket on its stdin; --spare: fd 4 is the run directory "
+                 "to be)\n");
     return 2;
   }
   // bucketd's unit grants it CAP_LEASE as an ambient capability, which
   // execve passes on; targets have no use for it, so it ends here.
   (void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  Spare spare;
+  if (argc == 3 && std::strcmp(argv[2], "--spare") == 0) spare = MakeSpare();
   Job job;
   if (!ReceiveJob(&job)) return 0;
-  return Supervise(job);
+  // bucketd renamed the spare into the run directory exactly when it says
+  // so; a spare not made whole here is no spare.
+  if (!job.spare || spare.dir < 0) spare = Spare{};
+  return Supervise(job, spare);
 }
 
 namespace {
 
-int Supervise(const Job& job) {
+int Supervise(const Job& job, const Spare& spare) {
   const char* run_dir = job.run_dir.c_str();
   const char* workdir = job.workdir.c_str();
   const char* program = job.program.c_str();
@@ -296,15 +335,32 @@ int Supervise(const Job& job) {
   int64_t started_ns = NowNs();
 
   // Nothing of bucketd's but the lock (fd 3) and, in the pool, the socket
-  // (fd 0) stays open here.
-  close_range(4, ~0U, 0);
-  int dir = open(run_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+  // (fd 0) stays open here (and what this supervisor made in its spare).
+  bool made = spare.dir >= 0;
+  if (made) {
+    for (int fd = 5; fd < 64; ++fd) {
+      if (fd != spare.input && fd != spare.event && fd != spare.output) close(fd);
+    }
+    close_range(64, ~0U, 0);
+  } else {
+    close_range(4, ~0U, 0);
+  }
+  int dir = made ? spare.dir : open(run_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) return 3;
   // A target must never see half its input: without room for it, the
   // target does not start (no supervisor.pid; bucketd queues it again).
-  if (job.has_data && (!WriteNew(dir, "input", job.input) || !WriteNew(dir, "event.json", job.event))) return 5;
+  if (job.has_data) {
+    bool written = made ? WriteAll(spare.input, job.input.data(), job.input.size()) &&
+                              WriteAll(spare.event, job.event.data(), job.event.size())
+                        : WriteNew(dir, "input", job.input) && WriteNew(dir, "event.json", job.event);
+    if (!written) return 5;
+  }
+  if (made) {
+    close(spare.input);
+    close(spare.event);
+  }
   OutputLog log;
-  log.fd = openat(dir, "output", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  log.fd = made ? spare.output : openat(dir, "output", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (log.fd < 0) return 3;
 
   sigset_t chld;
@@ -323,10 +379,13 @@ int Supervise(const Job& job) {
   // supervisor.pid is written ahead under its temporary name; putting it in
   // place just before the target starts is then one rename, off the path
   // from the commit to the target's start as far as it can be.
-  std::string pid_text = std::to_string(getpid()) + "\n";
-  int pid_fd = openat(dir, "supervisor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  bool pid_ready = pid_fd >= 0 && WriteAll(pid_fd, pid_text.data(), pid_text.size());
-  if (pid_fd >= 0) close(pid_fd);
+  bool pid_ready = spare.pid_ready;
+  if (!made) {
+    std::string pid_text = std::to_string(getpid()) + "\n";
+    int pid_fd = openat(dir, "supervisor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    pid_ready = pid_fd >= 0 && WriteAll(pid_fd, pid_text.data(), pid_text.size());
+    if (pid_fd >= 0) close(pid_fd);
+  }
   if (job.hold) {
     // bucketd handed this attempt over before its invocation was durable;
     // the target starts only when bucketd says the commit is done. Anything

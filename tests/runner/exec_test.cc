@@ -1,6 +1,7 @@
 // Exec targets through real supervisors: what a target gets, timeouts, bad
 // programs, output lines, and surviving the runner's end.
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
@@ -279,6 +280,61 @@ TEST_F(HeldStartTest, BucketdDyingBeforeTheReleaseCostsNoRetryAndTheTargetRunsOn
   EXPECT_EQ((*attempts)[1].outcome, "succeeded");
 }
 
+
+std::vector<std::string> Spares(const std::string& runs) {
+  std::vector<std::string> out;
+  for (const auto& name : testing::ListDir(runs)) {
+    if (name.rfind(".spare-", 0) == 0) out.push_back(runs + "/" + name);
+  }
+  return out;
+}
+
+ino_t InodeOf(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? st.st_ino : 0;
+}
+
+// An idle supervisor waits with a run directory made ahead (its lock file,
+// and the files the supervisor writes): the hand-over renames it, so no
+// directory is made on the path from an event to its target.
+TEST_F(HeldStartTest, TheRunDirectoryIsTheIdleSupervisorsSpareRenamed) {
+  std::string runs = tmp_ / "state/runs";
+  ASSERT_TRUE(Until([&] {
+    auto spares = Spares(runs);
+    return !spares.empty() && testing::Exists(spares[0] + "/supervisor.pid.tmp");
+  })) << "no spare beside the idle supervisor";
+  std::map<ino_t, std::string> spare_inodes;
+  for (const auto& s : Spares(runs)) spare_inodes[InodeOf(s)] = s;
+  rules::Rule rule = MakeRule("r", Lambda("Record"));
+  std::string id = Stage(rule, Record("a"));
+  std::string dir = runs + "/" + RunDirName(id, 1);
+  ASSERT_EQ(spare_inodes.count(InodeOf(dir)), 1u) << dir << " was made anew, not taken from a spare";
+  ASSERT_TRUE(txn_->Commit().ok());
+  runner_->OnDurable();
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+  EXPECT_EQ(testing::ReadFile(tmp_ / "out/" + id), "1\n");
+  EXPECT_EQ(testing::ReadFile(dir + "/input"), "{}");
+  EXPECT_TRUE(testing::Exists(dir + "/supervisor.pid"));
+  EXPECT_FALSE(testing::Exists(dir + "/supervisor.pid.tmp"));
+  EXPECT_EQ(testing::ListDir(runs).size(), Spares(runs).size() + 1) << "no other directory was made";
+}
+
+// Spares a bucketd left (it was killed) are no attempts: the next runner
+// removes them and lists none of them as a run.
+TEST_F(HeldStartTest, SparesLeftByAnEarlierBucketdAreRemovedAtTheNextStart) {
+  std::string runs = tmp_ / "state/runs";
+  ASSERT_TRUE(Until([&] { return !Spares(runs).empty(); }));
+  std::string stale = runs + "/.spare-1-1";
+  ASSERT_EQ(::mkdir(stale.c_str(), 0700), 0);
+  testing::WriteFile(stale + "/input", "");
+  testing::WriteFile(stale + "/lock", "");
+  runner_.reset();
+  MakeRunner(options_);
+  EXPECT_FALSE(testing::Exists(stale));
+  EXPECT_TRUE(runner_->stats().running == 0);
+  std::string id = Once("Record");
+  ASSERT_TRUE(UntilState(id, State::kSucceeded)) << Logs();
+}
 
 class RunRetentionTest : public RunnerFixture {
  protected:
