@@ -99,14 +99,7 @@ Peer StartBucketd(const std::string& name, const std::string& bin, const std::st
   Peer p{name, base + "/root/buckets/data/lat", "lat_", false, "", {}};
   std::string cfg = base + "/cfg";
   Sh("mkdir -p " + cfg + "/rules.d " + cfg + "/functions.d");
-  WriteText(cfg + "/functions.d/stamp.json",
-            R"({"FunctionName":"Stamp","Runtime":"exec","Handler":")" + probe +
-                R"(","Timeout":30,"Environment":{"Variables":{"MODE":"stamp","OUT":")" + out + R"("}}})");
-  WriteText(cfg + "/rules.d/lat.json",
-            R"({"Name":"lat","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],)"
-            R"("detail":{"object":{"key":[{"prefix":"lat/"}]}}},"Targets":[{"Id":"t",)"
-            R"("Arn":"arn:aws:lambda:local:000000000000:function:Stamp",)"
-            R"("InputTransformer":{"InputPathsMap":{"k":"$.detail.object.key"},"InputTemplate":"<k>"}}]})");
+  bucketd::bench::WriteStampConfig(cfg, probe, out);
   Sh(bin + "/bucketctl --root " + base + "/root mb s3://data >/dev/null");
   ::mkdir(p.dir.c_str(), 0755);
   started->push_back(Background("exec " + bin + "/bucketd --root " + base + "/root --config-dir " + cfg + " 2>" +

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -105,6 +106,20 @@ inline void FloorLoop(const std::string& dir, const std::string& log, const std:
   }
   if (logfd >= 0) ::close(logfd);
   ::close(in);
+}
+
+// A bucketd config under `cfg` (rules.d/ and functions.d/ must exist) whose
+// rule runs the probe (MODE=stamp, OUT=out) for every key under lat/, the
+// key on its stdin: the latency benches' one workload.
+inline void WriteStampConfig(const std::string& cfg, const std::string& probe, const std::string& out) {
+  std::ofstream(cfg + "/functions.d/stamp.json")
+      << R"({"FunctionName":"Stamp","Runtime":"exec","Handler":")" + probe +
+             R"(","Timeout":30,"Environment":{"Variables":{"MODE":"stamp","OUT":")" + out + R"("}}})";
+  std::ofstream(cfg + "/rules.d/lat.json")
+      << R"({"Name":"lat","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],)"
+         R"("detail":{"object":{"key":[{"prefix":"lat/"}]}}},"Targets":[{"Id":"t",)"
+         R"("Arn":"arn:aws:lambda:local:000000000000:function:Stamp",)"
+         R"("InputTransformer":{"InputPathsMap":{"k":"$.detail.object.key"},"InputTemplate":"<k>"}}]})";
 }
 
 }  // namespace bucketd::bench

@@ -225,14 +225,7 @@ void Latency(const std::string& dir, int samples) {
   }
   std::string probe = BinDir() + "/runner_probe";
   Check(::access(probe.c_str(), X_OK) == 0, probe + " is missing (build the tests too)");
-  WriteText(cfg + "/functions.d/stamp.json",
-            R"({"FunctionName":"Stamp","Runtime":"exec","Handler":")" + probe +
-                R"(","Timeout":30,"Environment":{"Variables":{"MODE":"stamp","OUT":")" + out + R"("}}})");
-  WriteText(cfg + "/rules.d/lat.json",
-            R"({"Name":"lat","EventPattern":{"source":["aws.s3"],"detail-type":["Object Created"],)"
-            R"("detail":{"object":{"key":[{"prefix":"lat/"}]}}},"Targets":[{"Id":"t",)"
-            R"("Arn":"arn:aws:lambda:local:000000000000:function:Stamp",)"
-            R"("InputTransformer":{"InputPathsMap":{"k":"$.detail.object.key"},"InputTemplate":"<k>"}}]})");
+  bucketd::bench::WriteStampConfig(cfg, probe, out);
   std::string bucketctl = BinDir() + "/bucketctl";
   Check(std::system((bucketctl + " --root " + root + " mb s3://data >/dev/null").c_str()) == 0, "mb");
   ::mkdir((root + "/buckets/data/lat").c_str(), 0755);
