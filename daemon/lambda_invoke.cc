@@ -75,17 +75,16 @@ Result<nlohmann::json> Manager::InvokeForControl(const InvokeRequest& request) {
   std::string id;
   ASSIGN_OR_RETURN(nlohmann::json answer, Invoke(request, [this](runner::SyncAnswer a) {
                      auto it = answers_.find(a.request_id);
-                     if (it != answers_.end()) it->second = std::move(a);
+                     if (it != answers_.end()) it->second.answer = std::move(a);
                    }));
   if (!answer.value("pending", false)) return answer;
   id = answer["RequestId"];
   // The runner answers on this thread, after this returns: the slot is
   // there before any answer can come.
-  answers_[id] = std::nullopt;
-  answer_order_.push_back(id);
+  answers_[id] = KeptAnswer{std::nullopt, answer_order_.insert(answer_order_.end(), id)};
   while (answer_order_.size() > kKeptAnswers) {
     answers_.erase(answer_order_.front());
-    answer_order_.erase(answer_order_.begin());
+    answer_order_.pop_front();
   }
   return answer;
 }
@@ -93,16 +92,16 @@ Result<nlohmann::json> Manager::InvokeForControl(const InvokeRequest& request) {
 Result<nlohmann::json> Manager::InvokeResult(const std::string& request_id) {
   auto it = answers_.find(request_id);
   if (it == answers_.end()) return Status::NotFound("no invocation by hand " + request_id + " is kept");
-  if (!it->second) return nlohmann::json{{"RequestId", request_id}, {"pending", true}};
-  const runner::SyncAnswer& a = *it->second;
+  if (!it->second.answer) return nlohmann::json{{"RequestId", request_id}, {"pending", true}};
+  const runner::SyncAnswer& a = *it->second.answer;
   nlohmann::json j = {{"StatusCode", 200},
                       {"ExecutedVersion", "$LATEST"},
                       {"RequestId", request_id},
                       {"Payload", a.payload},
                       {"LogResult", Base64Encode(a.log_tail)}};
   if (!a.ok) j["FunctionError"] = "Unhandled";
+  answer_order_.erase(it->second.order);
   answers_.erase(it);
-  answer_order_.erase(std::find(answer_order_.begin(), answer_order_.end(), request_id));
   return j;
 }
 

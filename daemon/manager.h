@@ -19,10 +19,12 @@
 #define BUCKETD_DAEMON_MANAGER_H_
 
 #include <functional>
+#include <list>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -165,8 +167,12 @@ class Manager {
   bool kill_before_schedule_commit_ = false;
   // RequestResponse answers for the control socket, by request id (an
   // absent one is still running); at most kKeptAnswers, oldest dropped.
-  std::map<std::string, std::optional<runner::SyncAnswer>> answers_;
-  std::vector<std::string> answer_order_;
+  struct KeptAnswer {
+    std::optional<runner::SyncAnswer> answer;
+    std::list<std::string>::iterator order;  // its place in answer_order_
+  };
+  std::unordered_map<std::string, KeptAnswer> answers_;
+  std::list<std::string> answer_order_;  // oldest first
   std::vector<std::pair<int, std::function<void()>>> wakes_;
 };
 

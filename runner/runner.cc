@@ -698,8 +698,11 @@ Result<int> Runner::Redrive(const std::vector<std::string>& ids) {
 }
 
 Result<std::string> Runner::Cancel(const std::string& id) {
-  for (const auto& [n, active] : plan_.active()) {
-    if (active.id != id) continue;
+  ASSIGN_OR_RETURN(auto row, queue_.Get(id));
+  if (!row) return Status::NotFound("no invocation " + id);
+  if (plan_.Has(row->n)) {
+    int64_t n = row->n;
+    const Invocation& active = plan_.Get(n);
     std::string was(StateName(active.state));
     auto run = running_.find(n);
     if (run != running_.end()) {
@@ -709,17 +712,14 @@ Result<std::string> Runner::Cancel(const std::string& id) {
       attempts_to_save_.push_back({active.id, active.attempts, active.started_ns, env_.clock().NowNanos(), "cancelled",
                                    "cancelled (bucketctl runs cancel)"});
     }
-    int64_t number = n;  // the entry goes with the cancel
-    Invocation v = active;
-    plan_.Cancel(number, "cancelled (bucketctl runs cancel) while " + was);
+    Invocation v = active;  // the entry goes with the cancel
+    plan_.Cancel(n, "cancelled (bucketctl runs cancel) while " + was);
     Log(events::LogLevel::kWarning, v, "cancelled while " + was + "; no more attempts");
     Dispatch();
     Flush();
     return was;
   }
-  ASSIGN_OR_RETURN(auto v, queue_.Get(id));
-  if (!v) return Status::NotFound("no invocation " + id);
-  return Status::InvalidArgument("invocation " + id + " is " + std::string(StateName(v->state)) +
+  return Status::InvalidArgument("invocation " + id + " is " + std::string(StateName(row->state)) +
                                     ": nothing to cancel");
 }
 
