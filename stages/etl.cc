@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <algorithm>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -50,8 +52,10 @@ Result<std::string> ReadText(const std::string& path) {
 }
 
 // Stamps (YYYYMM01) of the complete deliveries up to `newest`, oldest first.
+// With `landed`, when each one's marker was written.
 Result<std::vector<std::string>> CompleteDeliveries(store::Store& store, const std::string& bucket,
-                                                    const std::string& newest) {
+                                                    const std::string& newest,
+                                                    std::map<std::string, int64_t>* landed = nullptr) {
   std::vector<std::string> stamps;
   store::ListRequest req;
   req.prefix = std::string(kDeliveryMarkers) + "LOG_UKLTD_M_";
@@ -60,12 +64,37 @@ Result<std::vector<std::string>> CompleteDeliveries(store::Store& store, const s
     for (const auto& o : page.contents) {
       std::string d = MarkerDate(o.key);
       if (!d.empty() && d <= newest) stamps.push_back(d);
+      if (!d.empty() && landed != nullptr) (*landed)[d] = o.last_modified;
     }
     if (!page.is_truncated) break;
     req.continuation_token = page.next_continuation_token;
   }
   std::sort(stamps.begin(), stamps.end());
   return stamps;
+}
+
+// Stamps of the deliveries that have archives under DATA/RAW_DATA/ but no
+// marker yet: still being extracted (or failed: their extract says why).
+Result<std::vector<std::string>> PendingDeliveries(store::Store& store, const std::string& bucket,
+                                                   const std::vector<std::string>& complete) {
+  std::vector<std::string> pending;
+  store::ListRequest req;
+  req.prefix = "DATA/RAW_DATA/UKLTD_M_";
+  req.delimiter = "/";
+  for (;;) {
+    ASSIGN_OR_RETURN(store::ListResult page, store.ListObjectsV2(bucket, req));
+    for (const auto& p : page.common_prefixes) {
+      std::string d = p.substr(req.prefix.size(), p.size() - req.prefix.size() - 1);
+      if (d.size() == 8 && std::all_of(d.begin(), d.end(), ::isdigit) &&
+          !std::binary_search(complete.begin(), complete.end(), d)) {
+        pending.push_back(d);
+      }
+    }
+    if (!page.is_truncated) break;
+    req.continuation_token = page.next_continuation_token;
+  }
+  std::sort(pending.begin(), pending.end());
+  return pending;
 }
 
 std::string IsoDate(const std::string& stamp) {
@@ -78,19 +107,37 @@ Status EtlStage(runner::StageContext& ctx) {
   auto started = Clock::now();
   ASSIGN_OR_RETURN(MarkerRun run, StartFromMarker(ctx, kDeliveryMarkers, "LOG_UKLTD_M_YYYYMM01.json"));
   const nlohmann::json& in = run.input;
-  const std::string& stamp = run.date;
+  std::string stamp = run.date;
   const std::string& bucket = run.marker.bucket;
+  ASSIGN_OR_RETURN(bool rerun, BoolOption(in, "rerun", false));
+  // Deliveries landing together (a stock fetch with its monthly files) each
+  // fire the ETL, and their extracts may end in any order: one run, for the
+  // newest, once every delivery before it is complete too — the marker that
+  // completes the set starts it.
+  std::map<std::string, int64_t> landed;
+  ASSIGN_OR_RETURN(auto complete, CompleteDeliveries(*ctx.store, bucket, "99999999", &landed));
+  if (!rerun && !complete.empty() && complete.back() > stamp) {
+    const std::string newest = complete.back();
+    ASSIGN_OR_RETURN(auto pending, PendingDeliveries(*ctx.store, bucket, complete));
+    // The newest's own run comes (or came) after it — unless it was
+    // complete first, while this one was not: then that run skipped.
+    if ((!pending.empty() && pending.front() < newest) || landed[newest] > landed[stamp]) {
+      ctx.log("delivery " + newest + " is complete too or comes later: its run includes " + stamp +
+              "; skipping (\"rerun\": true runs it anyway)");
+      return Status::OK();
+    }
+    ctx.log("delivery " + newest + " was complete before " + stamp + ": this is its run, and includes " + stamp);
+    stamp = newest;
+  } else if (!rerun) {
+    ASSIGN_OR_RETURN(auto pending, PendingDeliveries(*ctx.store, bucket, complete));
+    if (!pending.empty() && pending.front() < stamp) {
+      ctx.log("delivery " + pending.front() + " is still being extracted: its marker runs the ETL for " + stamp +
+              "; skipping");
+      return Status::OK();
+    }
+  }
   const std::string out_marker = "LOGS_QUERY_EXECUTION/logs_tables_" + stamp + ".json";
   if (AlreadyDone(ctx, bucket, out_marker)) return Status::OK();
-  // Deliveries landing together (a stock fetch with its monthly files) each
-  // fire the ETL; the run of the newest includes the others.
-  ASSIGN_OR_RETURN(auto complete, CompleteDeliveries(*ctx.store, bucket, "99999999"));
-  ASSIGN_OR_RETURN(bool rerun, BoolOption(in, "rerun", false));
-  if (!rerun && !complete.empty() && complete.back() > stamp) {
-    ctx.log("delivery " + complete.back() + " is complete too: its run includes " + stamp +
-            "; skipping (\"rerun\": true runs it anyway)");
-    return Status::OK();
-  }
   std::string default_params = ctx.config_dir.empty() ? "" : ctx.config_dir + "/sql/parameters_ETL.json";
   ASSIGN_OR_RETURN(std::string params_path, StringOption(in, "parameters", default_params));
   if (params_path.empty()) {

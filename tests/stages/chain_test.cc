@@ -122,5 +122,25 @@ TEST_F(ChainTest, ABrokenQueryStopsTheEtlWithItsFileLineAndSqlitesMessage) {
   EXPECT_FALSE(Has("LOGS_QUERY_EXECUTION/logs_tables_20240301.json"));
 }
 
+// Deliveries extracted out of order (a stock delivery takes longest): the
+// ETL of a later one does not run while an earlier one has archives but no
+// marker yet; the marker that completes the set runs it, for the newest,
+// with every delivery in it.
+TEST_F(ChainTest, TheEtlWaitsForAnEarlierDeliveryStillBeingExtracted) {
+  const std::string first = "LOGS_FTP_EXECUTION/LOG_UKLTD_M_20240101.json";
+  std::string marker = Get(first);
+  ASSERT_FALSE(marker.empty());
+  ASSERT_TRUE(store_->DeleteObject(kBucket, first).ok());  // 20240101 "still being extracted"
+  ASSERT_TRUE(Run(EtlStage, {{"bucket", kBucket}, {"key", "LOGS_FTP_EXECUTION/LOG_UKLTD_M_20240301.json"}}).ok());
+  EXPECT_FALSE(Has("LOGS_QUERY_EXECUTION/logs_tables_20240301.json")) << "ran without the 20240101 delivery";
+  ASSERT_TRUE(store_->PutObjectFromString(kBucket, first, marker).ok());
+  Status s = Run(EtlStage, {{"bucket", kBucket}, {"key", first}});
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_FALSE(Has("LOGS_QUERY_EXECUTION/logs_tables_20240101.json"));
+  json log = Json("LOGS_QUERY_EXECUTION/logs_tables_20240301.json");
+  ASSERT_TRUE(log.is_object()) << "the last marker did not run the newest delivery's ETL";
+  EXPECT_EQ(log["date"], "20240301");
+}
+
 }  // namespace
 }  // namespace bucketd::stages
