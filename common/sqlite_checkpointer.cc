@@ -59,11 +59,11 @@ void SqliteCheckpointer::Loop() {
     std::string error = rc == SQLITE_OK || rc == SQLITE_BUSY ? "" : sqlite3_errmsg(own_->handle());
     l.lock();
     ++checkpoints_;
+    if (!error.empty() && !failing_ && log_error_) log_error_(own_->path() + ": checkpoint: " + error);
+    failing_ = !error.empty();
     // A reader holding an old snapshot keeps the log from being finished;
     // each commit would ask again: one try per interval is enough.
     wake_.wait_for(l, std::chrono::milliseconds(50), [this] { return stopping_; });
-    if (!error.empty() && !failing_ && log_error_) log_error_(own_->path() + ": checkpoint: " + error);
-    failing_ = !error.empty();
   }
 }
 

@@ -24,7 +24,7 @@ namespace bucketd {
 // statements handed out, which come back here when they are destroyed.
 class StatementCache {
  public:
-  explicit StatementCache(sqlite3* db) : db_(db) {}
+  StatementCache() = default;
   ~StatementCache();
   // A prepared statement for `sql` (reset, no bindings), or nullptr.
   sqlite3_stmt* Take(const std::string& sql);
@@ -35,7 +35,6 @@ class StatementCache {
   void Close();
 
  private:
-  sqlite3* db_;
   bool closed_ = false;
   std::unordered_map<std::string, sqlite3_stmt*> kept_;
 };
@@ -97,7 +96,7 @@ class SqliteDb {
 
  private:
   SqliteDb(sqlite3* db, std::string path)
-      : db_(db), path_(std::move(path)), cache_(std::make_shared<StatementCache>(db)) {}
+      : db_(db), path_(std::move(path)), cache_(std::make_shared<StatementCache>()) {}
   sqlite3* db_;
   std::string path_;
   std::shared_ptr<StatementCache> cache_;

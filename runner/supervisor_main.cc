@@ -272,11 +272,21 @@ struct Spare {
   bool pid_ready = false;
 };
 
-int Above(int fd) {
-  if (fd < 0) return fd;
-  int moved = fcntl(fd, F_DUPFD_CLOEXEC, 5);  // 3 is for the lock, 4 the directory
+// supervisor.pid under its temporary name: in place, it is one rename.
+bool WritePidAhead(int dir) {
+  std::string pid_text = std::to_string(getpid()) + "\n";
+  int pid_fd = openat(dir, "supervisor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  bool ready = pid_fd >= 0 && WriteAll(pid_fd, pid_text.data(), pid_text.size());
+  if (pid_fd >= 0) close(pid_fd);
+  return ready;
+}
+
+// Fd 3 is for the lock, 4 the directory: the spare's files are 5, 6 and 7.
+int Place(int fd, int at) {
+  if (fd < 0 || fd == at) return fd;
+  int placed = dup3(fd, at, O_CLOEXEC);
   close(fd);
-  return moved;
+  return placed;
 }
 
 Spare MakeSpare() {
@@ -284,13 +294,10 @@ Spare MakeSpare() {
   if (fcntl(4, F_GETFD) < 0) return s;
   (void)fcntl(4, F_SETFD, FD_CLOEXEC);
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC;
-  s.input = Above(openat(4, "input", flags, 0600));
-  s.event = Above(openat(4, "event.json", flags, 0600));
-  s.output = Above(openat(4, "output", flags | O_APPEND, 0600));
-  std::string pid_text = std::to_string(getpid()) + "\n";
-  int pid_fd = openat(4, "supervisor.pid.tmp", flags | O_TRUNC, 0600);
-  s.pid_ready = pid_fd >= 0 && WriteAll(pid_fd, pid_text.data(), pid_text.size());
-  if (pid_fd >= 0) close(pid_fd);
+  s.input = Place(openat(4, "input", flags, 0600), 5);
+  s.event = Place(openat(4, "event.json", flags, 0600), 6);
+  s.output = Place(openat(4, "output", flags | O_APPEND, 0600), 7);
+  s.pid_ready = WritePidAhead(4);
   if (s.input >= 0 && s.event >= 0 && s.output >= 0) s.dir = 4;
   return s;
 }
@@ -337,14 +344,7 @@ int Supervise(const Job& job, const Spare& spare) {
   // Nothing of bucketd's but the lock (fd 3) and, in the pool, the socket
   // (fd 0) stays open here (and what this supervisor made in its spare).
   bool made = spare.dir >= 0;
-  if (made) {
-    for (int fd = 5; fd < 64; ++fd) {
-      if (fd != spare.input && fd != spare.event && fd != spare.output) close(fd);
-    }
-    close_range(64, ~0U, 0);
-  } else {
-    close_range(4, ~0U, 0);
-  }
+  close_range(made ? 8 : 4, ~0U, 0);
   int dir = made ? spare.dir : open(run_dir, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
   if (dir < 0) return 3;
   // A target must never see half its input: without room for it, the
@@ -379,13 +379,7 @@ int Supervise(const Job& job, const Spare& spare) {
   // supervisor.pid is written ahead under its temporary name; putting it in
   // place just before the target starts is then one rename, off the path
   // from the commit to the target's start as far as it can be.
-  bool pid_ready = spare.pid_ready;
-  if (!made) {
-    std::string pid_text = std::to_string(getpid()) + "\n";
-    int pid_fd = openat(dir, "supervisor.pid.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    pid_ready = pid_fd >= 0 && WriteAll(pid_fd, pid_text.data(), pid_text.size());
-    if (pid_fd >= 0) close(pid_fd);
-  }
+  bool pid_ready = made ? spare.pid_ready : WritePidAhead(dir);
   if (job.hold) {
     // bucketd handed this attempt over before its invocation was durable;
     // the target starts only when bucketd says the commit is done. Anything

@@ -85,7 +85,7 @@ Result<std::vector<std::string>> PendingDeliveries(store::Store& store, const st
     ASSIGN_OR_RETURN(store::ListResult page, store.ListObjectsV2(bucket, req));
     for (const auto& p : page.common_prefixes) {
       std::string d = p.substr(req.prefix.size(), p.size() - req.prefix.size() - 1);
-      if (d.size() == 8 && std::all_of(d.begin(), d.end(), ::isdigit) &&
+      if (d.size() == 8 && std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
           !std::binary_search(complete.begin(), complete.end(), d)) {
         pending.push_back(d);
       }
@@ -116,24 +116,24 @@ Status EtlStage(runner::StageContext& ctx) {
   // completes the set starts it.
   std::map<std::string, int64_t> landed;
   ASSIGN_OR_RETURN(auto complete, CompleteDeliveries(*ctx.store, bucket, "99999999", &landed));
-  if (!rerun && !complete.empty() && complete.back() > stamp) {
-    const std::string newest = complete.back();
+  if (!rerun) {
+    const std::string newest = complete.empty() ? stamp : std::max(stamp, complete.back());
     ASSIGN_OR_RETURN(auto pending, PendingDeliveries(*ctx.store, bucket, complete));
-    // The newest's own run comes (or came) after it — unless it was
-    // complete first, while this one was not: then that run skipped.
-    if ((!pending.empty() && pending.front() < newest) || landed[newest] > landed[stamp]) {
-      ctx.log("delivery " + newest + " is complete too or comes later: its run includes " + stamp +
-              "; skipping (\"rerun\": true runs it anyway)");
+    if (!pending.empty() && pending.front() < newest) {
+      ctx.log("delivery " + pending.front() + " is still being extracted: its marker runs the ETL for " + newest +
+              ", which includes " + stamp + "; skipping");
       return Status::OK();
     }
-    ctx.log("delivery " + newest + " was complete before " + stamp + ": this is its run, and includes " + stamp);
-    stamp = newest;
-  } else if (!rerun) {
-    ASSIGN_OR_RETURN(auto pending, PendingDeliveries(*ctx.store, bucket, complete));
-    if (!pending.empty() && pending.front() < stamp) {
-      ctx.log("delivery " + pending.front() + " is still being extracted: its marker runs the ETL for " + stamp +
-              "; skipping");
-      return Status::OK();
+    if (newest != stamp) {
+      // The newest's own run comes (or came) after it — unless it was
+      // complete first, while this one was not: then that run skipped.
+      if (landed[newest] > landed[stamp]) {
+        ctx.log("delivery " + newest + " is complete too: its run includes " + stamp +
+                "; skipping (\"rerun\": true runs it anyway)");
+        return Status::OK();
+      }
+      ctx.log("delivery " + newest + " was complete before " + stamp + ": this is its run, and includes " + stamp);
+      stamp = newest;
     }
   }
   const std::string out_marker = "LOGS_QUERY_EXECUTION/logs_tables_" + stamp + ".json";
