@@ -1,21 +1,25 @@
-// Rule matching benchmark (issue 4). Prints its figures.
+// Rule matching benchmark (issues 4 and 16). Prints its figures.
 //
-//   rules_bench [--events N]
+//   rules_bench [--events N] [--max-rules N] [--rules N] [--mix output-heavy|few-matches]
 //
-// Realistic S3 "Object Created" events (varied buckets and keys) against 1,
-// 100 and 10,000 rules: prefix rules on keys (most), plus suffix, wildcard,
-// numeric, anything-but and $or rules. For each rule count: events/s with
-// the compiled index (parsing the event's JSON text + matching, and matching
-// an already flattened event), and a naive loop over every rule's pattern as
-// the in-run baseline. Single-threaded.
+// Two rule mixes (bench/rules_mix.h: issue 4's output-heavy one, and one
+// where an event matches at most a few rules) at 1, 100, 10,000 and 100,000
+// rules, events as JSON text. For each: events/s parsing the text along the
+// set's paths with simdjson and matching, the same with nlohmann-json,
+// parsing alone, matching events already flattened, and a naive loop over
+// every rule's pattern (the in-run baseline, on a slice of the events), plus
+// the heap the patterns and the compiled index take. Single-threaded. Exits
+// non-zero if the index (on both parsers' flattenings and on a whole
+// flattening looked up by name) and the naive loop disagree on any event.
+#include <malloc.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "rules/rule_set.h"
+#include "bench/rules_mix.h"
 
 using namespace bucketd;
 using namespace bucketd::rules;
@@ -23,89 +27,129 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-nlohmann::json RulePattern(int i, std::mt19937& rng) {
-  std::string bucket = "bucket-" + std::to_string(rng() % 20);
-  switch (i % 10) {
-    case 7: return {{"source", {"aws.s3"}}, {"detail", {{"object", {{"key", {{{"suffix", "." + std::to_string(i) + ".csv"}}}}}}}}};
-    case 8: return {{"detail", {{"bucket", {{"name", {bucket}}}}, {"object", {{"size", {{{"numeric", {">", static_cast<int>(rng() % 1000000)}}}}}}}}}};
-    case 9: return {{"$or", {{{"detail", {{"object", {{"key", {{{"wildcard", "tenant" + std::to_string(i) + "/*/x.json"}}}}}}}}},
-                             {{"detail", {{"bucket", {{"name", {{{"anything-but", {bucket}}}}}}}, {"reason", {"CopyObject" + std::to_string(i)}}}}}}}};
-    default:
-      return {{"source", {"aws.s3"}}, {"detail-type", {"Object Created"}},
-              {"detail", {{"bucket", {{"name", {bucket}}}},
-                          {"object", {{"key", {{{"prefix", "tenant" + std::to_string(i) + "/"}}}}}}}}};
-  }
+double HeapMiB() { return static_cast<double>(mallinfo2().uordblks) / (1 << 20); }
+
+double Secs(SteadyClock::time_point a, SteadyClock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
 }
 
-std::string EventText(int i, std::mt19937& rng, int rules) {
-  int tenant = static_cast<int>(rng() % static_cast<unsigned>(std::max(rules, 1)));
-  nlohmann::json e = {
-      {"version", "0"}, {"id", "ev-" + std::to_string(i)}, {"detail-type", "Object Created"},
-      {"source", "aws.s3"}, {"account", "000000000000"}, {"time", "2026-11-22T09:00:00Z"},
-      {"region", "local"}, {"resources", {"arn:aws:s3:::bucket-" + std::to_string(rng() % 20)}},
-      {"detail", {{"version", "0"},
-                  {"bucket", {{"name", "bucket-" + std::to_string(rng() % 20)}}},
-                  {"object", {{"key", "tenant" + std::to_string(tenant) + "/2026/11/" + std::to_string(i) + ".csv"},
-                              {"size", static_cast<int>(rng() % 2000000)},
-                              {"etag", "d41d8cd98f00b204e9800998ecf8427e"},
-                              {"sequencer", "0000000000000001"}}},
-                  {"request-id", "1"}, {"requester", "000000000000"},
-                  {"source-ip-address", "127.0.0.1"}, {"reason", "PutObject"}}}};
-  return e.dump();
+// Whether every way of matching gives the same rules for every event.
+bool Agree(const RuleSet& set, const std::vector<std::string>& texts, size_t naive_n) {
+  for (size_t i = 0; i < texts.size(); ++i) {
+    auto fast = set.Match(*FlatEvent::Parse(texts[i], "bench", &set.paths()));
+    auto slow = set.Match(*FlatEvent::ParseSlow(texts[i], "bench", &set.paths()));
+    FlatEvent whole = *FlatEvent::Parse(texts[i], "bench");
+    auto by_name = set.Match(whole);
+    if (fast != slow || fast != by_name) {
+      std::fprintf(stderr, "rules_bench: the index disagrees with itself on event %zu: %s\n", i, texts[i].c_str());
+      return false;
+    }
+    if (i >= naive_n) continue;
+    std::vector<size_t> naive;
+    for (size_t r = 0; r < set.rules().size(); ++r) {
+      if (Matches(*set.rules()[r].pattern, whole)) naive.push_back(r);
+    }
+    if (naive != fast) {
+      std::fprintf(stderr, "rules_bench: index and naive loop disagree on event %zu (%zu vs %zu rules): %s\n", i,
+                   fast.size(), naive.size(), texts[i].c_str());
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  int n_events = 100000;
-  if (argc == 3 && std::string(argv[1]) == "--events") n_events = std::atoi(argv[2]);
-  for (int n_rules : {1, 100, 10000}) {
-    std::mt19937 rng(7);
-    std::vector<Rule> rules;
-    for (int i = 0; i < n_rules; ++i) {
-      Rule r;
-      r.name = "rule-" + std::to_string(i);
-      r.pattern = *CompilePattern(RulePattern(i, rng), r.name);
-      rules.push_back(std::move(r));
-    }
-    RuleSet set(rules);
-    std::vector<std::string> texts;
-    for (int i = 0; i < n_events; ++i) texts.push_back(EventText(i, rng, n_rules));
-    std::vector<FlatEvent> flats;
-    for (const auto& t : texts) flats.push_back(FlatEvent::FromJson(nlohmann::json::parse(t)));
+  int n_events = 200000, max_rules = 100000, only_rules = 0, repeat = 1;
+  std::string only_mix;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i];
+    if (flag == "--events") n_events = std::atoi(argv[i + 1]);
+    else if (flag == "--max-rules") max_rules = std::atoi(argv[i + 1]);
+    else if (flag == "--rules") only_rules = std::atoi(argv[i + 1]);
+    else if (flag == "--mix") only_mix = argv[i + 1];
+    else if (flag == "--repeat") repeat = std::max(1, std::atoi(argv[i + 1]));
+  }
+  for (bench::RuleMix mix : {bench::RuleMix::kOutputHeavy, bench::RuleMix::kFewMatches}) {
+    if (!only_mix.empty() && only_mix != bench::MixName(mix)) continue;
+    for (int n_rules : {1, 100, 10000, 100000}) {
+      if (n_rules > max_rules || (only_rules != 0 && n_rules != only_rules)) continue;
+      double heap0 = HeapMiB();
+      std::vector<Rule> rules = bench::MixRules(mix, n_rules, 7);
+      double heap1 = HeapMiB();
+      RuleSet set(std::move(rules));
+      double heap2 = HeapMiB();
+      std::vector<std::string> texts = bench::MixEvents(mix, n_events, n_rules, 8);
+      size_t bytes = 0;
+      for (const auto& t : texts) bytes += t.size();
+      std::vector<FlatEvent> flats;
+      for (const auto& t : texts) flats.push_back(*FlatEvent::Parse(t, "bench", &set.paths()));
 
-    size_t matches = 0, matches_slow = 0;
-    auto s0 = SteadyClock::now();
-    for (const auto& t : texts) matches_slow += set.Match(*FlatEvent::ParseSlow(t, "bench")).size();
-    auto t0 = SteadyClock::now();
-    for (const auto& t : texts) matches += set.Match(*FlatEvent::Parse(t, "bench")).size();
-    auto t1 = SteadyClock::now();
-    size_t matches2 = 0;
-    for (const auto& f : flats) matches2 += set.Match(f).size();
-    auto t2 = SteadyClock::now();
-    // The naive loop is slow at 10,000 rules: time a slice of the events.
-    int naive_n = n_rules >= 10000 ? std::max(n_events / 100, 100) : n_events;
-    size_t naive_matches = 0;
-    auto t3 = SteadyClock::now();
-    for (int i = 0; i < naive_n; ++i) {
-      for (const auto& r : rules) naive_matches += Matches(*r.pattern, flats[static_cast<size_t>(i)]);
+      // Each figure is the fastest of `repeat` passes (this machine's speed
+      // drifts within a run).
+      auto fastest = [&](auto&& pass) {
+        double best = 1e300;
+        for (int r = 0; r < repeat; ++r) {
+          auto p0 = SteadyClock::now();
+          pass();
+          best = std::min(best, Secs(p0, SteadyClock::now()));
+        }
+        return best;
+      };
+      size_t matches_slow = 0, matches = 0, matches_flat = 0, parsed = 0;
+      double slow_secs = fastest([&] {
+        matches_slow = 0;
+        for (const auto& t : texts) matches_slow += set.Match(*FlatEvent::ParseSlow(t, "bench", &set.paths())).size();
+      });
+      // As a loop over many events runs: parsed into one event's buffers,
+      // matched into one list.
+      FlatEvent scratch;
+      std::vector<size_t> matched;
+      const std::string source = "bench";
+      double fast_secs = fastest([&] {
+        matches = 0;
+        for (const auto& t : texts) {
+          (void)FlatEvent::ParseInto(t, source, &set.paths(), &scratch);
+          set.Match(scratch, &matched);
+          matches += matched.size();
+        }
+      });
+      double match_secs = fastest([&] {
+        matches_flat = 0;
+        for (const auto& f : flats) {
+          set.Match(f, &matched);
+          matches_flat += matched.size();
+        }
+      });
+      double parse_secs = fastest([&] {
+        for (const auto& t : texts) parsed += FlatEvent::ParseInto(t, source, &set.paths(), &scratch).ok();
+      });
+      // The naive loop is slow with many rules: time a slice of the events.
+      size_t naive_n = std::min(texts.size(), n_rules >= 100000 ? size_t{100} : n_rules >= 10000 ? size_t{1000} : texts.size());
+      size_t naive_matches = 0;
+      auto n0 = SteadyClock::now();
+      for (size_t i = 0; i < naive_n; ++i) {
+        for (const auto& r : set.rules()) naive_matches += Matches(*r.pattern, flats[i]);
+      }
+      auto n1 = SteadyClock::now();
+      if (matches != matches_slow || matches != matches_flat || parsed != texts.size() * static_cast<size_t>(repeat) ||
+          !Agree(set, texts, naive_n)) {
+        std::fprintf(stderr, "rules_bench: %s mix at %d rules: the ways of matching disagree\n", bench::MixName(mix),
+                     n_rules);
+        return 1;
+      }
+      double n = static_cast<double>(texts.size());
+      double match_only = n / match_secs, naive = static_cast<double>(naive_n) / Secs(n0, n1);
+      std::printf("%-12s %6d rules: simdjson parse+match %9.0f ev/s | nlohmann parse+match %8.0f ev/s | "
+                  "simdjson parse only %9.0f ev/s | match only %9.0f ev/s | naive loop %9.0f ev/s | "
+                  "index/naive %.0fx | %.2f matches/event | %zu paths | heap: patterns %.1f MiB, index %.1f MiB | "
+                  "%.0f bytes/event\n",
+                  bench::MixName(mix), n_rules, n / fast_secs, n / slow_secs, n / parse_secs, match_only,
+                  naive, match_only / naive, static_cast<double>(matches) / n, static_cast<size_t>(set.paths().size()),
+                  heap1 - heap0, heap2 - heap1, static_cast<double>(bytes) / n);
+      std::fflush(stdout);
     }
-    auto t4 = SteadyClock::now();
-    size_t index_slice = 0;
-    for (int i = 0; i < naive_n; ++i) index_slice += set.Match(flats[static_cast<size_t>(i)]).size();
-    if (index_slice != naive_matches || matches != matches2 || matches != matches_slow) {
-      std::fprintf(stderr, "rules_bench: index and naive loop disagree (%zu vs %zu)\n", index_slice, naive_matches);
-      return 1;
-    }
-    auto secs = [](auto a, auto b) { return std::chrono::duration<double>(b - a).count(); };
-    double parse_slow = n_events / secs(s0, t0);
-    double parse_match = n_events / secs(t0, t1), match_only = n_events / secs(t1, t2);
-    double naive = naive_n / secs(t3, t4);
-    std::printf("%5d rules: simdjson parse+match %9.0f events/s | nlohmann parse+match %9.0f "
-                "events/s | match only %10.0f events/s | naive loop (match only) %10.0f events/s | "
-                "index/naive %.0fx | %.2f matches/event\n",
-                n_rules, parse_match, parse_slow, match_only, naive, match_only / naive,
-                static_cast<double>(matches) / n_events);
   }
   return 0;
 }

@@ -51,7 +51,8 @@ std::vector<Command> RuleCommands() {
                       if (!etext.ok()) return Usage(etext.status());
                       auto p = rules::ParsePattern(*ptext, psource);
                       if (!p.ok()) return Usage(p.status());
-                      auto e = rules::FlatEvent::Parse(*etext, esource);
+                      rules::FieldPaths paths = rules::PathsOf(*p);
+                      auto e = rules::FlatEvent::Parse(*etext, esource, &paths);
                       if (!e.ok()) return Usage(e.status());
                       std::printf("%s\n", rules::Matches(*p, *e) ? "true" : "false");
                       return 0;

@@ -1,6 +1,7 @@
 // FlatEvent::Parse on simdjson: the one place this project uses simdjson.
-// Events arriving as text (test-event-pattern, put-events, replay) are parsed
-// on the hot path, where nlohmann-json costs about 6 µs per S3 event.
+// Event text (the bench's, test-event-pattern's, put-events') is parsed on
+// the hot path, where nlohmann-json costs about 6 µs per S3 event; only the
+// subtrees that hold a flattened path are walked.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -11,75 +12,98 @@ namespace bucketd::rules {
 
 class SimdjsonFlattener {
  public:
-  explicit SimdjsonFlattener(FlatEvent* out) : out_(out) {}
+  explicit SimdjsonFlattener(FlatEvent::Builder* out) : out_(out) {}
 
-  // False when the document needs the reference parser (repeated keys, or
-  // anything simdjson would read differently).
-  bool Add(const std::string& path, simdjson::dom::element e) {
+  // False when the document needs the reference parser (a key repeated
+  // among those flattened, whose last value wins there).
+  bool Add(int32_t node, simdjson::dom::element e) {
     switch (e.type()) {
       case simdjson::dom::element_type::OBJECT: {
-        std::vector<std::string_view> seen;
+        // The keys flattened so far in this object (most objects have few;
+        // left uninitialised, as this runs for every object of every event).
+        struct Key {
+          const char* data;
+          size_t size;
+        };
+        Key seen[8];
+        size_t n_seen = 0;
+        std::vector<std::string_view> more;
         for (auto field : simdjson::dom::object(e)) {
-          if (std::find(seen.begin(), seen.end(), field.key) != seen.end()) return false;
-          seen.push_back(field.key);
-          std::string sub = path.empty() ? std::string(field.key) : path + "." + std::string(field.key);
-          if (!Add(sub, field.value)) return false;
+          int32_t child = out_->Child(node, field.key);
+          if (child == FieldPaths::kNoNode) continue;
+          for (size_t i = 0; i < n_seen; ++i) {
+            if (std::string_view(seen[i].data, seen[i].size) == field.key) return false;
+          }
+          if (std::find(more.begin(), more.end(), field.key) != more.end()) return false;
+          if (n_seen < std::size(seen)) {
+            seen[n_seen++] = {field.key.data(), field.key.size()};
+          } else {
+            more.push_back(field.key);
+          }
+          if (!Add(child, field.value)) return false;
         }
         return true;
       }
       case simdjson::dom::element_type::ARRAY:
         for (auto item : simdjson::dom::array(e)) {
-          if (!Add(path, item)) return false;
+          if (!Add(node, item)) return false;
         }
         return true;
-      default:
-        break;
-    }
-    Value v;
-    switch (e.type()) {
       case simdjson::dom::element_type::STRING:
-        v.type = Value::Type::kString;
-        v.s = std::string(std::string_view(e));
-        break;
+        out_->Add(node, Value::Type::kString, std::string_view(e), 0, false);
+        return true;
       case simdjson::dom::element_type::INT64:
-        v.type = Value::Type::kNumber;
-        v.n = static_cast<double>(int64_t(e));
-        break;
+        out_->Add(node, Value::Type::kNumber, {}, static_cast<double>(int64_t(e)), false);
+        return true;
       case simdjson::dom::element_type::UINT64:
-        v.type = Value::Type::kNumber;
-        v.n = static_cast<double>(uint64_t(e));
-        break;
+        out_->Add(node, Value::Type::kNumber, {}, static_cast<double>(uint64_t(e)), false);
+        return true;
       case simdjson::dom::element_type::DOUBLE:
-        v.type = Value::Type::kNumber;
-        v.n = double(e);
-        break;
+        out_->Add(node, Value::Type::kNumber, {}, double(e), false);
+        return true;
       case simdjson::dom::element_type::BOOL:
-        v.type = Value::Type::kBool;
-        v.b = bool(e);
-        break;
+        out_->Add(node, Value::Type::kBool, {}, 0, bool(e));
+        return true;
       default:
-        v.type = Value::Type::kNull;
+        out_->Add(node, Value::Type::kNull, {}, 0, false);
+        return true;
     }
-    out_->fields_[path].push_back(std::move(v));
-    return true;
   }
 
  private:
-  FlatEvent* out_;
+  FlatEvent::Builder* out_;
 };
 
-Result<FlatEvent> FlatEvent::Parse(std::string_view text, const std::string& source) {
-  RETURN_IF_ERROR(CheckJsonNesting(text, source));  // the same limit as ParseSlow's
-  thread_local simdjson::dom::parser parser;
-  simdjson::padded_string padded(text);
+Status FlatEvent::ParseInto(std::string_view text, const std::string& source, const FieldPaths* paths,
+                            FlatEvent* out) {
+  thread_local simdjson::dom::parser parser = [] {
+    simdjson::dom::parser p;
+    // kMaxJsonDepth levels and no more, as CheckJsonNesting counts them
+    // (simdjson counts one more); deeper goes to ParseSlow for its error.
+    // A failure here fails each parse too, and ParseSlow answers.
+    simdjson::error_code allocated = p.allocate(4096, kMaxJsonDepth + 1);
+    (void)allocated;
+    return p;
+  }();
+  thread_local std::string padded;  // simdjson reads up to SIMDJSON_PADDING bytes past the end
+  padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
   simdjson::dom::element doc;
-  if (parser.parse(padded).get(doc) != simdjson::SUCCESS || !doc.is_object()) {
-    return ParseSlow(text, source);  // for nlohmann's wording of the error
+  bool fast = parser.parse(padded.data(), padded.size(), false).get(doc) == simdjson::SUCCESS && doc.is_object();
+  if (fast) {
+    Builder b(paths, out);
+    fast = SimdjsonFlattener(&b).Add(FieldPaths::kRoot, doc);
+    if (fast) b.Finish();
   }
-  FlatEvent e;
-  SimdjsonFlattener flat(&e);
-  if (!flat.Add("", doc)) return ParseSlow(text, source);
-  return e;
+  if (fast) return Status::OK();
+  ASSIGN_OR_RETURN(*out, ParseSlow(text, source, paths));  // for nlohmann's wording of an error
+  return Status::OK();
+}
+
+Result<FlatEvent> FlatEvent::Parse(std::string_view text, const std::string& source, const FieldPaths* paths) {
+  FlatEvent out;
+  RETURN_IF_ERROR(ParseInto(text, source, paths, &out));
+  return out;
 }
 
 }  // namespace bucketd::rules

@@ -362,9 +362,13 @@ bool Glob(std::string_view pat, std::string_view s) {
   return p == pat.size();
 }
 
-bool InCidr(const Matcher& m, const std::string& ip) {
+bool InCidr(const Matcher& m, std::string_view ip) {
+  char text[INET6_ADDRSTRLEN + 1];
+  if (ip.size() >= sizeof(text)) return false;
+  ip.copy(text, ip.size());
+  text[ip.size()] = '\0';
   std::array<uint8_t, 16> a{};
-  if (inet_pton(m.v6 ? AF_INET6 : AF_INET, ip.c_str(), a.data()) != 1) return false;
+  if (inet_pton(m.v6 ? AF_INET6 : AF_INET, text, a.data()) != 1) return false;
   int bits = m.prefix_len;
   for (int i = 0; bits > 0; ++i, bits -= 8) {
     uint8_t mask = bits >= 8 ? 0xff : static_cast<uint8_t>(0xff << (8 - bits));
@@ -391,35 +395,6 @@ std::string LineColumn(std::string_view text, size_t byte_offset) {
     }
   }
   return "line " + std::to_string(line) + ", column " + std::to_string(col);
-}
-
-void FlatEvent::Add(const std::string& path, const nlohmann::json& v) {
-  if (v.is_object()) {
-    for (const auto& [k, sub] : v.items()) Add(path.empty() ? k : path + "." + k, sub);
-    return;
-  }
-  if (v.is_array()) {
-    for (const auto& e : v) Add(path, e);
-    return;
-  }
-  Value val;
-  if (v.is_string()) {
-    val.type = Value::Type::kString;
-    val.s = v.get<std::string>();
-  } else if (v.is_number()) {
-    val.type = Value::Type::kNumber;
-    val.n = v.get<double>();
-  } else if (v.is_boolean()) {
-    val.type = Value::Type::kBool;
-    val.b = v.get<bool>();
-  }
-  fields_[path].push_back(std::move(val));
-}
-
-FlatEvent FlatEvent::FromJson(const nlohmann::json& event) {
-  FlatEvent e;
-  e.Add("", event);
-  return e;
 }
 
 Status CheckJsonNesting(std::string_view text, const std::string& source) {
@@ -464,17 +439,6 @@ Result<nlohmann::json> ParseJson(std::string_view text, const std::string& sourc
   }
 }
 
-Result<FlatEvent> FlatEvent::ParseSlow(std::string_view text, const std::string& source) {
-  ASSIGN_OR_RETURN(nlohmann::json j, ParseJson(text, source));
-  if (!j.is_object()) return Status::InvalidArgument(source + ": an event must be a JSON object");
-  return FromJson(j);
-}
-
-const std::vector<Value>* FlatEvent::Find(const std::string& path) const {
-  auto it = fields_.find(path);
-  return it == fields_.end() ? nullptr : &it->second;
-}
-
 Result<Pattern> CompilePattern(const nlohmann::json& pattern, const std::string& source,
                                const std::string& pointer) {
   Compiler c(source);
@@ -487,7 +451,7 @@ Result<Pattern> ParsePattern(std::string_view text, const std::string& source) {
   return CompilePattern(j, source);
 }
 
-bool MatchesValue(const Matcher& m, const Value& v) {
+bool MatchesValue(const Matcher& m, const ValueView& v) {
   using K = Matcher::Kind;
   using T = Value::Type;
   switch (m.kind) {
@@ -496,9 +460,9 @@ bool MatchesValue(const Matcher& m, const Value& v) {
     case K::kBool: return v.type == T::kBool && v.b == m.b;
     case K::kNull: return v.type == T::kNull;
     case K::kPrefix:
-      return v.type == T::kString && StartsWith(m.ignore_case ? Lower(v.s) : v.s, m.s);
+      return v.type == T::kString && (m.ignore_case ? StartsWith(Lower(v.s), m.s) : StartsWith(v.s, m.s));
     case K::kSuffix:
-      return v.type == T::kString && EndsWith(m.ignore_case ? Lower(v.s) : v.s, m.s);
+      return v.type == T::kString && (m.ignore_case ? EndsWith(Lower(v.s), m.s) : EndsWith(v.s, m.s));
     case K::kEqualsIgnoreCase: return v.type == T::kString && Lower(v.s) == m.s;
     case K::kWildcard: return v.type == T::kString && Glob(m.s, v.s);
     case K::kNumeric:
@@ -529,26 +493,35 @@ bool MatchesValue(const Matcher& m, const Value& v) {
   return false;
 }
 
-bool MatchesAll(const std::vector<FieldTest>& conjunction, const FlatEvent& event) {
-  for (const FieldTest& ft : conjunction) {
-    const std::vector<Value>* vals = event.Find(ft.path);
-    bool ok = false;
-    for (const Matcher& m : ft.any) {
-      if (m.kind == Matcher::Kind::kExists) {
-        ok = m.b == (vals != nullptr);
-      } else if (vals != nullptr) {
-        ok = std::any_of(vals->begin(), vals->end(), [&](const Value& v) { return MatchesValue(m, v); });
-      }
-      if (ok) break;
+bool MatchesField(const FieldTest& ft, const FlatEvent::Values& values) {
+  for (const Matcher& m : ft.any) {
+    if (m.kind == Matcher::Kind::kExists) {
+      if (m.b == !values.empty()) return true;
+      continue;
     }
-    if (!ok) return false;
+    for (ValueView v : values) {
+      if (MatchesValue(m, v)) return true;
+    }
   }
-  return true;
+  return false;
+}
+
+bool MatchesAll(const std::vector<FieldTest>& conjunction, const FlatEvent& event) {
+  return std::all_of(conjunction.begin(), conjunction.end(),
+                     [&](const FieldTest& ft) { return MatchesField(ft, event.Find(ft.path)); });
 }
 
 bool Matches(const Pattern& pattern, const FlatEvent& event) {
   return std::any_of(pattern.alternatives.begin(), pattern.alternatives.end(),
                      [&](const auto& conj) { return MatchesAll(conj, event); });
+}
+
+FieldPaths PathsOf(const Pattern& pattern) {
+  FieldPaths paths;
+  for (const auto& conj : pattern.alternatives) {
+    for (const auto& ft : conj) paths.Add(ft.path);
+  }
+  return paths;
 }
 
 }  // namespace bucketd::rules

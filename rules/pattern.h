@@ -7,7 +7,7 @@
 // takes a list of sub-patterns. An event array matches when any element
 // matches. Numbers compare by value (300 = 300.0 = 3.0e2).
 //
-// Thread-safety: Pattern and FlatEvent are immutable values once built.
+// Thread-safety: a Pattern is an immutable value once built.
 #ifndef BUCKETD_RULES_PATTERN_H_
 #define BUCKETD_RULES_PATTERN_H_
 
@@ -22,44 +22,9 @@
 #include <nlohmann/json.hpp>
 
 #include "common/status.h"
+#include "rules/flat_event.h"
 
 namespace bucketd::rules {
-
-// One leaf value of an event.
-struct Value {
-  enum class Type { kString, kNumber, kBool, kNull };
-  Type type = Type::kNull;
-  std::string s;
-  double n = 0;
-  bool b = false;
-  bool operator==(const Value& o) const {
-    return type == o.type && s == o.s && (n == o.n || (n != n && o.n != o.n)) && b == o.b;
-  }
-};
-
-// An event flattened to its leaves by dotted path ("detail.object.key");
-// array elements add values to their field's path.
-class FlatEvent {
- public:
-  // REQUIRES: event.is_object()
-  static FlatEvent FromJson(const nlohmann::json& event);
-  // Parses JSON text (simdjson on the hot path; nlohmann-json only to word an
-  // error, or for objects with repeated keys, where the last one wins as in
-  // nlohmann). InvalidArgument names `source`, line:column and what was
-  // expected.
-  static Result<FlatEvent> Parse(std::string_view text, const std::string& source);
-  // The same through nlohmann-json only (the reference, for tests and benches).
-  static Result<FlatEvent> ParseSlow(std::string_view text, const std::string& source);
-  bool operator==(const FlatEvent& o) const { return fields_ == o.fields_; }
-  // The leaf values at `path`, or null when the field is absent.
-  const std::vector<Value>* Find(const std::string& path) const;
-  const std::map<std::string, std::vector<Value>>& fields() const { return fields_; }
-
- private:
-  void Add(const std::string& path, const nlohmann::json& v);
-  friend class SimdjsonFlattener;
-  std::map<std::string, std::vector<Value>> fields_;
-};
 
 // One alternative in a field's list.
 struct Matcher {
@@ -103,9 +68,15 @@ Result<Pattern> ParsePattern(std::string_view text, const std::string& source);
 Result<Pattern> CompilePattern(const nlohmann::json& pattern, const std::string& source,
                                const std::string& pointer = "");
 
+// The paths the pattern names: what an event it is matched against needs
+// flattened.
+FieldPaths PathsOf(const Pattern& pattern);
+
 bool Matches(const Pattern& pattern, const FlatEvent& event);
 bool MatchesAll(const std::vector<FieldTest>& conjunction, const FlatEvent& event);
-bool MatchesValue(const Matcher& m, const Value& v);
+// One field's test against the field's values (empty: the field is absent).
+bool MatchesField(const FieldTest& test, const FlatEvent::Values& values);
+bool MatchesValue(const Matcher& m, const ValueView& v);
 
 // Parses JSON text; any failure (syntax, a number out of range, nesting
 // deeper than kMaxJsonDepth) becomes InvalidArgument "<source>: line L,

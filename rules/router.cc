@@ -30,7 +30,7 @@ std::vector<Match> Router::Route(const std::vector<events::TrailRecord>& records
   if (!rules_ || !rules_->has_patterns()) return out;  // spare rendering events nobody matches
   for (const auto& r : records) {
     for (const auto& event : events::EventBridgeEvents(r, identity_)) {
-      FlatEvent flat = FlatEvent::FromJson(event);
+      FlatEvent flat = FlatEvent::FromJson(event, &rules_->paths());
       for (size_t i : rules_->Match(flat)) ToTargets(rules_->rules()[i], &r, event, "", now_ns, &out);
     }
   }
@@ -47,9 +47,10 @@ std::vector<Match> Router::Replay(const std::vector<events::TrailRecord>& record
                                   const std::string& replay_name, int64_t now_ns) const {
   std::vector<Match> out;
   if (!rule.pattern) return out;
+  FieldPaths paths = PathsOf(*rule.pattern);
   for (const auto& r : records) {
     for (auto event : events::EventBridgeEvents(r, identity_)) {
-      if (!Matches(*rule.pattern, FlatEvent::FromJson(event))) continue;
+      if (!Matches(*rule.pattern, FlatEvent::FromJson(event, &paths))) continue;
       event["replay-name"] = replay_name;  // as EventBridge marks replayed events
       ToTargets(rule, &r, event, replay_name, now_ns, &out);
     }

@@ -1,7 +1,8 @@
 // libFuzzer target: the pattern parser, the matcher and the rule index.
 // Input: "<pattern JSON>\0<event JSON>". Checks, besides "no crash and no
 // sanitizer report", that the compiled index agrees with direct matching and
-// that the simdjson event parser agrees with the nlohmann-json one.
+// that the simdjson event parser agrees with the nlohmann-json one, whole and
+// along the pattern's paths.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -28,5 +29,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bucketd::rules::RuleSet set({rule});
   bool indexed = !set.Match(*event).empty();
   if (direct != indexed) std::abort();
+  auto lazy = bucketd::rules::FlatEvent::Parse(event_text, "fuzz-event", &set.paths());
+  auto lazy_reference = bucketd::rules::FlatEvent::ParseSlow(event_text, "fuzz-event", &set.paths());
+  if (!lazy.ok() || !lazy_reference.ok() || !(*lazy == *lazy_reference)) std::abort();
+  if (set.Match(*lazy).empty() == direct || bucketd::rules::Matches(*pattern, *lazy) != direct) std::abort();
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "rules/pattern.h"
+#include "rules/rule_set.h"
 
 namespace bucketd::rules {
 namespace {
@@ -139,6 +140,19 @@ TEST_P(PatternConformance, Matches) {
   auto e = FlatEvent::Parse(c.event, "event");
   ASSERT_TRUE(e.ok()) << e.status().ToString();
   EXPECT_EQ(Matches(*p, *e), c.match);
+  // The same along the pattern's paths only, with either parser, and through
+  // a rule set's index.
+  FieldPaths paths = PathsOf(*p);
+  auto lazy = FlatEvent::Parse(c.event, "event", &paths);
+  auto lazy_slow = FlatEvent::ParseSlow(c.event, "event", &paths);
+  ASSERT_TRUE(lazy.ok() && lazy_slow.ok());
+  EXPECT_EQ(Matches(*p, *lazy), c.match);
+  EXPECT_EQ(Matches(*p, *lazy_slow), c.match);
+  Rule rule;
+  rule.name = "r";
+  rule.pattern = *p;
+  RuleSet set({rule});
+  EXPECT_EQ(set.Match(*FlatEvent::Parse(c.event, "event", &set.paths())).size(), c.match ? 1u : 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Aws, PatternConformance, ::testing::ValuesIn(kCases),

@@ -49,5 +49,35 @@ TEST(RuleSetTest, IndexAgreesWithLoopOverRulesOnGeneratedRulesAndEvents) {
   EXPECT_GT(total_matches, 2000);  // the generated cases really match things
 }
 
+// Numeric matchers on their own are filed in a range index: every bound,
+// open or closed, as the matcher says.
+TEST(RuleSetTest, NumericRangesFindExactlyTheRulesWhoseBoundsHoldTheValue) {
+  const char* patterns[] = {
+      R"({"n":[{"numeric":[">",10]}]})",        R"({"n":[{"numeric":[">=",10]}]})",
+      R"({"n":[{"numeric":["<",10]}]})",        R"({"n":[{"numeric":["<=",10]}]})",
+      R"({"n":[{"numeric":[">",0,"<=",5]}]})",  R"({"n":[{"numeric":["=",7.5]}]})",
+      R"({"n":[{"numeric":[">=",-3,"<",-1]}]})", R"({"n":[{"numeric":[">",100]}, 3]})",
+  };
+  std::vector<Rule> rules;
+  for (const char* p : patterns) {
+    Rule r;
+    r.name = p;
+    r.pattern = *ParsePattern(p, "p");
+    rules.push_back(std::move(r));
+  }
+  RuleSet set(rules);
+  for (double n : {-5.0, -3.0, -2.0, -1.0, 0.0, 3.0, 5.0, 7.5, 9.999, 10.0, 10.001, 100.0, 1e9}) {
+    nlohmann::json ev = {{"n", n}};
+    FlatEvent whole = FlatEvent::FromJson(ev);
+    std::vector<size_t> naive;
+    for (size_t i = 0; i < rules.size(); ++i) {
+      if (Matches(*rules[i].pattern, whole)) naive.push_back(i);
+    }
+    EXPECT_EQ(set.Match(FlatEvent::FromJson(ev, &set.paths())), naive) << n;
+  }
+  EXPECT_EQ(set.Match(FlatEvent::FromJson({{"n", 10}}, &set.paths())), (std::vector<size_t>{1, 3}));
+  EXPECT_EQ(set.Match(FlatEvent::FromJson({{"n", "10"}}, &set.paths())), std::vector<size_t>{});
+}
+
 }  // namespace
 }  // namespace bucketd::rules
