@@ -3,7 +3,9 @@
 // byte at a time: a value's hash at every prefix length (or, hashing from
 // the end, every suffix length) comes from one pass over it, instead of one
 // pass and one lookup with a hash of its own per length. Open addressing
-// with a power-of-two size: a miss, the common answer, costs one compare.
+// with a power-of-two size over an array of the hashes alone (8 bytes a
+// slot, so tens of thousands of prefixes stay in the L2 cache): a miss, the
+// common answer, reads one word.
 //
 // Thread-safety: immutable once built.
 #ifndef BUCKETD_RULES_TEXT_TABLE_H_
@@ -31,32 +33,44 @@ class TextTable {
     return h;
   }
 
-  bool empty() const { return size_ == 0; }
+  bool empty() const { return entries_.empty(); }
   // Files `alt` under `text`, whose hash (Forward or Backward, as lookups
   // will compute it) is `hash`.
   void Add(uint64_t hash, std::string_view text, uint32_t alt);
+  // Starts loading the slot a Find(hash) reads first, so the cache misses
+  // of several lookups overlap instead of queueing.
+  void Prefetch(uint64_t hash) const {
+    if (!entries_.empty()) __builtin_prefetch(&hashes_[Mix(Stored(hash)) & mask_]);
+  }
   // The alternatives filed under `text`, or null.
   const std::vector<uint32_t>* Find(uint64_t hash, std::string_view text) const {
-    if (size_ == 0) return nullptr;
+    if (entries_.empty()) return nullptr;
+    hash = Stored(hash);
     for (size_t i = Mix(hash) & mask_;; i = (i + 1) & mask_) {
-      const Entry& e = entries_[i];
-      if (e.alts.empty()) return nullptr;
-      if (e.hash == hash && e.text == text) return &e.alts;
+      uint64_t h = hashes_[i];
+      if (h == kFree) return nullptr;
+      if (h == hash) {
+        const Entry& e = entries_[index_[i]];
+        if (e.text == text) return &e.alts;
+      }
     }
   }
 
  private:
+  static constexpr uint64_t kFree = 0;
   struct Entry {
-    uint64_t hash = 0;
     std::string text;
-    std::vector<uint32_t> alts;  // empty: a free entry
+    std::vector<uint32_t> alts;
   };
+  static uint64_t Stored(uint64_t h) { return h == kFree ? 1 : h; }
   // FNV's low bits alone are weak: fold the high ones in before masking.
   static size_t Mix(uint64_t h) { return static_cast<size_t>((h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ULL >> 20); }
   void Grow();
 
+  std::vector<uint64_t> hashes_;  // by slot; kFree: empty
+  std::vector<uint32_t> index_;   // by slot: the entry
   std::vector<Entry> entries_;
-  size_t mask_ = 0, size_ = 0;
+  size_t mask_ = 0;
 };
 
 }  // namespace bucketd::rules
