@@ -32,6 +32,7 @@ struct FileStat {
   uid_t uid = 0;
   gid_t gid = 0;
   int64_t btime_ns = 0;  // birth time, when the file system keeps one; else 0
+  uint64_t nlink = 1;    // names the file has (hard links)
   bool IsDir() const;
   bool IsRegular() const;
   bool IsSymlink() const;
@@ -79,8 +80,9 @@ class Fs {
   virtual Status RemoveXattr(int fd, const std::string& name) = 0;
   // flock(2). With wait=false returns false when another holder has it.
   virtual Result<bool> Lock(int fd, bool exclusive, bool wait) = 0;
-  // Gives a name to a file opened with O_TMPFILE (linkat(2)). An existing
-  // name gives AlreadyExists.
+  // Gives a name to an open file (linkat(2)): one opened with O_TMPFILE, or
+  // a further name to one that has names. An existing name gives
+  // AlreadyExists; a directory on another file system, PermissionDenied.
   virtual Status LinkTmpFile(int fd, int dir, const std::string& name) = 0;
   virtual Status Fchown(int fd, uid_t uid, gid_t gid) = 0;
 };

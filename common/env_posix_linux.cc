@@ -57,6 +57,7 @@ FileStat FromStatx(const struct statx& st) {
   f.dev = makedev(st.stx_dev_major, st.stx_dev_minor);
   f.uid = st.stx_uid;
   f.gid = st.stx_gid;
+  f.nlink = st.stx_nlink;
   if ((st.stx_mask & STATX_BTIME) != 0) {
     f.btime_ns = static_cast<int64_t>(st.stx_btime.tv_sec) * 1000000000LL + st.stx_btime.tv_nsec;
   }

@@ -5,10 +5,12 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <memory>
+#include <map>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -122,8 +124,14 @@ std::string RefusalReason(archive_entry* e, const std::string& path) {
   }
 }
 
+Result<bool> CheckEntry(archive_entry* e, int index, const std::string& where, const std::string& expected,
+                        bool seen);
+
 // The bytes of the current entry, checked as they pass: the limits, the
-// header row, cancellation; rows are counted.
+// header row, cancellation; rows are counted. Its end is reported only once
+// every later entry's header has been checked too, so the store publishes
+// nothing from an archive that is refused for a later entry — in the same
+// pass, which for a compressed archive is the one decompression.
 class EntrySource : public store::ByteSource {
  public:
   EntrySource(archive* a, std::string where, const TableSpec* spec, uint64_t limit, std::string limit_why,
@@ -139,40 +147,87 @@ class EntrySource : public store::ByteSource {
     if (got < 0) {
       return Status::Corruption(where_ + ": " + (archive_error_string(a_) ? archive_error_string(a_) : "read error"));
     }
-    // libarchive ends a truncated stored RAR entry without an error; the
-    // size its header promised is what catches it.
-    if (got == 0 && expected_size_ >= 0 && bytes_ != static_cast<uint64_t>(expected_size_)) {
-      return Status::Corruption(where_ + ": ends after " + std::to_string(bytes_) + " of its " +
-                                std::to_string(expected_size_) + " bytes (truncated archive)");
-    }
-    if (got == 0 && expected_crc_ && static_cast<uint32_t>(crc_) != *expected_crc_) {
-      char msg[96];
-      std::snprintf(msg, sizeof msg, ": its data has CRC32 %08x, its header says %08x (damaged archive)",
-                    static_cast<unsigned>(crc_), static_cast<unsigned>(*expected_crc_));
-      return Status::Corruption(where_ + msg);
+    if (got == 0) {
+      RETURN_IF_ERROR(CheckEnd());
+      return size_t{0};
     }
     if (expected_crc_) crc_ = crc32(crc_, reinterpret_cast<const Bytef*>(buf), static_cast<uInt>(got));
     bytes_ += static_cast<uint64_t>(got);
     if (bytes_ > limit_) return Status::InvalidArgument(where_ + ": refused as an archive bomb: " + limit_why_);
-    for (la_ssize_t i = 0; i < got; ++i) {
-      if (buf[i] != '\n') {
-        if (lines_ == 0 && first_line_.size() <= header_.size()) first_line_ += buf[i];
-        continue;
-      }
-      if (lines_++ == 0 && !header_.empty() && first_line_ != header_) {
-        return Status::InvalidArgument(where_ + ": line 1: expected the header \"" + header_ + "\", found \"" +
-                                       first_line_.substr(0, 200) + "\"");
-      }
-    }
+    RETURN_IF_ERROR(CountLines(std::string_view(buf, static_cast<size_t>(got))));
     return static_cast<size_t>(got);
   }
   void ExpectSize(int64_t size) { expected_size_ = size; }
   // Checked at the end: libarchive does not check a stored RAR 5 entry's.
   void ExpectCrc32(uint32_t crc) { expected_crc_ = crc; }
+  // The archive's entries after this one (number `index`), checked at the
+  // end: only directories may follow.
+  void ExpectNoMore(int index, std::string archive_where, std::string expected) {
+    index_ = index;
+    archive_where_ = std::move(archive_where);
+    expected_name_ = std::move(expected);
+  }
+  // "rows" and "duration-ms" (since `started`), set when the end has passed
+  // every check: the put's late metadata.
+  void TimeFrom(std::chrono::steady_clock::time_point started) { started_ = started; }
+  const std::map<std::string, std::string>& late_metadata() const { return late_; }
   uint64_t bytes() const { return bytes_; }
   uint64_t rows() const { return lines_ > 0 ? lines_ - 1 : 0; }
 
  private:
+  Status CountLines(std::string_view chunk) {
+    if (lines_ == 0) {
+      size_t nl = chunk.find('\n');
+      if (first_line_.size() <= header_.size()) {
+        first_line_.append(chunk.substr(0, std::min(nl, header_.size() + 1 - first_line_.size())));
+      }
+      if (nl == std::string_view::npos) return Status::OK();
+      if (!header_.empty() && first_line_ != header_) {
+        return Status::InvalidArgument(where_ + ": line 1: expected the header \"" + header_ + "\", found \"" +
+                                       first_line_.substr(0, 200) + "\"");
+      }
+      lines_ = 1;
+      chunk.remove_prefix(nl + 1);
+    }
+    lines_ += static_cast<uint64_t>(std::count(chunk.begin(), chunk.end(), '\n'));
+    return Status::OK();
+  }
+  Status CheckEnd() {
+    // libarchive ends a truncated stored RAR entry without an error; the
+    // size its header promised is what catches it.
+    if (expected_size_ >= 0 && bytes_ != static_cast<uint64_t>(expected_size_)) {
+      return Status::Corruption(where_ + ": ends after " + std::to_string(bytes_) + " of its " +
+                                std::to_string(expected_size_) + " bytes (truncated archive)");
+    }
+    if (expected_crc_ && static_cast<uint32_t>(crc_) != *expected_crc_) {
+      char msg[96];
+      std::snprintf(msg, sizeof msg, ": its data has CRC32 %08x, its header says %08x (damaged archive)",
+                    static_cast<unsigned>(crc_), static_cast<unsigned>(*expected_crc_));
+      return Status::Corruption(where_ + msg);
+    }
+    if (!expected_name_.empty()) RETURN_IF_ERROR(CheckFollowing());
+    expected_name_.clear();
+    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+    late_["rows"] = std::to_string(rows());
+    late_["duration-ms"] = std::to_string(ms.count());
+    return Status::OK();
+  }
+  Status CheckFollowing() {
+    for (int index = index_ + 1;; ++index) {
+      archive_entry* e = nullptr;
+      int rc = archive_read_next_header(a_, &e);
+      if (rc == ARCHIVE_EOF) break;
+      if (rc < ARCHIVE_WARN) return Status::Corruption(archive_where_ + ": " + archive_error_string(a_));
+      ASSIGN_OR_RETURN(bool table, CheckEntry(e, index, archive_where_, expected_name_, true));
+      (void)table;  // with seen=true, only a directory gets here
+      if (archive_read_data_skip(a_) < ARCHIVE_WARN) {
+        return Status::Corruption(archive_where_ + ": entry " + std::to_string(index) + ": " +
+                                  archive_error_string(a_));
+      }
+    }
+    return Status::OK();
+  }
+
   archive* a_;
   std::string where_;
   uint64_t limit_;
@@ -183,10 +238,15 @@ class EntrySource : public store::ByteSource {
   int64_t expected_size_ = -1;
   std::optional<uint32_t> expected_crc_;
   uLong crc_ = crc32(0, nullptr, 0);
+  int index_ = 0;
+  std::string archive_where_, expected_name_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::map<std::string, std::string> late_;
 };
 
 struct Unpacked {
   uint64_t rows = 0, bytes = 0;
+  int64_t ms = 0;
 };
 
 Result<ArchiveReader> OpenArchive(int fd, const std::string& where) {
@@ -219,33 +279,10 @@ Result<bool> CheckEntry(archive_entry* e, int index, const std::string& where, c
   return true;
 }
 
-// Every header, before anything is published: an archive refused for its
-// second entry (a duplicate, a link) must not have published its first.
-Status CheckAllEntries(int fd, const std::string& where, const std::string& expected) {
-  ASSIGN_OR_RETURN(ArchiveReader a, OpenArchive(fd, where));
-  bool seen = false;
-  for (int index = 1;; ++index) {
-    archive_entry* e = nullptr;
-    int rc = archive_read_next_header(a.get(), &e);
-    if (rc == ARCHIVE_EOF) break;
-    if (rc < ARCHIVE_WARN) return Status::Corruption(where + ": " + archive_error_string(a.get()));
-    ASSIGN_OR_RETURN(bool table, CheckEntry(e, index, where, expected, seen));
-    seen = seen || table;
-    if (archive_read_data_skip(a.get()) < ARCHIVE_WARN) {
-      const char* raw = archive_entry_pathname(e);
-      return Status::Corruption(where + ": entry " + std::to_string(index) + " \"" + (raw ? raw : "") +
-                                "\": " + archive_error_string(a.get()));
-    }
-  }
-  if (!seen) return Status::InvalidArgument(where + ": the archive holds no " + expected);
-  return Status::OK();
-}
-
 Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const ExtractOptions& o,
-                        store::ObjectReader& reader) {
+                        store::ObjectReader& reader, std::chrono::steady_clock::time_point started) {
   const std::string where = "s3://" + t.archive.bucket + "/" + t.archive.key;
   const std::string expected = TableFileName(t.table, t.stamp);
-  RETURN_IF_ERROR(CheckAllEntries(reader.fd.get(), where, expected));
   ASSIGN_OR_RETURN(std::vector<Rar5FileHeader> rar5, ReadRar5FileHeaders(reader.fd.get(), where));
   ASSIGN_OR_RETURN(ArchiveReader a, OpenArchive(reader.fd.get(), where));
   // The ratio is taken against the archive's size, with 1 MiB of slack so a
@@ -257,13 +294,12 @@ Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const Extrac
                               : "it expands past " + std::to_string(by_ratio) + " bytes, max_ratio " +
                                     std::to_string(static_cast<int64_t>(o.max_ratio)) + " times the archive's " +
                                     std::to_string(reader.info.size) + " bytes";
-  std::optional<Unpacked> out;
   for (int index = 1;; ++index) {
     archive_entry* e = nullptr;
     int rc = archive_read_next_header(a.get(), &e);
     if (rc == ARCHIVE_EOF) break;
     if (rc < ARCHIVE_WARN) return Status::Corruption(where + ": " + archive_error_string(a.get()));
-    ASSIGN_OR_RETURN(bool table, CheckEntry(e, index, where, expected, out.has_value()));
+    ASSIGN_OR_RETURN(bool table, CheckEntry(e, index, where, expected, false));
     if (!table) continue;
     const char* raw = archive_entry_pathname(e);
     std::string entry = "entry " + std::to_string(index) + " \"" + (raw ? raw : "") + "\"";
@@ -274,14 +310,19 @@ Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const Extrac
     if (at < rar5.size() && rar5[at].name == (raw ? raw : "") && rar5[at].data_crc32 && !rar5[at].split) {
       src.ExpectCrc32(*rar5[at].data_crc32);
     }
+    src.ExpectNoMore(index, where, expected);
+    src.TimeFrom(started);
+    // Both keys get one record, so the second can be a second name of the
+    // first's file: what is known only at the end is added then.
     store::PutOptions put = ctx.PutOptions();
     put.content_type = "text/plain; charset=utf-8";
     put.user_metadata[kMetaSourceEtag] = reader.info.etag;
+    put.user_metadata["source-key"] = t.archive.key;
+    put.late_user_metadata = &src.late_metadata();
     RETURN_IF_ERROR(ctx.store->PutObject(t.archive.bucket, t.unzip_key, src, put).status());
-    out = Unpacked{src.rows(), src.bytes()};
+    return Unpacked{src.rows(), src.bytes(), std::stoll(src.late_metadata().at("duration-ms"))};
   }
-  if (!out) return Status::InvalidArgument(where + ": the archive holds no " + expected);
-  return *out;
+  return Status::InvalidArgument(where + ": the archive holds no " + expected);
 }
 
 // Writes the marker when every table's APPEND_ALL file is there.
@@ -347,7 +388,7 @@ Status ExtractStage(runner::StageContext& ctx) {
     ctx.log(t.table + " of " + t.delivery + " was already extracted from this archive");
     return MaybeAnnounce(ctx, t, options);
   }
-  auto unpacked = Unpack(ctx, t, options, reader);
+  auto unpacked = Unpack(ctx, t, options, reader, started);
   if (!unpacked.ok()) {
     // What an archive holds is the same at every attempt: a refusal for it
     // (a bomb, zip-slip, a CRC that does not match, the wrong file) is
@@ -358,18 +399,12 @@ Status ExtractStage(runner::StageContext& ctx) {
                             c == StatusCode::kCorruption;
     return unpacked.status();
   }
-  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
   store::CopyOptions copy;
-  copy.directive = store::MetadataDirective::kReplace;
   copy.put = ctx.PutOptions();
-  copy.put.content_type = "text/plain; charset=utf-8";
-  copy.put.user_metadata[kMetaSourceEtag] = reader.info.etag;
-  copy.put.user_metadata["source-key"] = archive.key;
-  copy.put.user_metadata["rows"] = std::to_string(unpacked->rows);
-  copy.put.user_metadata["duration-ms"] = std::to_string(ms.count());
+  copy.share_bytes = true;
   RETURN_IF_ERROR(ctx.store->CopyObject(archive.bucket, t.unzip_key, archive.bucket, t.append_all_key, copy).status());
   ctx.log(t.table + " of " + t.delivery + ": " + std::to_string(unpacked->rows) + " rows, " +
-          std::to_string(unpacked->bytes) + " bytes in " + std::to_string(ms.count()) + " ms");
+          std::to_string(unpacked->bytes) + " bytes in " + std::to_string(unpacked->ms) + " ms");
   return MaybeAnnounce(ctx, t, options);
 }
 

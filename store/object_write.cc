@@ -10,6 +10,7 @@
 // while it checks and renames, so an If-Match check and the rename it guards
 // cannot be split by another writer.
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <memory>
 #include <vector>
@@ -253,6 +254,10 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   meta.etag = known_etag ? *known_etag : !options.etag.empty() ? options.etag : "\"" + md5.HexDigest() + "\"";
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
+  if (options.late_user_metadata) {
+    meta.user_metadata.insert(options.late_user_metadata->begin(), options.late_user_metadata->end());
+    RETURN_IF_ERROR(ValidateUserMetadata(&meta.user_metadata));
+  }
   meta.headers = options.headers;
   if (options.late_headers) meta.headers.insert(options.late_headers->begin(), options.late_headers->end());
   meta.caller = options.caller;
@@ -306,6 +311,12 @@ Result<ObjectInfo> StoreImpl::CopyObject(const std::string& src_bucket, const st
   }
   if (options.copy_tags) put.tags = src.meta.tags;
   if (src.meta.folder) return PutObjectFromString(dst_bucket, dst_key, "", put);
+  if (options.share_bytes && CanShare(src, put)) {
+    auto shared = ShareFile(src, dst_bucket, dst_key, put);
+    if (shared.ok() || shared.status().code() != StatusCode::kUnavailable) return shared;
+    // Unavailable: this pair cannot share a file (another file system, a
+    // source that changed); the copy below still can be made.
+  }
   FdSource source(fs_, src.fd.get());
   // The source's ETag was checked against its size and mtime when it was
   // opened; it holds for the copy if the file did not change while read.
@@ -316,6 +327,42 @@ Result<ObjectInfo> StoreImpl::CopyObject(const std::string& src_bucket, const st
     }
     return Status::OK();
   });
+}
+
+bool StoreImpl::CanShare(const OpenedObject& src, const PutOptions& put) const {
+  const StoredMeta& m = src.meta;
+  // Only a file bucketd's user owns, readable by no one a copy would keep
+  // out: whoever else owns a file may write it in place, under both names.
+  mode_t allowed = put.private_object ? 0640 : 0644;
+  return !meta_key_.empty() && !src.meta_pending && m.size == src.stat.size && m.mtime_ns == src.stat.mtime_ns &&
+         src.stat.uid == ::geteuid() && (src.stat.mode & 07777 & ~allowed) == 0 && put.content_type == m.content_type &&
+         put.user_metadata == m.user_metadata && put.headers == m.headers && put.caller == m.caller &&
+         put.tags == m.tags && put.etag.empty() && !put.late_headers && !put.late_user_metadata;
+}
+
+Result<ObjectInfo> StoreImpl::ShareFile(const OpenedObject& src, const std::string& dst_bucket,
+                                        const std::string& dst_key, const PutOptions& put) {
+  ASSIGN_OR_RETURN(UniqueFd bfd, OpenBucket(dst_bucket));
+  RETURN_IF_ERROR(ValidateKey(dst_key));
+  if (dst_key.back() == '/') return Status::Unavailable("a folder key has no bytes to share");
+  // The source may be a file someone else wrote and never flushed; the new
+  // name must not outlive a crash that its bytes do not.
+  RETURN_IF_ERROR(fs_.Fsync(src.fd.get()));
+  std::string temp_name = NewTempName();
+  Status linked = fs_.LinkTmpFile(src.fd.get(), staging_fd_.get(), temp_name);
+  if (!linked.ok()) return Status::Unavailable(linked.message());
+  // Linked by descriptor, so it is the file whose record was checked; its
+  // bytes must still be the ones that record describes.
+  auto now = fs_.Stat(src.fd.get());
+  Status placed = !now.ok() ? now.status()
+                  : now->size != src.stat.size || now->mtime_ns != src.stat.mtime_ns
+                      ? Status::Unavailable("the source changed while it was linked")
+                      : PlaceTempFile(bfd.get(), dst_key, temp_name, put);
+  if (!placed.ok()) {
+    (void)fs_.UnlinkAt(staging_fd_.get(), temp_name, false);
+    return placed;
+  }
+  return MakeObjectInfo(dst_key, *now, src.meta);
 }
 
 void StoreImpl::PruneEmptyDirs(int bucket_fd, std::string dir) {
@@ -345,6 +392,28 @@ Status StoreImpl::SetObjectTags(const std::string& bucket, const std::string& ke
   ASSIGN_OR_RETURN(FileStat now, fs_.Stat(obj.fd.get()));
   if (!obj.meta.folder && (now.size != obj.meta.size || now.mtime_ns != obj.meta.mtime_ns)) {
     return Status::Unavailable("'" + key + "' changed while its tags were set; set them again");
+  }
+  if (now.nlink > 1 && !obj.meta.folder) {
+    // The record is the file's, so on a file another key shares (a copy
+    // made with share_bytes, or a link made by hand) setting it in place
+    // would tag both: this key gets a file of its own first, replacing only
+    // the version whose tags were asked for.
+    PutOptions put;
+    put.content_type = obj.meta.content_type;
+    put.user_metadata = obj.meta.user_metadata;
+    put.headers = obj.meta.headers;
+    put.caller = obj.meta.caller;
+    put.tags = tags;
+    put.if_match = obj.meta.etag;
+    put.private_object = (now.mode & 07777) == 0640;
+    FdSource source(fs_, obj.fd.get());
+    return PutBytes(bucket, key, source, put, &obj.meta.etag, [&]() -> Status {
+      ASSIGN_OR_RETURN(FileStat after, fs_.Stat(obj.fd.get()));
+      if (after.size != now.size || after.mtime_ns != now.mtime_ns) {
+        return Status::Unavailable("'" + key + "' changed while its tags were set; set them again");
+      }
+      return Status::OK();
+    }).status();
   }
   obj.meta.tags = tags;
   RETURN_IF_ERROR(fs_.SetXattr(obj.fd.get(), kMetaXattr, EncodeMeta(obj.meta, now, meta_key_)));

@@ -109,6 +109,9 @@ struct PutOptions {
   // Headers known only once the source is read to its end (checksums sent
   // in an aws-chunked trailer): merged into `headers` when the version is sealed.
   const std::map<std::string, std::string>* late_headers = nullptr;
+  // User metadata known only once the source is read to its end (an
+  // extracted table's row count): merged into `user_metadata` likewise.
+  const std::map<std::string, std::string>* late_user_metadata = nullptr;
   // A multipart completion's "\"<md5 of the parts' MD5s>-N\"" instead of the
   // bytes' MD5.
   std::string etag;
@@ -148,6 +151,14 @@ struct CopyOptions {
   MetadataDirective directive = MetadataDirective::kCopy;
   bool copy_tags = true;  // x-amz-tagging-directive COPY (else put.tags)
   PutOptions put;  // conditions apply to the destination; metadata used for kReplace
+  // The destination may be a second name of the source's file (a hard link:
+  // no bytes written, the ETag kept) when it would get exactly the source's
+  // metadata, tags, writer and mode, and both are on one file system;
+  // otherwise the bytes are copied as without it. Safe because bucketd
+  // never writes an object in place: a put to either key replaces that name
+  // alone, and a tag change on a shared file first gives the key a file of
+  // its own. The shared name keeps the source's Last-Modified.
+  bool share_bytes = false;
 };
 
 struct ListRequest {

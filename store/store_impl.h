@@ -81,6 +81,13 @@ class StoreImpl final : public Store {
     StoredMeta meta;
     bool meta_pending = false;  // ETag still to compute (only with a max_hash_bytes)
   };
+  // Whether a copy with `put`'s metadata may be a second name of `src`'s
+  // file (CopyOptions::share_bytes).
+  bool CanShare(const OpenedObject& src, const PutOptions& put) const;
+  // Places a new name of `src`'s file at dst_key under `put`'s conditions;
+  // Unavailable when this pair cannot share a file (the caller copies).
+  Result<ObjectInfo> ShareFile(const OpenedObject& src, const std::string& dst_bucket, const std::string& dst_key,
+                               const PutOptions& put);
   // With `max_hash_bytes`, a file whose ETag would need more hashing than
   // that is returned with meta_pending (meta holds what is known).
   Result<OpenedObject> OpenObject(int bucket_fd, const std::string& bucket, const std::string& key,

@@ -1,5 +1,6 @@
 #include <archive.h>
 #include <archive_entry.h>
+#include <sys/stat.h>
 
 #include <thread>
 
@@ -87,7 +88,19 @@ TEST_P(ExtractFormatTest, EveryTableIsUnpackedIntoBothLayoutsAndTheMarkerSaysWha
     ASSERT_EQ(want.exit_code, 0) << want.err;
     std::string unzip = "DATA/UNZIP_DATA/UKLTD_M_20240101/" + t.name + "/" + t.name + "_M_20240101.txt";
     EXPECT_EQ(Get(unzip), want.out) << t.name;
-    EXPECT_EQ(Get("DATA/UNZIP_DATA_APPEND_ALL/" + t.name + "/" + t.name + "_M_20240101.txt"), want.out);
+    std::string all = "DATA/UNZIP_DATA_APPEND_ALL/" + t.name + "/" + t.name + "_M_20240101.txt";
+    EXPECT_EQ(Get(all), want.out);
+    // Issue 16: one durable copy, under both keys, with one record.
+    struct stat a, b;
+    std::string objects = tmp_ / ("root/buckets/" + std::string(kBucket) + "/");
+    ASSERT_EQ(::stat((objects + unzip).c_str(), &a), 0);
+    ASSERT_EQ(::stat((objects + all).c_str(), &b), 0);
+    EXPECT_EQ(a.st_ino, b.st_ino) << t.name;
+    auto ha = store_->HeadObject(kBucket, unzip), hb = store_->HeadObject(kBucket, all);
+    ASSERT_TRUE(ha.ok() && hb.ok());
+    EXPECT_EQ(ha->etag, hb->etag);
+    EXPECT_EQ(hb->user_metadata, ha->user_metadata);
+    EXPECT_EQ(hb->user_metadata.at("rows"), std::to_string(summary["deliveries"][0]["rows"][t.name].get<uint64_t>()));
   }
   json marker = json::parse(Get("LOGS_FTP_EXECUTION/LOG_UKLTD_M_20240101.json"));
   ASSERT_EQ(marker["tables"].size(), 11u);

@@ -200,6 +200,100 @@ TEST_F(StoreTest, ACopyTakesTheSourcesETagOnlyWhileItMatchesTheBytes) {
   EXPECT_EQ(store_->HeadObject("bkt", "copy.txt")->etag, c->etag);
 }
 
+// Issue 16: a copy that would get the source's metadata may be a second
+// name of its file; each key stays its own object for every later write.
+TEST_F(StoreTest, ASharedCopyIsASecondNameOfTheFileUntilEitherKeyIsWritten) {
+  PutOptions o;
+  o.content_type = "text/plain";
+  o.user_metadata = {{"rows", "2"}};
+  o.caller = R"({"type":"Stage"})";
+  ASSERT_TRUE(Put("a/t.txt", "one\ntwo\n", o).ok());
+  CopyOptions share;
+  share.share_bytes = true;
+  share.put.caller = o.caller;
+  auto c = store_->CopyObject("bkt", "a/t.txt", "bkt", "b/t.txt", share);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  struct stat sa, sb;
+  ASSERT_EQ(::stat((BucketDir() + "/a/t.txt").c_str(), &sa), 0);
+  ASSERT_EQ(::stat((BucketDir() + "/b/t.txt").c_str(), &sb), 0);
+  EXPECT_EQ(sa.st_ino, sb.st_ino) << "no bytes should have been written for the copy";
+  EXPECT_EQ(sb.st_nlink, 2u);
+  auto h = store_->HeadObject("bkt", "b/t.txt");
+  ASSERT_TRUE(h.ok()) << h.status().ToString();
+  EXPECT_EQ(h->etag, c->etag);
+  Md5 md5;
+  md5.Update("one\ntwo\n");
+  EXPECT_EQ(h->etag, "\"" + md5.HexDigest() + "\"");
+  EXPECT_EQ(h->content_type, "text/plain");
+  EXPECT_EQ(h->user_metadata.at("rows"), "2");
+  EXPECT_EQ(h->caller, o.caller);
+
+  // Tagging one key gives it a file of its own; the other keeps no tags.
+  ASSERT_TRUE(store_->SetObjectTags("bkt", "b/t.txt", {{"k", "v"}}).ok());
+  ASSERT_EQ(::stat((BucketDir() + "/b/t.txt").c_str(), &sb), 0);
+  EXPECT_NE(sa.st_ino, sb.st_ino);
+  EXPECT_EQ(store_->HeadObject("bkt", "b/t.txt")->tags, (std::map<std::string, std::string>{{"k", "v"}}));
+  EXPECT_TRUE(store_->HeadObject("bkt", "a/t.txt")->tags.empty());
+  EXPECT_EQ(store_->HeadObject("bkt", "b/t.txt")->etag, c->etag);
+  EXPECT_EQ(store_->HeadObject("bkt", "b/t.txt")->user_metadata.at("rows"), "2");
+
+  // A put replaces the name it is made to, not the other.
+  ASSERT_TRUE(store_->CopyObject("bkt", "a/t.txt", "bkt", "c/t.txt", share).ok());
+  ASSERT_TRUE(Put("a/t.txt", "new").ok());
+  EXPECT_EQ(Get("c/t.txt"), "one\ntwo\n");
+  EXPECT_EQ(Get("a/t.txt"), "new");
+  ASSERT_TRUE(store_->DeleteObject("bkt", "c/t.txt").ok());
+  EXPECT_EQ(Get("b/t.txt"), "one\ntwo\n");
+}
+
+TEST_F(StoreTest, ACopyThatWouldDifferFromItsSourceIsNotShared) {
+  PutOptions o;
+  o.user_metadata = {{"rows", "2"}};
+  ASSERT_TRUE(Put("src.txt", "body", o).ok());
+  struct stat ss, sd;
+  ASSERT_EQ(::stat((BucketDir() + "/src.txt").c_str(), &ss), 0);
+  CopyOptions replace;
+  replace.share_bytes = true;
+  replace.directive = MetadataDirective::kReplace;
+  replace.put.user_metadata = {{"rows", "3"}};
+  ASSERT_TRUE(store_->CopyObject("bkt", "src.txt", "bkt", "replaced.txt", replace).ok());
+  CopyOptions other_writer;
+  other_writer.share_bytes = true;
+  other_writer.put.caller = R"({"type":"Other"})";
+  ASSERT_TRUE(store_->CopyObject("bkt", "src.txt", "bkt", "other.txt", other_writer).ok());
+  // Dropped in by hand and rewritten in place: its cached record is stale.
+  testing::WriteFile(BucketDir() + "/drop.txt", "first");
+  ASSERT_TRUE(store_->HeadObject("bkt", "drop.txt").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  testing::WriteFile(BucketDir() + "/drop.txt", "other");
+  CopyOptions share;
+  share.share_bytes = true;
+  auto c = store_->CopyObject("bkt", "drop.txt", "bkt", "drop-copy.txt", share);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->etag, "\"795f3202b17cb6bc3d4b771d8c6c9eaf\"");
+  for (const char* k : {"replaced.txt", "other.txt"}) {
+    ASSERT_EQ(::stat((BucketDir() + "/" + k).c_str(), &sd), 0);
+    EXPECT_NE(ss.st_ino, sd.st_ino) << k;
+    EXPECT_EQ(Get(k), "body");
+  }
+  EXPECT_EQ(store_->HeadObject("bkt", "replaced.txt")->user_metadata.at("rows"), "3");
+  EXPECT_EQ(store_->HeadObject("bkt", "src.txt")->user_metadata.at("rows"), "2");
+  EXPECT_EQ(store_->HeadObject("bkt", "drop-copy.txt")->etag, c->etag);
+}
+
+TEST_F(StoreTest, LateUserMetadataJoinsTheRecordAndIsValidated) {
+  std::map<std::string, std::string> late{{"rows", "7"}};
+  PutOptions o;
+  o.user_metadata = {{"source", "x"}};
+  o.late_user_metadata = &late;
+  ASSERT_TRUE(Put("late.txt", "abc", o).ok());
+  auto h = store_->HeadObject("bkt", "late.txt");
+  EXPECT_EQ(h->user_metadata, (std::map<std::string, std::string>{{"rows", "7"}, {"source", "x"}}));
+  late = {{"big", std::string(3000, 'x')}};
+  EXPECT_EQ(Put("late2.txt", "abc", o).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(Exists(BucketDir() + "/late2.txt"));
+}
+
 TEST_F(StoreTest, DeleteIsIdempotentAndPrunesEmptyDirectories) {
   ASSERT_TRUE(Put("a/b/c/one", "1").ok());
   ASSERT_TRUE(Put("a/keep", "k").ok());
