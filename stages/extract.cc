@@ -18,6 +18,7 @@
 #include "stages/delivery.h"
 #include "stages/rar5_crc.h"
 #include "stages/stage_input.h"
+#include "store/read_ahead.h"
 
 namespace bucketd::stages {
 namespace {
@@ -319,7 +320,10 @@ Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const Extrac
     put.user_metadata[kMetaSourceEtag] = reader.info.etag;
     put.user_metadata["source-key"] = t.archive.key;
     put.late_user_metadata = &src.late_metadata();
-    RETURN_IF_ERROR(ctx.store->PutObject(t.archive.bucket, t.unzip_key, src, put).status());
+    // Decompression and CRC on one core, the put's MD5 and writes on the
+    // other.
+    store::ReadAheadSource ahead(src);
+    RETURN_IF_ERROR(ctx.store->PutObject(t.archive.bucket, t.unzip_key, ahead, put).status());
     return Unpacked{src.rows(), src.bytes(), std::stoll(src.late_metadata().at("duration-ms"))};
   }
   return Status::InvalidArgument(where + ": the archive holds no " + expected);
