@@ -65,6 +65,10 @@ class Fs {
   virtual Result<size_t> PRead(int fd, char* buf, size_t n, uint64_t offset) = 0;
   virtual Status WriteAll(int fd, std::string_view data) = 0;
   virtual Status Fsync(int fd) = 0;
+  // Starts writing a range's dirty pages to disk without waiting
+  // (sync_file_range(2) WRITE): a later fsync has less left to wait for. A
+  // hint only; what fails to be written is fsync's to report.
+  virtual void StartWriteback(int fd, uint64_t offset, uint64_t len) = 0;
   // renameat2(2); with no_replace an existing target gives AlreadyExists.
   virtual Status RenameAt(int from_dir, const std::string& from, int to_dir,
                           const std::string& to, bool no_replace) = 0;
@@ -134,6 +138,7 @@ class FsWrapper : public Fs {
   Result<size_t> PRead(int fd, char* b, size_t n, uint64_t o) override { return base_.PRead(fd, b, n, o); }
   Status WriteAll(int fd, std::string_view d) override { return base_.WriteAll(fd, d); }
   Status Fsync(int fd) override { return base_.Fsync(fd); }
+  void StartWriteback(int fd, uint64_t o, uint64_t n) override { base_.StartWriteback(fd, o, n); }
   Status RenameAt(int fd1, const std::string& a, int fd2, const std::string& b, bool nr) override {
     return base_.RenameAt(fd1, a, fd2, b, nr);
   }

@@ -133,6 +133,10 @@ class PosixFs final : public Fs {
     return Status::OK();
   }
 
+  void StartWriteback(int fd, uint64_t offset, uint64_t len) override {
+    (void)::sync_file_range(fd, static_cast<off64_t>(offset), static_cast<off64_t>(len), SYNC_FILE_RANGE_WRITE);
+  }
+
   Status RenameAt(int from_dir, const std::string& from, int to_dir, const std::string& to,
                   bool no_replace) override {
     unsigned flags = no_replace ? RENAME_NOREPLACE : 0;

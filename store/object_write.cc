@@ -22,6 +22,9 @@ namespace bucketd::store {
 
 namespace {
 
+// Large enough that a small put asks nothing of the disk early.
+constexpr uint64_t kWritebackStep = 8 << 20;
+
 class FdSource final : public ByteSource {
  public:
   FdSource(Fs& fs, int fd) : fs_(fs), fd_(fd) {}
@@ -236,14 +239,21 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
                                             options.private_object ? 0640 : 0644));
   RETURN_IF_ERROR(fs_.Lock(tmp.get(), true, false).status());
   Md5 md5;
-  uint64_t written = 0;
+  const bool hash = !known_etag && options.etag.empty() && !options.late_etag;
+  uint64_t written = 0, handed_to_disk = 0;
   for (;;) {
     ASSIGN_OR_RETURN(size_t n, data.Read(buf.get(), options_.io_chunk_size));
     if (n == 0) break;
     std::string_view chunk(buf.get(), n);
-    if (!known_etag && options.etag.empty()) md5.Update(chunk);
+    if (hash) md5.Update(chunk);
     RETURN_IF_ERROR(fs_.WriteAll(tmp.get(), chunk));
     written += n;
+    // The disk writes while the rest streams in, instead of all of it
+    // during the fsync below.
+    if (written - handed_to_disk >= kWritebackStep) {
+      fs_.StartWriteback(tmp.get(), handed_to_disk, written - handed_to_disk);
+      handed_to_disk = written;
+    }
     if (options.progress) options.progress(written);
   }
   if (still_valid) RETURN_IF_ERROR(still_valid());
@@ -251,7 +261,13 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   StoredMeta meta;
   meta.size = st.size;
   meta.mtime_ns = st.mtime_ns;
-  meta.etag = known_etag ? *known_etag : !options.etag.empty() ? options.etag : "\"" + md5.HexDigest() + "\"";
+  if (!known_etag && options.etag.empty() && options.late_etag && options.late_etag->empty()) {
+    return Status::InvalidArgument("key '" + key + "': the source ended without the ETag it was to compute");
+  }
+  meta.etag = known_etag           ? *known_etag
+              : !options.etag.empty() ? options.etag
+              : options.late_etag     ? *options.late_etag
+                                      : "\"" + md5.HexDigest() + "\"";
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
   if (options.late_user_metadata) {
@@ -337,7 +353,8 @@ bool StoreImpl::CanShare(const OpenedObject& src, const PutOptions& put) const {
   return !meta_key_.empty() && !src.meta_pending && m.size == src.stat.size && m.mtime_ns == src.stat.mtime_ns &&
          src.stat.uid == ::geteuid() && (src.stat.mode & 07777 & ~allowed) == 0 && put.content_type == m.content_type &&
          put.user_metadata == m.user_metadata && put.headers == m.headers && put.caller == m.caller &&
-         put.tags == m.tags && put.etag.empty() && !put.late_headers && !put.late_user_metadata;
+         put.tags == m.tags && put.etag.empty() && !put.late_etag && !put.late_headers &&
+         !put.late_user_metadata;
 }
 
 Result<ObjectInfo> StoreImpl::ShareFile(const OpenedObject& src, const std::string& dst_bucket,

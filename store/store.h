@@ -115,6 +115,11 @@ struct PutOptions {
   // A multipart completion's "\"<md5 of the parts' MD5s>-N\"" instead of the
   // bytes' MD5.
   std::string etag;
+  // The bytes' ETag as the source itself computed it passing them on
+  // (store::Md5Source), set by the time it ends: the put then hashes
+  // nothing, so the hashing can run on another thread than the writes. A
+  // source that ends without it fails the put.
+  const std::string* late_etag = nullptr;
   // If-Match: write only when the current object's ETag equals this (quotes
   // optional). Missing object -> NotFound; other ETag -> PreconditionFailed.
   std::optional<std::string> if_match;

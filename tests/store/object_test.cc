@@ -3,9 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "common/md5.h"
+#include "store/md5_source.h"
+#include "store/read_ahead.h"
 #include "tests/store/store_fixture.h"
 
 namespace bucketd::store {
@@ -292,6 +295,45 @@ TEST_F(StoreTest, LateUserMetadataJoinsTheRecordAndIsValidated) {
   late = {{"big", std::string(3000, 'x')}};
   EXPECT_EQ(Put("late2.txt", "abc", o).status().code(), StatusCode::kInvalidArgument);
   EXPECT_FALSE(Exists(BucketDir() + "/late2.txt"));
+}
+
+// Hands out a string in 3-byte reads, as an archive entry arrives in pieces.
+class DribbleSource final : public ByteSource {
+ public:
+  explicit DribbleSource(std::string data) : data_(std::move(data)) {}
+  Result<size_t> Read(char* buf, size_t n) override {
+    size_t k = std::min({n, size_t{3}, data_.size() - at_});
+    data_.copy(buf, k, at_);
+    at_ += k;
+    return k;
+  }
+
+ private:
+  std::string data_;
+  size_t at_ = 0;
+};
+
+TEST_F(StoreTest, AnEtagTheSourceComputedIsTheOneRecordedAndTheBytesAreIntact) {
+  const std::string data = "id|name\n1|one\n2|two\n";
+  DribbleSource dribble(data);
+  Md5Source hashed(dribble);
+  ReadAheadSource ahead(hashed, 5, 2);
+  PutOptions o;
+  o.late_etag = &hashed.etag();
+  ASSERT_TRUE(store_->PutObject("bkt", "hashed.txt", ahead, o).ok());
+  EXPECT_EQ(hashed.etag(), QuotedMd5(data));
+  EXPECT_EQ(store_->HeadObject("bkt", "hashed.txt")->etag, QuotedMd5(data));
+  EXPECT_EQ(Get("hashed.txt"), data);
+}
+
+TEST_F(StoreTest, ASourceThatEndsWithoutItsPromisedEtagPublishesNothing) {
+  const std::string never;  // no source sets it
+  PutOptions o;
+  o.late_etag = &never;
+  Result<ObjectInfo> put = Put("unhashed.txt", "abc", o);
+  EXPECT_EQ(put.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(put.status().message().find("unhashed.txt"), std::string::npos);
+  EXPECT_FALSE(Exists(BucketDir() + "/unhashed.txt"));
 }
 
 TEST_F(StoreTest, DeleteIsIdempotentAndPrunesEmptyDirectories) {
