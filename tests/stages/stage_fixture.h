@@ -74,7 +74,7 @@ class StageTest : public ::testing::Test {
   testing::TempDir tmp_;
   std::unique_ptr<store::Store> store_;
   std::atomic<bool> cancelled_{false};
-  int calls_ = 0;
+  std::atomic<int> calls_{0};  // tests run stages on threads of their own
   std::mutex mu_;
   std::vector<std::string> logs_;
 };
