@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -25,24 +26,38 @@ size_t StatementStart(const std::string& sql, size_t at) {
   return at;
 }
 
-std::string CsvField(sqlite3_stmt* st, int col) {
+// Appends one field as CSV to `out`: what SQLite holds as text as it is
+// (quoted only where RFC 4180 needs it), numbers formatted straight into the
+// buffer — reals as printf's "%.10g" would (std::to_chars with a precision
+// is specified as exactly that), without a string per field.
+void AppendCsvField(sqlite3_stmt* st, int col, std::string& out) {
+  char num[32];
   switch (sqlite3_column_type(st, col)) {
     case SQLITE_NULL:
-      return "";
-    case SQLITE_INTEGER:
-      return std::to_string(sqlite3_column_int64(st, col));
+      return;
+    case SQLITE_INTEGER: {
+      auto r = std::to_chars(num, num + sizeof num, sqlite3_column_int64(st, col));
+      out.append(num, r.ptr);
+      return;
+    }
     case SQLITE_FLOAT: {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.10g", sqlite3_column_double(st, col));
-      return buf;
+      auto r = std::to_chars(num, num + sizeof num, sqlite3_column_double(st, col), std::chars_format::general, 10);
+      out.append(num, r.ptr);
+      return;
     }
     default: {
       const char* t = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
-      std::string v = t ? t : "";
-      if (v.find_first_of(",\"\n\r") == std::string::npos) return v;
-      std::string q = "\"";
-      for (char c : v) q += c == '"' ? std::string("\"\"") : std::string(1, c);
-      return q + "\"";
+      std::string_view v(t ? t : "");
+      if (v.find_first_of(",\"\n\r") == std::string_view::npos) {
+        out.append(v);
+        return;
+      }
+      out += '"';
+      for (char c : v) {
+        if (c == '"') out += '"';
+        out += c;
+      }
+      out += '"';
     }
   }
 }
@@ -63,8 +78,11 @@ class CsvSource : public store::ByteSource {
       }
       if (rc != SQLITE_ROW) return Status::IOError(std::string("exporting: ") + sqlite3_errmsg(db_));
       int cols = sqlite3_column_count(st_);
-      for (int i = 0; i < cols; ++i) pending_ += (i ? "," : "") + CsvField(st_, i);
-      pending_ += "\n";
+      for (int i = 0; i < cols; ++i) {
+        if (i) pending_ += ',';
+        AppendCsvField(st_, i, pending_);
+      }
+      pending_ += '\n';
       ++rows_;
     }
     size_t take = std::min(n, pending_.size() - offset_);
