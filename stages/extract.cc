@@ -175,6 +175,7 @@ class EntrySource : public store::ByteSource {
   const std::map<std::string, std::string>& late_metadata() const { return late_; }
   uint64_t bytes() const { return bytes_; }
   uint64_t rows() const { return lines_ > 0 ? lines_ - 1 : 0; }
+  int64_t duration_ms() const { return duration_ms_; }
 
  private:
   Status CountLines(std::string_view chunk) {
@@ -209,9 +210,10 @@ class EntrySource : public store::ByteSource {
     }
     if (!expected_name_.empty()) RETURN_IF_ERROR(CheckFollowing());
     expected_name_.clear();
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_);
+    duration_ms_ =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started_).count();
     late_["rows"] = std::to_string(rows());
-    late_["duration-ms"] = std::to_string(ms.count());
+    late_["duration-ms"] = std::to_string(duration_ms_);
     return Status::OK();
   }
   Status CheckFollowing() {
@@ -223,8 +225,9 @@ class EntrySource : public store::ByteSource {
       ASSIGN_OR_RETURN(bool table, CheckEntry(e, index, archive_where_, expected_name_, true));
       (void)table;  // with seen=true, only a directory gets here
       if (archive_read_data_skip(a_) < ARCHIVE_WARN) {
-        return Status::Corruption(archive_where_ + ": entry " + std::to_string(index) + ": " +
-                                  archive_error_string(a_));
+        const char* raw = archive_entry_pathname(e);
+        return Status::Corruption(archive_where_ + ": entry " + std::to_string(index) + " \"" + (raw ? raw : "") +
+                                  "\": " + archive_error_string(a_));
       }
     }
     return Status::OK();
@@ -244,6 +247,7 @@ class EntrySource : public store::ByteSource {
   std::string archive_where_, expected_name_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::map<std::string, std::string> late_;
+  int64_t duration_ms_ = 0;
 };
 
 struct Unpacked {
@@ -328,7 +332,7 @@ Result<Unpacked> Unpack(runner::StageContext& ctx, const Target& t, const Extrac
     store::ReadAheadSource ahead(hashed);
     put.late_etag = &hashed.etag();
     RETURN_IF_ERROR(ctx.store->PutObject(t.archive.bucket, t.unzip_key, ahead, put).status());
-    return Unpacked{src.rows(), src.bytes(), std::stoll(src.late_metadata().at("duration-ms"))};
+    return Unpacked{src.rows(), src.bytes(), src.duration_ms()};
   }
   return Status::InvalidArgument(where + ": the archive holds no " + expected);
 }

@@ -25,6 +25,14 @@ namespace {
 // Large enough that a small put asks nothing of the disk early.
 constexpr uint64_t kWritebackStep = 8 << 20;
 
+// Unavailable(`changed`) once the file at `fd` no longer has the size and
+// mtime of `was`: someone wrote it while it was read.
+Status UnchangedSince(Fs& fs, int fd, const FileStat& was, const std::string& changed) {
+  ASSIGN_OR_RETURN(FileStat now, fs.Stat(fd));
+  if (now.size != was.size || now.mtime_ns != was.mtime_ns) return Status::Unavailable(changed);
+  return Status::OK();
+}
+
 class FdSource final : public ByteSource {
  public:
   FdSource(Fs& fs, int fd) : fs_(fs), fd_(fd) {}
@@ -239,13 +247,17 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
                                             options.private_object ? 0640 : 0644));
   RETURN_IF_ERROR(fs_.Lock(tmp.get(), true, false).status());
   Md5 md5;
-  const bool hash = !known_etag && options.etag.empty() && !options.late_etag;
+  // Whose ETag the version gets: the caller's (known, a multipart's, or the
+  // source's own once it ends), else the MD5 taken here.
+  const std::string* given = known_etag            ? known_etag
+                             : !options.etag.empty() ? &options.etag
+                                                     : options.late_etag;
   uint64_t written = 0, handed_to_disk = 0;
   for (;;) {
     ASSIGN_OR_RETURN(size_t n, data.Read(buf.get(), options_.io_chunk_size));
     if (n == 0) break;
     std::string_view chunk(buf.get(), n);
-    if (hash) md5.Update(chunk);
+    if (!given) md5.Update(chunk);
     RETURN_IF_ERROR(fs_.WriteAll(tmp.get(), chunk));
     written += n;
     // The disk writes while the rest streams in, instead of all of it
@@ -261,13 +273,10 @@ Result<ObjectInfo> StoreImpl::PutBytes(const std::string& bucket, const std::str
   StoredMeta meta;
   meta.size = st.size;
   meta.mtime_ns = st.mtime_ns;
-  if (!known_etag && options.etag.empty() && options.late_etag && options.late_etag->empty()) {
+  if (given && given->empty()) {  // only a late ETag can be
     return Status::InvalidArgument("key '" + key + "': the source ended without the ETag it was to compute");
   }
-  meta.etag = known_etag           ? *known_etag
-              : !options.etag.empty() ? options.etag
-              : options.late_etag     ? *options.late_etag
-                                      : "\"" + md5.HexDigest() + "\"";
+  meta.etag = given ? *given : "\"" + md5.HexDigest() + "\"";
   meta.content_type = options.content_type;
   meta.user_metadata = options.user_metadata;
   if (options.late_user_metadata) {
@@ -336,12 +345,8 @@ Result<ObjectInfo> StoreImpl::CopyObject(const std::string& src_bucket, const st
   FdSource source(fs_, src.fd.get());
   // The source's ETag was checked against its size and mtime when it was
   // opened; it holds for the copy if the file did not change while read.
-  return PutBytes(dst_bucket, dst_key, source, put, &src.meta.etag, [&]() -> Status {
-    ASSIGN_OR_RETURN(FileStat after, fs_.Stat(src.fd.get()));
-    if (after.size != src.stat.size || after.mtime_ns != src.stat.mtime_ns) {
-      return Status::Unavailable("'" + src_key + "' changed while it was being copied; copy it again");
-    }
-    return Status::OK();
+  return PutBytes(dst_bucket, dst_key, source, put, &src.meta.etag, [&] {
+    return UnchangedSince(fs_, src.fd.get(), src.stat, "'" + src_key + "' changed while it was being copied; copy it again");
   });
 }
 
@@ -370,16 +375,13 @@ Result<ObjectInfo> StoreImpl::ShareFile(const OpenedObject& src, const std::stri
   if (!linked.ok()) return Status::Unavailable(linked.message());
   // Linked by descriptor, so it is the file whose record was checked; its
   // bytes must still be the ones that record describes.
-  auto now = fs_.Stat(src.fd.get());
-  Status placed = !now.ok() ? now.status()
-                  : now->size != src.stat.size || now->mtime_ns != src.stat.mtime_ns
-                      ? Status::Unavailable("the source changed while it was linked")
-                      : PlaceTempFile(bfd.get(), dst_key, temp_name, put);
+  Status placed = UnchangedSince(fs_, src.fd.get(), src.stat, "the source changed while it was linked");
+  if (placed.ok()) placed = PlaceTempFile(bfd.get(), dst_key, temp_name, put);
   if (!placed.ok()) {
     (void)fs_.UnlinkAt(staging_fd_.get(), temp_name, false);
     return placed;
   }
-  return MakeObjectInfo(dst_key, *now, src.meta);
+  return MakeObjectInfo(dst_key, src.stat, src.meta);
 }
 
 void StoreImpl::PruneEmptyDirs(int bucket_fd, std::string dir) {
@@ -407,8 +409,9 @@ Status StoreImpl::SetObjectTags(const std::string& bucket, const std::string& ke
   ASSIGN_OR_RETURN(OpenedObject obj, OpenObject(bfd.get(), bucket, key));
   // The record is sealed to the file state its ETag was computed for.
   ASSIGN_OR_RETURN(FileStat now, fs_.Stat(obj.fd.get()));
+  const std::string changed = "'" + key + "' changed while its tags were set; set them again";
   if (!obj.meta.folder && (now.size != obj.meta.size || now.mtime_ns != obj.meta.mtime_ns)) {
-    return Status::Unavailable("'" + key + "' changed while its tags were set; set them again");
+    return Status::Unavailable(changed);
   }
   if (now.nlink > 1 && !obj.meta.folder) {
     // The record is the file's, so on a file another key shares (a copy
@@ -424,12 +427,8 @@ Status StoreImpl::SetObjectTags(const std::string& bucket, const std::string& ke
     put.if_match = obj.meta.etag;
     put.private_object = (now.mode & 07777) == 0640;
     FdSource source(fs_, obj.fd.get());
-    return PutBytes(bucket, key, source, put, &obj.meta.etag, [&]() -> Status {
-      ASSIGN_OR_RETURN(FileStat after, fs_.Stat(obj.fd.get()));
-      if (after.size != now.size || after.mtime_ns != now.mtime_ns) {
-        return Status::Unavailable("'" + key + "' changed while its tags were set; set them again");
-      }
-      return Status::OK();
+    return PutBytes(bucket, key, source, put, &obj.meta.etag, [&] {
+      return UnchangedSince(fs_, obj.fd.get(), now, changed);
     }).status();
   }
   obj.meta.tags = tags;

@@ -31,11 +31,11 @@ void ReadAheadSource::Run() {
       buf = std::move(free_.back());
       free_.pop_back();
     }
-    buf.resize(chunk_);
     size_t filled = 0;
     Status end;
     bool ended = false;
     try {
+      buf.resize(chunk_);
       while (filled < chunk_) {
         Result<size_t> got = inner_.Read(buf.data() + filled, chunk_ - filled);
         if (!got.ok() || *got == 0) {
@@ -49,7 +49,7 @@ void ReadAheadSource::Run() {
       end = Status::IOError(std::string("reading ahead: ") + e.what());
       ended = true;
     }
-    buf.resize(filled);
+    buf.resize(std::min(filled, buf.size()));
     {
       std::lock_guard<std::mutex> lock(mu_);
       if (filled > 0) full_.push_back(std::move(buf));

@@ -3,12 +3,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <thread>
 
 #include "common/md5.h"
 #include "store/md5_source.h"
 #include "store/read_ahead.h"
+#include "tests/store/pieces_source.h"
 #include "tests/store/store_fixture.h"
 
 namespace bucketd::store {
@@ -297,26 +297,10 @@ TEST_F(StoreTest, LateUserMetadataJoinsTheRecordAndIsValidated) {
   EXPECT_FALSE(Exists(BucketDir() + "/late2.txt"));
 }
 
-// Hands out a string in 3-byte reads, as an archive entry arrives in pieces.
-class DribbleSource final : public ByteSource {
- public:
-  explicit DribbleSource(std::string data) : data_(std::move(data)) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    size_t k = std::min({n, size_t{3}, data_.size() - at_});
-    data_.copy(buf, k, at_);
-    at_ += k;
-    return k;
-  }
-
- private:
-  std::string data_;
-  size_t at_ = 0;
-};
-
 TEST_F(StoreTest, AnEtagTheSourceComputedIsTheOneRecordedAndTheBytesAreIntact) {
   const std::string data = "id|name\n1|one\n2|two\n";
-  DribbleSource dribble(data);
-  Md5Source hashed(dribble);
+  PiecesSource pieces(data, 3);
+  Md5Source hashed(pieces);
   ReadAheadSource ahead(hashed, 5, 2);
   PutOptions o;
   o.late_etag = &hashed.etag();
@@ -324,6 +308,16 @@ TEST_F(StoreTest, AnEtagTheSourceComputedIsTheOneRecordedAndTheBytesAreIntact) {
   EXPECT_EQ(hashed.etag(), QuotedMd5(data));
   EXPECT_EQ(store_->HeadObject("bkt", "hashed.txt")->etag, QuotedMd5(data));
   EXPECT_EQ(Get("hashed.txt"), data);
+}
+
+// The put records the source's ETag as given rather than hashing the bytes
+// again: that is what lets the MD5 run on another thread.
+TEST_F(StoreTest, ALateEtagIsRecordedAsTheSourceGaveIt) {
+  const std::string given = "\"0123456789abcdef0123456789abcdef\"";  // not the bytes' MD5
+  PutOptions o;
+  o.late_etag = &given;
+  ASSERT_TRUE(Put("given.txt", "abc", o).ok());
+  EXPECT_EQ(store_->HeadObject("bkt", "given.txt")->etag, given);
 }
 
 TEST_F(StoreTest, ASourceThatEndsWithoutItsPromisedEtagPublishesNothing) {

@@ -2,38 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <string>
+
+#include "tests/store/pieces_source.h"
 
 namespace bucketd::store {
 namespace {
-
-// Hands out `data` in pieces of `piece` bytes, then `end` (0 when ok).
-class PiecesSource final : public ByteSource {
- public:
-  PiecesSource(std::string data, size_t piece, Status end = Status::OK())
-      : data_(std::move(data)), piece_(piece), end_(std::move(end)) {}
-  Result<size_t> Read(char* buf, size_t n) override {
-    ++reads;
-    if (at_ == data_.size()) {
-      if (!end_.ok()) return end_;
-      ended_ok = true;
-      return size_t{0};
-    }
-    size_t k = std::min({n, piece_, data_.size() - at_});
-    data_.copy(buf, k, at_);
-    at_ += k;
-    return k;
-  }
-  std::atomic<int> reads{0};
-  bool ended_ok = false;  // written by the reading thread before its 0
-
- private:
-  std::string data_;
-  size_t piece_;
-  Status end_;
-  size_t at_ = 0;
-};
 
 std::string Pattern(size_t n) {
   std::string s(n, '\0');
